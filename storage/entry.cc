@@ -1,0 +1,18 @@
+// Out-of-line members of the public Entry type and content helpers.
+#include "plumlog/types.h"
+#include "storage/entry_codec.h"
+#include "storage/msgpack_reader.h"
+
+namespace plumlog {
+
+Result<Entry> Entry::Decode(std::string_view encoded) { return EntryCodec::Decode(encoded); }
+
+bool Entry::VerifySignature() const { return EntryCodec::Verify(*this); }
+
+std::string TextContent(std::string_view text) {
+  std::string out;
+  storage::AppendMsgpackStr(&out, text);
+  return out;
+}
+
+}  // namespace plumlog

@@ -1,0 +1,754 @@
+#include "storage/feed_store.h"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <map>
+
+#include "crypto/sodium_init.h"
+#include "storage/entry_codec.h"
+#include "storage/keys.h"
+#include "storage/rocksdb_status.h"
+
+namespace plumlog::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Set while listeners run on this thread, so they cannot re-enter a write.
+thread_local const FeedStore* tl_in_listener = nullptr;
+
+std::string SecretPath(const std::string& home) { return home + "/secret"; }
+std::string DbPath(const std::string& home) { return home + "/db"; }
+
+bool Exists(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0;
+}
+
+rocksdb::Options DbOptions(const StoreOptions& o) {
+  rocksdb::Options opts;
+  opts.create_if_missing = false;
+  opts.create_missing_column_families = false;
+  opts.paranoid_checks = true;
+  opts.keep_log_file_num = 3;
+  opts.max_log_file_size = 4 << 20;
+  opts.write_buffer_size = o.write_buffer_bytes;
+  opts.IncreaseParallelism(2);
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
+  table.cache_index_and_filter_blocks = true;
+  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  return opts;
+}
+
+std::vector<rocksdb::ColumnFamilyDescriptor> CfDescriptors(const rocksdb::Options& opts) {
+  std::vector<rocksdb::ColumnFamilyDescriptor> d;
+  for (const char* name : kCfNames) d.emplace_back(name, rocksdb::ColumnFamilyOptions(opts));
+  return d;
+}
+
+Status CreateDb(const std::string& path, const StoreOptions& o) {
+  rocksdb::Options opts = DbOptions(o);
+  opts.create_if_missing = true;
+  opts.error_if_exists = true;
+  opts.create_missing_column_families = true;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(opts, path, CfDescriptors(opts),
+                                                      &handles, &raw),
+                                    "cannot create database " + path));
+  std::unique_ptr<rocksdb::DB> db(raw);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  Status st = FromRocks(db->Put(wo, handles[kCfMeta], std::string(kMetaSchemaKey),
+                                std::string(kSchemaVersion)),
+                        "cannot write schema version");
+  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+  if (st.ok()) st = FromRocks(db->Close(), "cannot close new database");
+  return st;
+}
+
+}  // namespace
+
+// ---- Init and Open ----
+
+Status FeedStore::Init(const std::string& home) {
+  crypto::EnsureSodium();
+  std::error_code ec;
+  if (!fs::exists(home, ec)) {
+    fs::create_directories(home, ec);
+    if (ec) return Status::IOError("cannot create " + home + ": " + ec.message());
+    ::chmod(home.c_str(), 0700);
+  } else if (!fs::is_directory(home, ec)) {
+    return Status::InvalidArgument(home + " exists and is not a directory");
+  }
+  const std::string secret = SecretPath(home);
+  const std::string db = DbPath(home);
+  const bool have_secret = Exists(secret);
+  const bool have_db = Exists(db + "/CURRENT");
+  if (have_secret && have_db) {
+    return Status::AlreadyExists("a plumlog store already exists at " + home);
+  }
+  if (have_db && !have_secret) {
+    return Status::FailedPrecondition(
+        db + " holds a database but " + secret +
+        " is missing; refusing to create a new identity over existing feeds");
+  }
+  if (!have_secret) {
+    PLUMLOG_RETURN_IF_ERROR(crypto::KeyPair::Generate().Save(secret));
+  }
+  // An interrupted earlier init may have left a partial database directory.
+  if (Exists(db)) fs::remove_all(db, ec);
+  return CreateDb(db, StoreOptions());
+}
+
+Result<std::unique_ptr<FeedStore>> FeedStore::Open(const std::string& home,
+                                                   const StoreOptions& options) {
+  PLUMLOG_RETURN_IF_ERROR(options.Validate());
+  crypto::EnsureSodium();
+  if (home.empty()) return Status::InvalidArgument("store home directory is empty");
+  const bool initialised = Exists(SecretPath(home)) && Exists(DbPath(home) + "/CURRENT");
+  if (!initialised) {
+    if (!options.create_if_missing) {
+      if (Exists(SecretPath(home)) || Exists(DbPath(home))) {
+        return Status::FailedPrecondition("the store at " + home +
+                                          " is incomplete; run `plumlog init` to finish it");
+      }
+      return Status::FailedPrecondition("no plumlog store at " + home +
+                                        " (run `plumlog init` first, or pass --home)");
+    }
+    PLUMLOG_RETURN_IF_ERROR(FeedStore::Init(home));
+  }
+  PLUMLOG_ASSIGN_OR_RETURN(crypto::KeyPair key, crypto::KeyPair::Load(SecretPath(home)));
+  std::unique_ptr<FeedStore> s(new FeedStore(home, options, key));
+  PLUMLOG_RETURN_IF_ERROR(s->OpenDb());
+  PLUMLOG_RETURN_IF_ERROR(s->LoadHeads());
+  return s;
+}
+
+FeedStore::FeedStore(std::string home, const StoreOptions& options, crypto::KeyPair key)
+    : home_(std::move(home)), options_(options), key_(std::move(key)) {
+  // The calling thread works too, so the pool gets one thread fewer.
+  const int threads = options_.crypto_threads > 0
+                          ? options_.crypto_threads - 1
+                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
+  pool_ = std::make_unique<crypto::WorkerPool>(threads);
+  write_options_.sync = options_.sync;
+}
+
+FeedStore::~FeedStore() {
+  if (db_) {
+    for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+    (void)db_->Close();
+    db_.reset();
+  }
+  if (!secondary_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(secondary_dir_, ec);
+  }
+}
+
+Status FeedStore::OpenDb() {
+  rocksdb::Options opts = DbOptions(options_);
+  rocksdb::DB* raw = nullptr;
+  const std::string path = DbPath(home_);
+  rocksdb::Status rs;
+  if (options_.read_only) {
+    char tmpl[] = "/tmp/plumlog-reader-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory");
+    secondary_dir_ = tmpl;
+    opts.max_open_files = -1;  // required by secondary instances
+    rs = rocksdb::DB::OpenAsSecondary(opts, path, secondary_dir_, CfDescriptors(opts), &cfs_,
+                                      &raw);
+  } else {
+    rs = rocksdb::DB::Open(opts, path, CfDescriptors(opts), &cfs_, &raw);
+  }
+  Status st = FromRocks(rs, "cannot open database " + path);
+  if (st.code() == Status::Code::kBusy) {
+    return Status::Busy("the store at " + home_ +
+                        " is in use by another process (a running `plumlog serve`, or "
+                        "another command); stop it or run the command through it");
+  }
+  PLUMLOG_RETURN_IF_ERROR(st);
+  db_.reset(raw);
+  std::string schema;
+  st = FromRocks(db_->Get(rocksdb::ReadOptions(), cfs_[kCfMeta], std::string(kMetaSchemaKey),
+                          &schema),
+                 "cannot read schema version");
+  if (st.code() == Status::Code::kNotFound) {
+    return Status::Corruption("the database at " + path + " has no schema version");
+  }
+  PLUMLOG_RETURN_IF_ERROR(st);
+  if (schema != kSchemaVersion) {
+    return Status::FailedPrecondition("the store at " + home_ + " has schema version " +
+                                      schema + "; this build reads version " +
+                                      std::string(kSchemaVersion));
+  }
+  return Status::OK();
+}
+
+Status FeedStore::LoadHeads() {
+  std::unordered_map<FeedId, FeedInfo> heads;
+  uint64_t max_lamport = 0;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfHeads]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    FeedInfo info;
+    if (!ParseHeadValue(std::string_view(it->key().data(), it->key().size()),
+                        std::string_view(it->value().data(), it->value().size()), &info)) {
+      return Status::Corruption("malformed feed head record");
+    }
+    max_lamport = std::max(max_lamport, info.lamport);
+    heads.emplace(info.author, info);
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read feed heads"));
+  uint64_t last = 0;
+  std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfLog]));
+  log->SeekToLast();
+  if (log->Valid()) {
+    if (log->key().size() != 8) return Status::Corruption("malformed log key");
+    last = GetU64BE(std::string_view(log->key().data(), 8));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(log->status(), "cannot read the log"));
+  std::unique_lock<std::shared_mutex> l(state_mu_);
+  heads_ = std::move(heads);
+  max_lamport_ = max_lamport;
+  last_arrival_ = last;
+  return Status::OK();
+}
+
+Result<bool> FeedStore::Refresh() {
+  if (!options_.read_only) return false;
+  PLUMLOG_RETURN_IF_ERROR(
+      FromRocks(db_->TryCatchUpWithPrimary(), "cannot catch up with the writer"));
+  uint64_t before;
+  size_t feeds_before;
+  {
+    std::shared_lock<std::shared_mutex> l(state_mu_);
+    before = last_arrival_;
+    feeds_before = heads_.size();
+  }
+  PLUMLOG_RETURN_IF_ERROR(LoadHeads());
+  std::shared_lock<std::shared_mutex> l(state_mu_);
+  return last_arrival_ != before || heads_.size() != feeds_before;
+}
+
+void FeedStore::AddListener(StoreListener* listener) {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  listeners_.push_back(listener);
+}
+
+void FeedStore::RemoveListener(StoreListener* listener) {
+  std::lock_guard<std::mutex> l(listeners_mu_);
+  std::erase(listeners_, listener);
+}
+
+uint64_t FeedStore::NowMs() const {
+  if (options_.clock_ms) return options_.clock_ms();
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+Status FeedStore::WritableCheck() const {
+  if (options_.read_only) {
+    return Status::FailedPrecondition("the store is open read-only");
+  }
+  if (tl_in_listener == this) {
+    return Status::FailedPrecondition("store writes are not allowed inside a listener callback");
+  }
+  return Status::OK();
+}
+
+// ---- the write path ----
+
+struct FeedStore::WriteOp {
+  enum class Kind { kAppend, kIngest };
+  Kind kind = Kind::kAppend;
+  // kAppend: contents to append in order (one for Append).
+  std::vector<std::string_view> contents;
+  // kIngest: the entries and their signature state (0 unchecked, 1 valid, 2 bad).
+  std::vector<Entry>* ingest = nullptr;
+  std::vector<uint8_t> sig;
+
+  // Results.
+  Status status;
+  std::vector<Entry> appended;
+  IngestResult result;
+  bool done = false;
+
+  // Staged by the leader.
+  std::vector<std::string> signed_bytes;
+  std::vector<EntryId> ids;
+  std::vector<crypto::Signature> sigs;
+  std::vector<size_t> ingest_stored;  // indices of ingest entries to write
+  std::vector<ForkProof> forks;
+};
+
+// What the leader has staged in the current group on top of committed state.
+struct FeedStore::GroupState {
+  std::unordered_map<FeedId, FeedInfo> heads;  // changed heads
+  std::map<std::pair<FeedId, uint64_t>, EntryId> ids;  // entries staged this group
+  uint64_t last_arrival = 0;
+  uint64_t max_lamport = 0;
+};
+
+Status FeedStore::Submit(WriteOp* op) {
+  std::unique_lock<std::mutex> l(queue_mu_);
+  queue_.push_back(op);
+  queue_cv_.wait(l, [&] { return op->done || !leader_active_; });
+  if (op->done) return Status::OK();
+  leader_active_ = true;
+  while (!queue_.empty()) {
+    std::vector<WriteOp*> group(queue_.begin(), queue_.end());
+    queue_.clear();
+    l.unlock();
+    CommitGroup(group);
+    l.lock();
+    for (WriteOp* g : group) g->done = true;
+    queue_cv_.notify_all();
+  }
+  leader_active_ = false;
+  queue_cv_.notify_all();
+  return Status::OK();
+}
+
+void FeedStore::PrepareAppend(WriteOp* op, GroupState* g) {
+  const FeedId& me = key_.public_key();
+  FeedInfo head;
+  if (auto it = g->heads.find(me); it != g->heads.end()) {
+    head = it->second;
+  } else if (auto jt = heads_.find(me); jt != heads_.end()) {
+    head = jt->second;
+  } else {
+    head.author = me;
+  }
+  if (head.forked) {
+    op->status = Status::Forked("the local feed is marked forked; it takes no more entries");
+    return;
+  }
+  uint64_t max_lamport = g->max_lamport;
+  const uint64_t now = NowMs();
+  for (std::string_view content : op->contents) {
+    EntryCodec::Fields f;
+    f.author = me;
+    f.seq = head.seq + 1;
+    if (head.seq > 0) f.previous = head.head;
+    f.lamport = std::max(max_lamport, head.lamport) + 1;
+    f.timestamp_ms = now;
+    f.content = content;
+    Result<std::string> sb = EntryCodec::EncodeSigned(f);
+    if (!sb.ok()) {
+      op->status = sb.status();
+      op->signed_bytes.clear();
+      op->ids.clear();
+      return;
+    }
+    EntryId id = EntryCodec::IdOf(*sb);
+    head.seq = f.seq;
+    head.head = id;
+    head.lamport = f.lamport;
+    max_lamport = f.lamport;
+    op->signed_bytes.push_back(std::move(sb).value());
+    op->ids.push_back(id);
+  }
+  // Commit the op's staging to the group only once all of it encoded.
+  for (size_t i = 0; i < op->ids.size(); ++i) {
+    g->ids[{me, head.seq - op->ids.size() + 1 + i}] = op->ids[i];
+  }
+  g->heads[me] = head;
+  g->max_lamport = max_lamport;
+}
+
+void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
+  std::vector<Entry>& in = *op->ingest;
+  IngestResult& r = op->result;
+  auto fail = [&](size_t i, Status st) {
+    r.failed_index = i;
+    r.failure = std::move(st);
+  };
+  for (size_t i = 0; i < in.size(); ++i) {
+    const Entry& e = in[i];
+    FeedInfo head;
+    if (auto it = g->heads.find(e.author()); it != g->heads.end()) {
+      head = it->second;
+    } else if (auto jt = heads_.find(e.author()); jt != heads_.end()) {
+      head = jt->second;
+    } else {
+      head.author = e.author();
+    }
+    auto sig_ok = [&]() {
+      if (op->sig[i] == 0) op->sig[i] = EntryCodec::Verify(e) ? 1 : 2;
+      return op->sig[i] == 1;
+    };
+    const std::string where =
+        e.author().ToString() + " seq " + std::to_string(e.seq());
+    if (e.seq() <= head.seq) {
+      // Already have this sequence: a duplicate or a fork.
+      std::optional<EntryId> stored;
+      if (auto it = g->ids.find({e.author(), e.seq()}); it != g->ids.end()) {
+        stored = it->second;
+      } else {
+        std::string v;
+        rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfFeeds],
+                                      FeedKey(e.author(), e.seq()), &v);
+        uint64_t arrival;
+        EntryId id;
+        if (rs.ok() && ParseFeedValue(v, &arrival, &id)) stored = id;
+        else if (!rs.ok() && !rs.IsNotFound()) return fail(i, FromRocks(rs, "reading " + where));
+      }
+      if (!stored) return fail(i, Status::Corruption("missing stored entry " + where));
+      if (*stored == e.id()) {
+        ++r.duplicates;
+        continue;
+      }
+      if (!sig_ok()) return fail(i, Status::InvalidEntry(where + ": bad signature"));
+      if (head.forked) return fail(i, Status::Forked(where + ": feed is forked"));
+      Result<Entry> first = Get(e.author(), e.seq());
+      if (!first.ok()) return fail(i, first.status().WithContext("reading fork partner"));
+      op->forks.push_back(ForkProof{std::move(first).value(), e});
+      head.forked = true;
+      g->heads[e.author()] = head;
+      r.forks.push_back(e.author());
+      return fail(i, Status::Forked(where + ": conflicts with the stored entry " +
+                                    stored->ToString() + "; the feed is now frozen"));
+    }
+    if (head.forked) return fail(i, Status::Forked(where + ": feed is forked"));
+    if (e.seq() != head.seq + 1) {
+      return fail(i, Status::InvalidEntry(where + ": out of order, the stored head is seq " +
+                                          std::to_string(head.seq)));
+    }
+    if (head.seq > 0 && (!e.previous() || *e.previous() != head.head)) {
+      return fail(i, Status::InvalidEntry(where + ": previous does not match the stored entry " +
+                                          head.head.ToString()));
+    }
+    if (head.seq > 0 && e.lamport() <= head.lamport) {
+      return fail(i, Status::InvalidEntry(where + ": lamport clock " +
+                                          std::to_string(e.lamport()) +
+                                          " does not exceed the previous entry's " +
+                                          std::to_string(head.lamport)));
+    }
+    if (!sig_ok()) return fail(i, Status::InvalidEntry(where + ": bad signature"));
+    head.seq = e.seq();
+    head.head = e.id();
+    head.lamport = e.lamport();
+    g->heads[e.author()] = head;
+    g->ids[{e.author(), e.seq()}] = e.id();
+    g->max_lamport = std::max(g->max_lamport, e.lamport());
+    op->ingest_stored.push_back(i);
+    ++r.stored;
+  }
+}
+
+void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
+  GroupState g;
+  {
+    std::shared_lock<std::shared_mutex> l(state_mu_);
+    g.last_arrival = last_arrival_;
+    g.max_lamport = max_lamport_;
+  }
+  // 1. Stage every op against committed state plus what earlier ops staged.
+  std::vector<std::pair<WriteOp*, size_t>> to_sign;
+  for (WriteOp* op : group) {
+    if (op->kind == WriteOp::Kind::kAppend) {
+      PrepareAppend(op, &g);
+      if (!op->status.ok()) continue;
+      op->sigs.resize(op->signed_bytes.size());
+      for (size_t i = 0; i < op->signed_bytes.size(); ++i) to_sign.emplace_back(op, i);
+    } else {
+      PrepareIngest(op, &g);
+    }
+  }
+  // 2. Sign everything staged, on all cores when it is worth it.
+  auto sign = [&](size_t k) {
+    auto [op, i] = to_sign[k];
+    op->sigs[i] = EntryCodec::SignBytes(key_, op->signed_bytes[i]);
+  };
+  if (to_sign.size() >= options_.parallel_min_batch) {
+    pool_->ParallelFor(to_sign.size(), sign);
+  } else {
+    for (size_t k = 0; k < to_sign.size(); ++k) sign(k);
+  }
+  // 3. One WriteBatch for the whole group.
+  rocksdb::WriteBatch wb;
+  std::vector<const Entry*> new_entries;
+  std::vector<const ForkProof*> new_forks;
+  uint64_t arrival = g.last_arrival;
+  auto put_entry = [&](const Entry& e) {
+    ++arrival;
+    std::string log_value(e.id().view());
+    log_value.append(e.encoded());
+    const std::string fk = FeedKey(e.author(), e.seq());
+    wb.Put(cfs_[kCfLog], ArrivalKey(arrival), log_value);
+    wb.Put(cfs_[kCfFeeds], fk, FeedValue(arrival, e.id()));
+    wb.Put(cfs_[kCfIds], e.id().view(), fk);
+    new_entries.push_back(&e);
+  };
+  for (WriteOp* op : group) {
+    if (op->kind == WriteOp::Kind::kAppend) {
+      if (!op->status.ok()) continue;
+      op->appended.reserve(op->signed_bytes.size());
+      for (size_t i = 0; i < op->signed_bytes.size(); ++i) {
+        op->appended.push_back(
+            EntryCodec::Assemble(op->signed_bytes[i], op->sigs[i], op->ids[i]));
+      }
+      for (const Entry& e : op->appended) put_entry(e);
+    } else {
+      for (size_t i : op->ingest_stored) put_entry((*op->ingest)[i]);
+      for (const ForkProof& f : op->forks) {
+        wb.Put(cfs_[kCfForks], ForkKey(f.conflicting.author(), f.conflicting.seq(),
+                                       f.conflicting.id()),
+               f.conflicting.encoded());
+        new_forks.push_back(&f);
+      }
+    }
+  }
+  for (const auto& [author, head] : g.heads) {
+    wb.Put(cfs_[kCfHeads], author.view(), HeadValue(head));
+  }
+  Status st;
+  if (wb.Count() > 0) st = FromRocks(db_->Write(write_options_, &wb), "cannot write to the store");
+  if (!st.ok()) {
+    for (WriteOp* op : group) {
+      if (op->kind == WriteOp::Kind::kAppend) {
+        if (op->status.ok()) op->status = st;
+        op->appended.clear();
+      } else {
+        IngestResult failed;
+        failed.failed_index = 0;
+        failed.failure = st;
+        op->result = std::move(failed);
+      }
+    }
+    return;
+  }
+  {
+    std::unique_lock<std::shared_mutex> l(state_mu_);
+    for (const auto& [author, head] : g.heads) heads_[author] = head;
+    last_arrival_ = arrival;
+    max_lamport_ = std::max(max_lamport_, g.max_lamport);
+  }
+  // 4. Tell listeners, in storage order, before anyone else may write.
+  std::vector<StoreListener*> listeners;
+  {
+    std::lock_guard<std::mutex> l(listeners_mu_);
+    listeners = listeners_;
+  }
+  if (!listeners.empty()) {
+    tl_in_listener = this;
+    for (const Entry* e : new_entries) {
+      for (StoreListener* li : listeners) li->OnEntry(*e);
+    }
+    for (const ForkProof* f : new_forks) {
+      for (StoreListener* li : listeners) li->OnFork(*f);
+    }
+    tl_in_listener = nullptr;
+  }
+}
+
+Result<Entry> FeedStore::Append(std::string_view content) {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  WriteOp op;
+  op.contents.push_back(content);
+  PLUMLOG_RETURN_IF_ERROR(Submit(&op));
+  PLUMLOG_RETURN_IF_ERROR(op.status);
+  return std::move(op.appended.front());
+}
+
+Result<std::vector<Entry>> FeedStore::AppendBatch(const std::vector<std::string>& contents) {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  if (contents.empty()) return std::vector<Entry>();
+  WriteOp op;
+  op.contents.assign(contents.begin(), contents.end());
+  PLUMLOG_RETURN_IF_ERROR(Submit(&op));
+  PLUMLOG_RETURN_IF_ERROR(op.status);
+  return std::move(op.appended);
+}
+
+IngestResult FeedStore::Ingest(std::vector<Entry> entries) {
+  Status st = WritableCheck();
+  if (!st.ok()) {
+    IngestResult r;
+    if (!entries.empty()) {
+      r.failed_index = 0;
+      r.failure = st;
+    }
+    return r;
+  }
+  WriteOp op;
+  op.kind = WriteOp::Kind::kIngest;
+  op.ingest = &entries;
+  op.sig.assign(entries.size(), 0);
+  // Verify signatures before queueing, on all cores, except for entries that
+  // are plainly duplicates of what is stored (replication sends many).
+  std::vector<size_t> check;
+  check.reserve(entries.size());
+  {
+    std::shared_lock<std::shared_mutex> l(state_mu_);
+    for (size_t i = 0; i < entries.size(); ++i) {
+      auto it = heads_.find(entries[i].author());
+      if (it != heads_.end() && entries[i].seq() <= it->second.seq) continue;  // leader decides
+      check.push_back(i);
+    }
+  }
+  auto verify = [&](size_t k) {
+    size_t i = check[k];
+    op.sig[i] = EntryCodec::Verify(entries[i]) ? 1 : 2;
+  };
+  if (check.size() >= options_.parallel_min_batch) {
+    pool_->ParallelFor(check.size(), verify);
+  } else {
+    for (size_t k = 0; k < check.size(); ++k) verify(k);
+  }
+  st = Submit(&op);
+  if (!st.ok()) {
+    IngestResult r;
+    r.failed_index = 0;
+    r.failure = st;
+    return r;
+  }
+  return std::move(op.result);
+}
+
+// ---- reads ----
+
+Result<Entry> FeedStore::ReadLogValue(std::string_view arrival_key, std::string_view value) const {
+  if (value.size() < 32) {
+    return Status::Corruption("log record " + std::to_string(GetU64BE(arrival_key)) +
+                              " is truncated");
+  }
+  Result<Entry> e = EntryCodec::DecodeStored(value.substr(32), *EntryId::FromBytes(value.substr(0, 32)));
+  if (!e.ok()) {
+    return e.status().WithContext("log record " + std::to_string(GetU64BE(arrival_key)));
+  }
+  return e;
+}
+
+Result<Entry> FeedStore::GetAt(uint64_t arrival) const {
+  std::string v;
+  const std::string key = ArrivalKey(arrival);
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfLog], key, &v);
+  if (rs.IsNotFound()) {
+    return Status::Corruption("index points to missing log record " + std::to_string(arrival));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot read the log"));
+  return ReadLogValue(key, v);
+}
+
+Result<Entry> FeedStore::Get(const FeedId& author, uint64_t seq) const {
+  std::string v;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfFeeds], FeedKey(author, seq), &v);
+  if (rs.IsNotFound()) {
+    return Status::NotFound("no entry " + author.ToString() + " seq " + std::to_string(seq));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot read the feed index"));
+  uint64_t arrival;
+  EntryId id;
+  if (!ParseFeedValue(v, &arrival, &id)) return Status::Corruption("malformed feed index record");
+  return GetAt(arrival);
+}
+
+Result<Entry> FeedStore::GetById(const EntryId& id) const {
+  std::string v;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfIds], id.view(), &v);
+  if (rs.IsNotFound()) return Status::NotFound("no entry " + id.ToString());
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot read the id index"));
+  FeedId author;
+  uint64_t seq;
+  if (!ParseFeedKey(v, &author, &seq)) return Status::Corruption("malformed id index record");
+  return Get(author, seq);
+}
+
+Result<std::vector<Entry>> FeedStore::ReadFeed(const FeedId& author, uint64_t from_seq,
+                                               size_t limit) const {
+  std::vector<Entry> out;
+  if (limit == 0) return out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfFeeds]));
+  const rocksdb::Slice prefix(reinterpret_cast<const char*>(author.bytes().data()), 32);
+  for (it->Seek(FeedKey(author, std::max<uint64_t>(from_seq, 1)));
+       it->Valid() && it->key().starts_with(prefix) && out.size() < limit; it->Next()) {
+    uint64_t arrival;
+    EntryId id;
+    if (!ParseFeedValue(std::string_view(it->value().data(), it->value().size()), &arrival,
+                        &id)) {
+      return Status::Corruption("malformed feed index record");
+    }
+    PLUMLOG_ASSIGN_OR_RETURN(Entry e, GetAt(arrival));
+    out.push_back(std::move(e));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the feed index"));
+  return out;
+}
+
+Result<ArrivalPage> FeedStore::ReadArrival(uint64_t after, size_t limit) const {
+  ArrivalPage page;
+  page.next = after;
+  if (limit == 0) return page;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfLog]));
+  for (it->Seek(ArrivalKey(after + 1)); it->Valid() && page.entries.size() < limit; it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    if (key.size() != 8) return Status::Corruption("malformed log key");
+    PLUMLOG_ASSIGN_OR_RETURN(
+        Entry e, ReadLogValue(key, std::string_view(it->value().data(), it->value().size())));
+    page.next = GetU64BE(key);
+    page.positions.push_back(page.next);
+    page.entries.push_back(std::move(e));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the log"));
+  return page;
+}
+
+Result<std::vector<FeedInfo>> FeedStore::Feeds() const {
+  std::vector<FeedInfo> out;
+  {
+    std::shared_lock<std::shared_mutex> l(state_mu_);
+    out.reserve(heads_.size());
+    for (const auto& [author, head] : heads_) out.push_back(head);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const FeedInfo& a, const FeedInfo& b) { return a.author < b.author; });
+  return out;
+}
+
+Result<FeedInfo> FeedStore::Feed(const FeedId& author) const {
+  std::shared_lock<std::shared_mutex> l(state_mu_);
+  auto it = heads_.find(author);
+  if (it == heads_.end()) return Status::NotFound("no entries of " + author.ToString());
+  return it->second;
+}
+
+Result<Clock> FeedStore::GetClock() const {
+  Clock c;
+  std::shared_lock<std::shared_mutex> l(state_mu_);
+  for (const auto& [author, head] : heads_) c[author] = head.seq;
+  return c;
+}
+
+Result<std::vector<ForkProof>> FeedStore::Forks() const {
+  std::vector<ForkProof> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfForks]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    FeedId author;
+    uint64_t seq;
+    if (it->key().size() != 72 ||
+        !ParseFeedKey(std::string_view(it->key().data(), 40), &author, &seq)) {
+      return Status::Corruption("malformed fork proof key");
+    }
+    PLUMLOG_ASSIGN_OR_RETURN(
+        Entry conflicting,
+        EntryCodec::Decode(std::string_view(it->value().data(), it->value().size())));
+    PLUMLOG_ASSIGN_OR_RETURN(Entry stored, Get(author, seq));
+    out.push_back(ForkProof{std::move(stored), std::move(conflicting)});
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read fork proofs"));
+  return out;
+}
+
+}  // namespace plumlog::storage

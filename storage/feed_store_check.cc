@@ -1,0 +1,208 @@
+// FeedStore::Check: re-verifies the whole store.
+#include <rocksdb/db.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include "storage/entry_codec.h"
+#include "storage/feed_store.h"
+#include "storage/keys.h"
+#include "storage/rocksdb_status.h"
+
+namespace plumlog::storage {
+namespace {
+
+// Signatures are checked in batches of this many entries, on all cores.
+constexpr size_t kVerifyBatch = 4096;
+
+std::string Where(const FeedId& author, uint64_t seq) {
+  return author.ToString() + " seq " + std::to_string(seq);
+}
+
+}  // namespace
+
+Result<CheckReport> FeedStore::Check() const {
+  CheckReport report;
+  auto problem = [&](std::string where, std::string what) {
+    // A badly broken store could list millions; the first thousand say enough.
+    if (report.problems.size() < 1000) {
+      report.problems.push_back({std::move(where), std::move(what)});
+    }
+  };
+  rocksdb::ReadOptions ro;
+  ro.fill_cache = false;
+  std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
+      db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+  ro.snapshot = snap.get();
+
+  // Heads as stored.
+  std::map<FeedId, FeedInfo> heads;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kCfHeads]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      FeedInfo info;
+      if (!ParseHeadValue(std::string_view(it->key().data(), it->key().size()),
+                          std::string_view(it->value().data(), it->value().size()), &info)) {
+        problem("feed heads", "malformed head record");
+        continue;
+      }
+      heads[info.author] = info;
+    }
+    PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading feed heads"));
+  }
+
+  // Walk every feed in (author, seq) order: chain, ids, signatures.
+  std::vector<Entry> pending;  // decoded, signatures not yet verified
+  auto flush = [&] {
+    std::vector<uint8_t> ok(pending.size());
+    pool_->ParallelFor(pending.size(),
+                       [&](size_t i) { ok[i] = EntryCodec::Verify(pending[i]) ? 1 : 0; });
+    for (size_t i = 0; i < pending.size(); ++i) {
+      if (!ok[i]) problem(Where(pending[i].author(), pending[i].seq()), "bad signature");
+    }
+    pending.clear();
+  };
+  uint64_t index_entries = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kCfFeeds]));
+    std::optional<FeedId> cur;
+    uint64_t expect = 1;
+    EntryId prev_id;
+    uint64_t prev_lamport = 0;
+    auto end_feed = [&] {
+      if (!cur) return;
+      ++report.feeds;
+      auto h = heads.find(*cur);
+      if (h == heads.end()) {
+        problem(cur->ToString(), "feed has entries but no head record");
+      } else {
+        if (h->second.seq != expect - 1 || h->second.head != prev_id ||
+            h->second.lamport != prev_lamport) {
+          problem(cur->ToString(), "head record (seq " + std::to_string(h->second.seq) +
+                                       ") does not match the last entry (seq " +
+                                       std::to_string(expect - 1) + ")");
+        }
+        heads.erase(h);
+      }
+    };
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++index_entries;
+      FeedId author;
+      uint64_t seq, arrival;
+      EntryId id;
+      if (!ParseFeedKey(std::string_view(it->key().data(), it->key().size()), &author, &seq) ||
+          !ParseFeedValue(std::string_view(it->value().data(), it->value().size()), &arrival,
+                          &id)) {
+        problem("feed index", "malformed record");
+        continue;
+      }
+      if (!cur || *cur != author) {
+        end_feed();
+        cur = author;
+        expect = 1;
+        prev_lamport = 0;
+      }
+      const std::string where = Where(author, seq);
+      if (seq != expect) {
+        problem(where, "sequence gap: expected seq " + std::to_string(expect));
+        expect = seq;
+      }
+      std::string logv;
+      rocksdb::Status rs = db_->Get(ro, cfs_[kCfLog], ArrivalKey(arrival), &logv);
+      if (!rs.ok()) {
+        problem(where, "log record " + std::to_string(arrival) + " unreadable: " + rs.ToString());
+        expect = seq + 1;
+        continue;
+      }
+      Result<Entry> decoded = logv.size() >= 32 ? EntryCodec::Decode(std::string_view(logv).substr(32))
+                                                 : Result<Entry>(Status::Corruption("truncated"));
+      if (!decoded.ok()) {
+        problem(where, "entry does not decode: " + decoded.status().message());
+        expect = seq + 1;
+        continue;
+      }
+      Entry e = std::move(decoded).value();
+      if (e.id() != id || std::string_view(logv).substr(0, 32) != id.view()) {
+        problem(where, "stored id does not match the entry's hash");
+      }
+      if (e.author() != author || e.seq() != seq) {
+        problem(where, "log record holds " + Where(e.author(), e.seq()));
+      }
+      if (seq > 1 && (!e.previous() || *e.previous() != prev_id)) {
+        problem(where, "previous does not match the id of seq " + std::to_string(seq - 1));
+      }
+      if (seq > 1 && e.lamport() <= prev_lamport) problem(where, "lamport clock not increasing");
+      std::string idv;
+      rs = db_->Get(ro, cfs_[kCfIds], id.view(), &idv);
+      if (!rs.ok() || idv != FeedKey(author, seq)) problem(where, "id index does not point here");
+      prev_id = e.id();
+      prev_lamport = e.lamport();
+      expect = seq + 1;
+      ++report.entries;
+      pending.push_back(std::move(e));
+      if (pending.size() >= kVerifyBatch) flush();
+    }
+    PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading the feed index"));
+    end_feed();
+    flush();
+  }
+  for (const auto& [author, head] : heads) {
+    problem(author.ToString(), "head record without entries");
+  }
+
+  // Every log record is indexed, and nothing else is.
+  uint64_t log_records = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kCfLog]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++log_records;
+    PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading the log"));
+  }
+  if (log_records != index_entries) {
+    problem("log", std::to_string(log_records) + " log records but " +
+                       std::to_string(index_entries) + " indexed entries");
+  }
+  uint64_t id_records = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kCfIds]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) ++id_records;
+    PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading the id index"));
+  }
+  if (id_records != index_entries) {
+    problem("id index", std::to_string(id_records) + " records for " +
+                            std::to_string(index_entries) + " entries");
+  }
+
+  // Fork proofs: both entries valid, same author and seq, different ids.
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kCfForks]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++report.forks;
+      FeedId author;
+      uint64_t seq;
+      if (it->key().size() != 72 ||
+          !ParseFeedKey(std::string_view(it->key().data(), 40), &author, &seq)) {
+        problem("fork proofs", "malformed key");
+        continue;
+      }
+      const std::string where = Where(author, seq) + " (fork proof)";
+      Result<Entry> c = EntryCodec::Decode(std::string_view(it->value().data(), it->value().size()));
+      Result<Entry> s = Get(author, seq);
+      if (!c.ok() || !s.ok()) {
+        problem(where, "unreadable");
+        continue;
+      }
+      if (c->author() != author || c->seq() != seq || c->id() == s->id() ||
+          !EntryCodec::Verify(*c)) {
+        problem(where, "not a valid proof");
+      }
+      Result<FeedInfo> head = Feed(author);
+      if (!head.ok() || !head->forked) problem(where, "feed not marked forked");
+    }
+    PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading fork proofs"));
+  }
+  return report;
+}
+
+}  // namespace plumlog::storage

@@ -1,0 +1,74 @@
+#include "storage/keys.h"
+
+namespace plumlog::storage {
+
+void PutU64BE(std::string* out, uint64_t v) {
+  for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t GetU64BE(std::string_view in) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
+std::string ArrivalKey(uint64_t arrival) {
+  std::string k;
+  PutU64BE(&k, arrival);
+  return k;
+}
+
+std::string FeedKey(const FeedId& author, uint64_t seq) {
+  std::string k(author.view());
+  PutU64BE(&k, seq);
+  return k;
+}
+
+bool ParseFeedKey(std::string_view key, FeedId* author, uint64_t* seq) {
+  if (key.size() != 40) return false;
+  *author = *FeedId::FromBytes(key.substr(0, 32));
+  *seq = GetU64BE(key.substr(32));
+  return true;
+}
+
+std::string FeedValue(uint64_t arrival, const EntryId& id) {
+  std::string v;
+  PutU64BE(&v, arrival);
+  v.append(id.view());
+  return v;
+}
+
+bool ParseFeedValue(std::string_view v, uint64_t* arrival, EntryId* id) {
+  if (v.size() != 40) return false;
+  *arrival = GetU64BE(v);
+  *id = *EntryId::FromBytes(v.substr(8));
+  return true;
+}
+
+std::string HeadValue(const FeedInfo& head) {
+  std::string v;
+  PutU64BE(&v, head.seq);
+  v.append(head.head.view());
+  PutU64BE(&v, head.lamport);
+  v.push_back(head.forked ? 1 : 0);
+  return v;
+}
+
+bool ParseHeadValue(std::string_view author_key, std::string_view v, FeedInfo* head) {
+  if (author_key.size() != 32 || v.size() != 49) return false;
+  if ((static_cast<uint8_t>(v[48]) & ~1u) != 0) return false;
+  head->author = *FeedId::FromBytes(author_key);
+  head->seq = GetU64BE(v);
+  head->head = *EntryId::FromBytes(v.substr(8, 32));
+  head->lamport = GetU64BE(v.substr(40));
+  head->forked = (v[48] & 1) != 0;
+  return true;
+}
+
+std::string ForkKey(const FeedId& author, uint64_t seq, const EntryId& conflicting) {
+  std::string k = FeedKey(author, seq);
+  k.append(conflicting.view());
+  return k;
+}
+
+}  // namespace plumlog::storage

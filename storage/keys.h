@@ -1,0 +1,52 @@
+// Key and value layouts of the RocksDB column families (docs/storage.md).
+#ifndef PLUMLOG_STORAGE_KEYS_H_
+#define PLUMLOG_STORAGE_KEYS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "plumlog/types.h"
+
+namespace plumlog::storage {
+
+// Column family names; their order here is their index in handles.
+inline constexpr const char* kCfNames[] = {"default", "log",   "feeds", "heads",
+                                           "ids",     "forks", "peer_clocks", "meta"};
+enum Cf : int {
+  kCfDefault = 0,  // unused (RocksDB requires it)
+  kCfLog = 1,      // arrival(8) -> id(32) encoded-entry     : entries in local arrival order
+  kCfFeeds = 2,    // author(32) seq(8) -> arrival(8) id(32) : entries by author+seq
+  kCfHeads = 3,    // author(32) -> HeadValue                : feed heads
+  kCfIds = 4,      // id(32) -> author(32) seq(8)            : id index
+  kCfForks = 5,    // author(32) seq(8) id(32) -> encoded    : fork proofs (conflicting entry)
+  kCfPeerClocks = 6,  // peer(32) author(32) -> note (8, BE two's complement)
+  kCfMeta = 7,     // name -> value                          : schema version etc.
+  kCfCount = 8,
+};
+
+inline constexpr std::string_view kMetaSchemaKey = "schema_version";
+inline constexpr std::string_view kSchemaVersion = "1";
+
+void PutU64BE(std::string* out, uint64_t v);
+uint64_t GetU64BE(std::string_view in);  // in.size() >= 8
+
+std::string ArrivalKey(uint64_t arrival);
+std::string FeedKey(const FeedId& author, uint64_t seq);
+// Decodes a FeedKey; false if the size is wrong.
+bool ParseFeedKey(std::string_view key, FeedId* author, uint64_t* seq);
+
+// arrival(8) id(32)
+std::string FeedValue(uint64_t arrival, const EntryId& id);
+bool ParseFeedValue(std::string_view v, uint64_t* arrival, EntryId* id);
+
+// seq(8) id(32) lamport(8) flags(1); flag bit 0 = forked.
+std::string HeadValue(const FeedInfo& head);
+bool ParseHeadValue(std::string_view author_key, std::string_view v, FeedInfo* head);
+
+std::string ForkKey(const FeedId& author, uint64_t seq, const EntryId& conflicting);
+
+}  // namespace plumlog::storage
+
+#endif  // PLUMLOG_STORAGE_KEYS_H_

@@ -1,0 +1,28 @@
+#include "plumlog/options.h"
+
+#include <string>
+
+namespace plumlog {
+
+Status StoreOptions::Validate() const {
+  if (crypto_threads < 0 || crypto_threads > 256) {
+    return Status::InvalidArgument("StoreOptions.crypto_threads must be 0..256, got " +
+                                   std::to_string(crypto_threads));
+  }
+  if (parallel_min_batch == 0) {
+    return Status::InvalidArgument("StoreOptions.parallel_min_batch must be at least 1");
+  }
+  if (block_cache_bytes < (size_t{64} << 10)) {
+    return Status::InvalidArgument("StoreOptions.block_cache_bytes must be at least 64 KiB");
+  }
+  if (write_buffer_bytes < (size_t{64} << 10)) {
+    return Status::InvalidArgument("StoreOptions.write_buffer_bytes must be at least 64 KiB");
+  }
+  if (create_if_missing && read_only) {
+    return Status::InvalidArgument(
+        "StoreOptions.create_if_missing and read_only cannot both be set");
+  }
+  return Status::OK();
+}
+
+}  // namespace plumlog
