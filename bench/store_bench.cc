@@ -1,0 +1,331 @@
+// Store benchmarks (issue: foundation). Every figure is the median of several
+// runs and is printed next to a baseline measured in the same process:
+//   raw libsodium Ed25519 sign / verify rate on one core, raw RocksDB put rate.
+//
+//   store_bench [--runs N] [--quick] [--dir DIR]
+//
+// Content is 200 bytes of msgpack (a str8 of 198 characters).
+#include <rocksdb/db.h>
+#include <sodium.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/keypair.h"
+#include "plumlog/store.h"
+#include "storage/entry_codec.h"
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+int g_runs = 5;
+bool g_quick = false;
+std::string g_dir;
+std::string g_only;  // run only figures whose key contains this
+
+bool Want(const char* key) { return g_only.empty() || std::strstr(key, g_only.c_str()); }
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+double Median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// Median over g_runs of ops/s, each run timed by `run` returning (ops, seconds).
+double MedianRate(const std::function<std::pair<double, double>()>& run) {
+  std::vector<double> rates;
+  for (int i = 0; i < g_runs; ++i) {
+    auto [ops, secs] = run();
+    rates.push_back(ops / secs);
+  }
+  return Median(rates);
+}
+
+std::string Content200() {
+  std::string c;
+  c.push_back(static_cast<char>(0xd9));
+  c.push_back(static_cast<char>(198));
+  for (int i = 0; i < 198; ++i) c.push_back(static_cast<char>('a' + i % 26));
+  return c;
+}
+
+std::string FreshDir(const std::string& name) {
+  std::string d = g_dir + "/" + name;
+  fs::remove_all(d);
+  return d;
+}
+
+std::unique_ptr<plumlog::Store> OpenStore(const std::string& home,
+                                          plumlog::StoreOptions o = plumlog::StoreOptions()) {
+  o.create_if_missing = true;
+  auto s = plumlog::Store::Open(home, o);
+  if (!s.ok()) {
+    std::fprintf(stderr, "open %s: %s\n", home.c_str(), s.status().ToString().c_str());
+    std::exit(1);
+  }
+  return std::move(s).value();
+}
+
+// A representative signed message: the signed bytes of an entry with 200-byte content.
+std::string SampleSignedBytes(const plumlog::crypto::KeyPair& kp, const std::string& content) {
+  plumlog::EntryCodec::Fields f;
+  f.author = kp.public_key();
+  f.seq = 12345;
+  f.previous = plumlog::EntryId();
+  f.lamport = 99999;
+  f.timestamp_ms = 1700000000000;
+  f.content = content;
+  return plumlog::EntryCodec::EncodeSigned(f).value();
+}
+
+void Row(const char* what, double rate, const char* base_name, double base) {
+  std::printf("  %-44s %12.0f /s   %5.2f x %s\n", what, rate, rate / base, base_name);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--runs") && i + 1 < argc) g_runs = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--quick")) g_quick = true;
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) g_dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: store_bench [--runs N] [--quick] [--dir DIR] [--only append|sync|batch|ingest|scan|cli]\n");
+      return 2;
+    }
+  }
+  if (g_runs < 1) g_runs = 1;
+  bool own_dir = g_dir.empty();
+  if (own_dir) {
+    char tmpl[] = "/tmp/plumlog-bench-XXXXXX";
+    g_dir = mkdtemp(tmpl);
+  }
+  if (sodium_init() < 0) return 1;
+  const size_t kSignN = g_quick ? 2000 : 10000;
+  const size_t kAppendN = g_quick ? 2000 : 10000;
+  const size_t kBatches = g_quick ? 5 : 20;
+  const size_t kIngestN = g_quick ? 20000 : 100000;
+  const std::string content = Content200();
+  auto kp = plumlog::crypto::KeyPair::Generate();
+  const std::string msg = SampleSignedBytes(kp, content);
+  const std::string_view prefix = plumlog::EntryCodec::kSignaturePrefix;
+
+  std::printf("plumlog store_bench: %d runs per figure (median), %u hardware threads\n",
+              g_runs, std::thread::hardware_concurrency());
+  std::printf("signed message %zu bytes (200-byte content)\n\n", msg.size());
+
+  // ---- baselines ----
+  std::vector<plumlog::crypto::Signature> sigs(kSignN);
+  const double sign_rate = MedianRate([&] {
+    auto t0 = Clock::now();
+    for (size_t i = 0; i < kSignN; ++i) sigs[i] = kp.Sign(prefix, msg);
+    return std::make_pair(double(kSignN), Seconds(t0, Clock::now()));
+  });
+  const double verify_rate = MedianRate([&] {
+    auto t0 = Clock::now();
+    size_t ok = 0;
+    for (size_t i = 0; i < kSignN; ++i) {
+      ok += plumlog::crypto::KeyPair::Verify(kp.public_key(), prefix, msg, sigs[i]);
+    }
+    if (ok != kSignN) std::abort();
+    return std::make_pair(double(kSignN), Seconds(t0, Clock::now()));
+  });
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const double verify_all_rate = MedianRate([&] {
+    auto t0 = Clock::now();
+    std::vector<std::thread> ts;
+    for (unsigned c = 0; c < cores; ++c) {
+      ts.emplace_back([&, c] {
+        for (size_t i = c; i < kSignN; i += cores) {
+          if (!plumlog::crypto::KeyPair::Verify(kp.public_key(), prefix, msg, sigs[i])) std::abort();
+        }
+      });
+    }
+    for (auto& t : ts) t.join();
+    return std::make_pair(double(kSignN), Seconds(t0, Clock::now()));
+  });
+  double rocks_rate;
+  {
+    rocksdb::Options o;
+    o.create_if_missing = true;
+    rocksdb::DB* raw = nullptr;
+    std::string path = FreshDir("raw-rocksdb");
+    if (!rocksdb::DB::Open(o, path, &raw).ok()) return 1;
+    std::unique_ptr<rocksdb::DB> db(raw);
+    uint64_t k = 0;
+    std::string value(msg.size() + 66 + 32, 'v');
+    rocks_rate = MedianRate([&] {
+      auto t0 = Clock::now();
+      for (size_t i = 0; i < kAppendN; ++i) {
+        char key[8];
+        uint64_t x = ++k;
+        for (int b = 7; b >= 0; --b) key[b] = static_cast<char>(x & 0xff), x >>= 8;
+        db->Put(rocksdb::WriteOptions(), rocksdb::Slice(key, 8), value);
+      }
+      return std::make_pair(double(kAppendN), Seconds(t0, Clock::now()));
+    });
+  }
+  std::printf("baselines\n");
+  std::printf("  %-44s %12.0f /s\n", "libsodium Ed25519 sign, 1 core", sign_rate);
+  std::printf("  %-44s %12.0f /s\n", "libsodium Ed25519 verify, 1 core", verify_rate);
+  std::printf("  %-44s %12.0f /s   (%u threads)\n", "libsodium Ed25519 verify, all cores",
+              verify_all_rate, cores);
+  std::printf("  %-44s %12.0f /s\n", "RocksDB Put, WAL on, 1 key", rocks_rate);
+  std::printf("\nplumlog (goal in brackets)\n");
+
+  // ---- sequential Append ----
+  if (Want("append")) {
+    auto store = OpenStore(FreshDir("append"));
+    double r = MedianRate([&] {
+      auto t0 = Clock::now();
+      for (size_t i = 0; i < kAppendN; ++i) {
+        if (!store->Append(content).ok()) std::abort();
+      }
+      return std::make_pair(double(kAppendN), Seconds(t0, Clock::now()));
+    });
+    Row("Append, sequential, WAL on      [>=0.8]", r, "sign/1 core", sign_rate);
+  }
+  // ---- sequential Append, sync ----
+  if (Want("sync")) {
+    auto store = OpenStore(FreshDir("append-sync"), plumlog::StoreOptions::Durable());
+    const size_t n = g_quick ? 200 : 1000;
+    double r = MedianRate([&] {
+      auto t0 = Clock::now();
+      for (size_t i = 0; i < n; ++i) {
+        if (!store->Append(content).ok()) std::abort();
+      }
+      return std::make_pair(double(n), Seconds(t0, Clock::now()));
+    });
+    // Group commit: 8 threads appending concurrently share fsyncs.
+    double rg = MedianRate([&] {
+      auto t0 = Clock::now();
+      std::vector<std::thread> ts;
+      for (int t = 0; t < 8; ++t) {
+        ts.emplace_back([&] {
+          for (size_t i = 0; i < n / 8; ++i) {
+            if (!store->Append(content).ok()) std::abort();
+          }
+        });
+      }
+      for (auto& t : ts) t.join();
+      return std::make_pair(double(n / 8 * 8), Seconds(t0, Clock::now()));
+    });
+    std::printf("  %-44s %12.0f /s\n", "Append, sync (fsync each), 1 thread", r);
+    std::printf("  %-44s %12.0f /s   %5.2f x 1 thread (group commit)\n",
+                "Append, sync, 8 threads", rg, rg / r);
+  }
+  // ---- AppendBatch of 1000 ----
+  if (Want("batch")) {
+    auto store = OpenStore(FreshDir("batch"));
+    std::vector<std::string> batch(1000, content);
+    double r = MedianRate([&] {
+      auto t0 = Clock::now();
+      for (size_t b = 0; b < kBatches; ++b) {
+        if (!store->AppendBatch(batch).ok()) std::abort();
+      }
+      return std::make_pair(double(kBatches * 1000), Seconds(t0, Clock::now()));
+    });
+    Row("AppendBatch(1000)               [>=1.5]", r, "sign/1 core", sign_rate);
+  }
+  // ---- Ingest 100k of another author ----
+  std::vector<plumlog::Entry> feed;
+  if (Want("ingest") || Want("scan")) {
+    auto src = OpenStore(FreshDir("ingest-src"));
+    std::vector<std::string> batch(1000, content);
+    for (size_t b = 0; b < kIngestN / 1000; ++b) {
+      if (!src->AppendBatch(batch).ok()) std::abort();
+    }
+    feed = src->ReadFeed(src->local_id(), 1, kIngestN).value();
+  }
+  if (!feed.empty()) {
+    int run = 0;
+    double r = MedianRate([&] {
+      auto dst = OpenStore(FreshDir("ingest-dst-" + std::to_string(run++)));
+      auto t0 = Clock::now();
+      for (size_t i = 0; i < feed.size(); i += 1000) {
+        std::vector<plumlog::Entry> chunk(feed.begin() + i,
+                                          feed.begin() + std::min(feed.size(), i + 1000));
+        auto res = dst->Ingest(std::move(chunk));
+        if (!res.ok()) std::abort();
+      }
+      return std::make_pair(double(feed.size()), Seconds(t0, Clock::now()));
+    });
+    char what[80];
+    std::snprintf(what, sizeof what, "Ingest %zuk (batches of 1000)   [>=1.5]", feed.size() / 1000);
+    Row(what, r, "verify/1 core", verify_rate);
+  }
+  // ---- full scan in arrival order ----
+  if (Want("scan")) {
+    auto s = OpenStore(g_dir + "/ingest-dst-0");
+    double r = MedianRate([&] {
+      auto t0 = Clock::now();
+      uint64_t after = 0;
+      size_t n = 0;
+      for (;;) {
+        auto page = s->ReadArrival(after, 10000);
+        if (!page.ok()) std::abort();
+        if (page->entries.empty()) break;
+        n += page->entries.size();
+        after = page->next;
+      }
+      return std::make_pair(double(n), Seconds(t0, Clock::now()));
+    });
+    std::printf("  %-44s %12.0f /s   %5.2f x goal 1,000,000/s\n",
+                "full scan, arrival order       [>=1M/s]", r, r / 1e6);
+  }
+  // ---- plumlog append as a process ----
+  if (Want("cli")) {
+    std::string home = FreshDir("cli");
+    {
+      auto s = OpenStore(home);
+    }
+    std::vector<double> times;
+    const int n = g_quick ? 10 : 30;
+    std::string text(198, 'x');
+    for (int i = 0; i < n; ++i) {
+      const char* args[] = {PLUMLOG_BIN, "--home", home.c_str(), "append", text.c_str(), nullptr};
+      auto t0 = Clock::now();
+      pid_t pid;
+      posix_spawn_file_actions_t fa;
+      posix_spawn_file_actions_init(&fa);
+      posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+      if (posix_spawn(&pid, PLUMLOG_BIN, &fa, nullptr, const_cast<char**>(args), environ) != 0) {
+        std::fprintf(stderr, "cannot run %s\n", PLUMLOG_BIN);
+        break;
+      }
+      posix_spawn_file_actions_destroy(&fa);
+      int status = 0;
+      waitpid(pid, &status, 0);
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "plumlog append failed\n");
+        break;
+      }
+      times.push_back(Seconds(t0, Clock::now()) * 1000);
+    }
+    if (!times.empty()) {
+      std::printf("  %-44s %12.2f ms (median of %zu, max %.2f ms)\n",
+                  "`plumlog append` process wall time", Median(times), times.size(),
+                  *std::max_element(times.begin(), times.end()));
+    }
+  }
+  if (own_dir) fs::remove_all(g_dir);
+  return 0;
+}

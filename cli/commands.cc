@@ -1,0 +1,157 @@
+#include "cli/commands.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "cli/content_json.h"
+#include "cli/entry_format.h"
+#include "cli/home.h"
+#include "cli/output.h"
+
+namespace plumlog::cli {
+namespace {
+
+Status ReadFd(int fd, const std::string& name, std::string* out) {
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Status::IOError("cannot read " + name + ": " + std::strerror(errno));
+    }
+    if (n == 0) return Status::OK();
+    out->append(buf, static_cast<size_t>(n));
+    if (out->size() > kMaxInputBytes) {
+      return Status::TooLarge(name + " is larger than " + std::to_string(kMaxInputBytes) +
+                              " bytes; an entry is at most " + std::to_string(kMaxEntryBytes));
+    }
+  }
+}
+
+// The msgpack content `plumlog append` was asked to store.
+Result<std::string> AppendContent(const AppendArgs& args) {
+  if (args.has_text) return TextContent(args.text);
+  if (args.has_json) {
+    if (args.json == "-") {
+      PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput("-"));
+      return JsonToContent(text);
+    }
+    return JsonToContent(args.json);
+  }
+  if (args.has_json_file) {
+    PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(args.json_file));
+    Result<std::string> content = JsonToContent(text);
+    if (!content.ok()) {
+      return content.status().WithContext(args.json_file == "-" ? "standard input"
+                                                                : args.json_file);
+    }
+    return content;
+  }
+  PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(args.has_file ? args.file : "-"));
+  return TextContent(text);
+}
+
+}  // namespace
+
+Result<std::string> ReadInput(const std::string& path) {
+  std::string out;
+  if (path == "-") {
+    PLUMLOG_RETURN_IF_ERROR(ReadFd(STDIN_FILENO, "standard input", &out));
+    return out;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  Status st = ReadFd(fd, path, &out);
+  ::close(fd);
+  PLUMLOG_RETURN_IF_ERROR(st);
+  return out;
+}
+
+std::string CheckFeedArg(const std::string& arg) {
+  if (arg == "self") return "";
+  Result<FeedId> id = FeedId::Parse(arg);
+  if (id.ok()) return "";
+  return "not a feed id (expected self or @<base64>.ed25519): " + arg;
+}
+
+Result<FeedId> ResolveFeedArg(std::string_view arg, const Store& store) {
+  if (arg == "self") return store.local_id();
+  return FeedId::Parse(arg);
+}
+
+int RunInit(const std::string& home) {
+  Status st = Store::Init(home);
+  if (!st.ok()) return Fail(st);
+  // Read the new identity back through the normal path, which also proves the
+  // store opens.
+  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite, 1);
+  if (!store.ok()) return Fail(store.status());
+  st = WriteStdout((*store)->local_id().ToString() + "\n");
+  if (st.ok()) st = FlushStdout();
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+int RunWhoami(const std::string& home) {
+  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly, 1);
+  if (!store.ok()) return Fail(store.status());
+  Status st = WriteStdout((*store)->local_id().ToString() + "\n");
+  if (st.ok()) st = FlushStdout();
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+int RunAppend(const std::string& home, const AppendArgs& args) {
+  // Read the content before taking the writer lock: stdin may be slow.
+  Result<std::string> content = AppendContent(args);
+  if (!content.ok()) return Fail(content.status());
+  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite, 1);
+  if (!store.ok()) return Fail(store.status());
+  Result<Entry> entry = (*store)->Append(*content);
+  if (!entry.ok()) return Fail(entry.status().WithContext("cannot append"));
+  Status st = WriteStdout(std::to_string(entry->seq()) + "\t" + entry->id().ToString() + "\n");
+  if (st.ok()) st = FlushStdout();
+  // The entry is stored either way; a lost acknowledgement is still an error.
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+int RunFeeds(const std::string& home, bool json) {
+  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly, 1);
+  if (!store.ok()) return Fail(store.status());
+  Result<std::vector<FeedInfo>> feeds = (*store)->Feeds();
+  if (!feeds.ok()) return Fail(feeds.status());
+  Status st;
+  for (const FeedInfo& f : *feeds) {
+    st = WriteStdout(json ? FeedJsonLine(f) : FeedTextLine(f));
+    if (!st.ok()) break;
+  }
+  if (st.ok()) st = FlushStdout();
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+int RunCheck(const std::string& home) {
+  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly);
+  if (!store.ok()) return Fail(store.status());
+  Result<CheckReport> report = (*store)->Check();
+  if (!report.ok()) return Fail(report.status().WithContext("check failed"));
+  std::string out = "checked " + std::to_string(report->feeds) + " feeds, " +
+                    std::to_string(report->entries) + " entries, " +
+                    std::to_string(report->forks) + " fork proofs: ";
+  if (report->ok()) {
+    out += "ok\n";
+  } else {
+    out += std::to_string(report->problems.size()) + " problems\n";
+    for (const CheckProblem& p : report->problems) out += p.where + ": " + p.what + "\n";
+  }
+  Status st = WriteStdout(out);
+  if (st.ok()) st = FlushStdout();
+  if (!st.ok()) return Fail(st);
+  if (!report->ok()) {
+    return Fail(Status::Corruption("the store has " + std::to_string(report->problems.size()) +
+                                   " problems (listed above)"));
+  }
+  return kExitOk;
+}
+
+}  // namespace plumlog::cli

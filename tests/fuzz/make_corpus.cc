@@ -1,0 +1,220 @@
+// Writes the seed inputs of the fuzz corpora (tests/fuzz/corpus/<target>/):
+// valid entries, export streams, ids, msgpack values and a secret key file,
+// all from a fixed key so the output is the same on every run.
+//
+//   plumlog_fuzz_make_corpus OUT_DIR
+//
+// Creates OUT_DIR/<target>/seed-<name> for every target; existing seeds are
+// overwritten. Not part of the test suite: run it by hand when the formats
+// change, then merge the result into the corpus (see scripts/fuzz).
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "crypto/keypair.h"
+#include "plumlog/types.h"
+#include "storage/entry_codec.h"
+#include "storage/export_stream.h"
+#include "storage/msgpack_reader.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using plumlog::Entry;
+using plumlog::EntryCodec;
+using plumlog::crypto::KeyPair;
+namespace mp = plumlog::storage;
+
+[[noreturn]] void Die(const std::string& why) {
+  std::fprintf(stderr, "make_corpus: %s\n", why.c_str());
+  std::exit(1);
+}
+
+void WriteSeed(const fs::path& dir, const std::string& name, std::string_view bytes) {
+  fs::create_directories(dir);
+  std::ofstream out(dir / ("seed-" + name), std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) Die("cannot write " + (dir / name).string());
+}
+
+KeyPair FixedKey(uint8_t fill) {
+  std::array<uint8_t, 32> seed;
+  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(fill + i);
+  return KeyPair::FromSeed(seed);
+}
+
+// One content value of every msgpack kind, by name.
+std::vector<std::pair<std::string, std::string>> Contents() {
+  std::vector<std::pair<std::string, std::string>> c;
+  c.emplace_back("text", plumlog::TextContent("hello, plumlog"));
+  {
+    std::string m;
+    mp::AppendMsgpackMapHeader(&m, 2);
+    mp::AppendMsgpackStr(&m, "type");
+    mp::AppendMsgpackStr(&m, "post");
+    mp::AppendMsgpackStr(&m, "text");
+    mp::AppendMsgpackStr(&m, "hi there");
+    c.emplace_back("map", m);
+  }
+  c.emplace_back("nil", std::string(1, '\xc0'));
+  c.emplace_back("true", std::string(1, '\xc3'));
+  c.emplace_back("negint", std::string("\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9));
+  c.emplace_back("float32", std::string("\xca\x3f\x80\x00\x00", 5));
+  c.emplace_back("float64", std::string("\xcb\x40\x09\x21\xfb\x54\x44\x2d\x18", 9));
+  {
+    std::string b;
+    mp::AppendMsgpackBin(&b, std::string(300, '\x5a'));
+    c.emplace_back("bin16", b);
+  }
+  c.emplace_back("fixext4", std::string("\xd6\x01\xde\xad\xbe\xef", 6));
+  c.emplace_back("ext8", std::string("\xc7\x03\x02\x01\x02\x03", 6));
+  {
+    std::string a;
+    mp::AppendMsgpackArrayHeader(&a, 20);
+    for (int i = 0; i < 20; ++i) mp::AppendMsgpackUint(&a, uint64_t{1} << (i * 3));
+    c.emplace_back("array16", a);
+  }
+  {
+    // Nested exactly kMaxContentDepth deep: the deepest content allowed.
+    std::string d;
+    for (int i = 0; i < plumlog::kMaxContentDepth; ++i) {
+      i % 2 == 0 ? mp::AppendMsgpackArrayHeader(&d, 1) : mp::AppendMsgpackMapHeader(&d, 1);
+      if (i % 2 == 1) mp::AppendMsgpackStr(&d, "k");
+    }
+    mp::AppendMsgpackNil(&d);
+    c.emplace_back("deep", d);
+  }
+  c.emplace_back("str8", plumlog::TextContent(std::string(200, 'x')));
+  c.emplace_back("str16", plumlog::TextContent(std::string(3000, 'y')));
+  return c;
+}
+
+Entry Build(const KeyPair& key, uint64_t seq, const std::optional<plumlog::EntryId>& prev,
+            uint64_t lamport, uint64_t ts, std::string_view content) {
+  EntryCodec::Fields f;
+  f.author = key.public_key();
+  f.seq = seq;
+  f.previous = prev;
+  f.lamport = lamport;
+  f.timestamp_ms = ts;
+  f.content = content;
+  plumlog::Result<Entry> e = EntryCodec::Build(key, f);
+  if (!e.ok()) Die("cannot build an entry: " + e.status().ToString());
+  return std::move(e).value();
+}
+
+std::string Export(const std::vector<Entry>& entries) {
+  std::ostringstream out;
+  mp::ExportWriter w(&out);
+  for (const Entry& e : entries) {
+    if (!w.Write(e).ok()) Die("export write");
+  }
+  if (!w.Finish().ok()) Die("export finish");
+  return out.str();
+}
+
+std::string Bytes(std::initializer_list<int> bytes) {
+  std::string s;
+  for (int b : bytes) s.push_back(static_cast<char>(b));
+  return s;
+}
+
+// The msgpack_skip_fuzz input layout: depth byte, op count, ops, data.
+std::string MsgpackInput(int max_depth, std::string_view ops, std::string_view data) {
+  std::string s;
+  s.push_back(static_cast<char>(max_depth + 1));
+  s.push_back(static_cast<char>(ops.size()));
+  s.append(ops);
+  s.append(data);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: %s OUT_DIR\n", argv[0]);
+    return 2;
+  }
+  const fs::path out(argv[1]);
+  const KeyPair alice = FixedKey(1);
+  const KeyPair bob = FixedKey(101);
+  constexpr uint64_t kTs = 1700000000000;
+
+  // ---- entries ----
+  std::vector<Entry> chain;
+  std::optional<plumlog::EntryId> prev;
+  uint64_t seq = 0;
+  for (const auto& [name, content] : Contents()) {
+    ++seq;
+    Entry e = Build(alice, seq, prev, seq * 2, kTs + seq, content);
+    WriteSeed(out / "entry_decode", "entry-" + name, e.encoded());
+    prev = e.id();
+    chain.push_back(e);
+  }
+  const plumlog::EntryId some_id = chain.back().id();
+  const Entry max_fields = Build(bob, plumlog::kMaxClockValue, some_id, plumlog::kMaxClockValue,
+                                 plumlog::kMaxClockValue, std::string(1, '\x7f'));
+  WriteSeed(out / "entry_decode", "entry-max-fields", max_fields.encoded());
+  const Entry min_fields = Build(bob, 1, std::nullopt, 1, 0, std::string(1, '\x00'));
+  WriteSeed(out / "entry_decode", "entry-min-fields", min_fields.encoded());
+  const Entry wide_ints = Build(bob, 0x80, some_id, 0x10000, 0x100000000, "\x90");
+  WriteSeed(out / "entry_decode", "entry-wide-ints", wide_ints.encoded());
+
+  // ---- export streams ----
+  WriteSeed(out / "export_stream", "export-empty", Export({}));
+  WriteSeed(out / "export_stream", "export-one", Export({chain[0]}));
+  WriteSeed(out / "export_stream", "export-chain",
+            Export({chain[0], chain[1], chain[2], chain[3]}));
+  WriteSeed(out / "export_stream", "export-two-authors", Export({min_fields, chain[0]}));
+
+  // ---- msgpack ----
+  for (const auto& [name, content] : Contents()) {
+    if (content.size() > 1024) continue;
+    WriteSeed(out / "msgpack_skip", "value-" + name, MsgpackInput(32, "", content));
+  }
+  // Typed reads in the order the entry decoder does them (op = kind + 11 * param).
+  const std::string entry_ops = Bytes({
+      0,            // array header
+      2,            // version
+      4 + 11 * 3,   // author: bin exactly 32
+      2,            // sequence
+      8,            // nil previous
+      2,            // lamport
+      2,            // timestamp
+      9 + 11 * 22,  // content: skip with depth 21
+      4 + 11 * 4,   // signature: bin exactly 64
+      10,           // end
+  });
+  WriteSeed(out / "msgpack_skip", "entry-reads",
+            MsgpackInput(32, entry_ops, chain[0].encoded()));
+  WriteSeed(out / "msgpack_skip", "ints",
+            MsgpackInput(4, Bytes({2, 3, 3, 3, 7, 1, 5 + 11 * 6, 6 + 11 * 2}),
+                         Bytes({0xcd, 0x01, 0x00, 0xd0, 0x80, 0xe5, 0xd1, 0xff, 0x00, 0xc2,
+                                0x81, 0xc4, 0x02, 'a', 'b', 0xa2, 'h', 'i'})));
+
+  // ---- ids ----
+  WriteSeed(out / "id_parse", "feed-id", alice.public_key().ToString());
+  WriteSeed(out / "id_parse", "entry-id", chain[0].id().ToString());
+  WriteSeed(out / "id_parse", "raw-32", chain[1].id().view());
+
+  // ---- secret key ----
+  const fs::path key_dir = out / "secret_key_load";
+  fs::create_directories(key_dir);
+  fs::remove(key_dir / "seed-valid");
+  plumlog::Status st = alice.Save((key_dir / "seed-valid").string());
+  if (!st.ok()) Die("cannot save the key: " + st.ToString());
+
+  std::printf("seeds written under %s\n", out.c_str());
+  return 0;
+}
