@@ -20,13 +20,15 @@ Status ReadFd(int fd, const std::string& name, std::string* out) {
     ssize_t n = ::read(fd, buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::IOError("cannot read " + name + ": " + std::strerror(errno));
+      return Status::IOError("cannot read " + name + ": " +
+                             std::strerror(errno));
     }
     if (n == 0) return Status::OK();
     out->append(buf, static_cast<size_t>(n));
     if (out->size() > kMaxInputBytes) {
-      return Status::TooLarge(name + " is larger than " + std::to_string(kMaxInputBytes) +
-                              " bytes; an entry is at most " + std::to_string(kMaxEntryBytes));
+      return Status::TooLarge(
+          name + " is larger than " + std::to_string(kMaxInputBytes) +
+          " bytes; an entry is at most " + std::to_string(kMaxEntryBytes));
     }
   }
 }
@@ -45,12 +47,13 @@ Result<std::string> AppendContent(const AppendArgs& args) {
     PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(args.json_file));
     Result<std::string> content = JsonToContent(text);
     if (!content.ok()) {
-      return content.status().WithContext(args.json_file == "-" ? "standard input"
-                                                                : args.json_file);
+      return content.status().WithContext(
+          args.json_file == "-" ? "standard input" : args.json_file);
     }
     return content;
   }
-  PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(args.has_file ? args.file : "-"));
+  PLUMLOG_ASSIGN_OR_RETURN(std::string text,
+                           ReadInput(args.has_file ? args.file : "-"));
   return TextContent(text);
 }
 
@@ -63,7 +66,8 @@ Result<std::string> ReadInput(const std::string& path) {
     return out;
   }
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  if (fd < 0)
+    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
   Status st = ReadFd(fd, path, &out);
   ::close(fd);
   PLUMLOG_RETURN_IF_ERROR(st);
@@ -110,7 +114,8 @@ int RunAppend(const std::string& home, const AppendArgs& args) {
   if (!store.ok()) return Fail(store.status());
   Result<Entry> entry = (*store)->Append(*content);
   if (!entry.ok()) return Fail(entry.status().WithContext("cannot append"));
-  Status st = WriteStdout(std::to_string(entry->seq()) + "\t" + entry->id().ToString() + "\n");
+  Status st = WriteStdout(std::to_string(entry->seq()) + "\t" +
+                          entry->id().ToString() + "\n");
   if (st.ok()) st = FlushStdout();
   // The entry is stored either way; a lost acknowledgement is still an error.
   return st.ok() ? kExitOk : Fail(st);
@@ -130,11 +135,33 @@ int RunFeeds(const std::string& home, bool json) {
   return st.ok() ? kExitOk : Fail(st);
 }
 
+namespace {
+
+Result<CheckReport> CheckStore(const std::string& home) {
+  {
+    PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                             OpenStore(home, Access::kReadOnly));
+    Result<CheckReport> report = store->Check();
+    if (report.ok()) return report;
+    if (report.status().code() != Status::Code::kFailedPrecondition) {
+      return report.status().WithContext("check failed");
+    }
+  }
+  // Workaround: the library's Check() takes a RocksDB snapshot, which read-only
+  // (secondary) stores do not support (FailedPrecondition). Check through the
+  // writer instead; this fails with "in use" while another process writes.
+  PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                           OpenStore(home, Access::kWrite));
+  Result<CheckReport> report = store->Check();
+  if (!report.ok()) return report.status().WithContext("check failed");
+  return report;
+}
+
+}  // namespace
+
 int RunCheck(const std::string& home) {
-  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly);
-  if (!store.ok()) return Fail(store.status());
-  Result<CheckReport> report = (*store)->Check();
-  if (!report.ok()) return Fail(report.status().WithContext("check failed"));
+  Result<CheckReport> report = CheckStore(home);
+  if (!report.ok()) return Fail(report.status());
   std::string out = "checked " + std::to_string(report->feeds) + " feeds, " +
                     std::to_string(report->entries) + " entries, " +
                     std::to_string(report->forks) + " fork proofs: ";
@@ -142,13 +169,15 @@ int RunCheck(const std::string& home) {
     out += "ok\n";
   } else {
     out += std::to_string(report->problems.size()) + " problems\n";
-    for (const CheckProblem& p : report->problems) out += p.where + ": " + p.what + "\n";
+    for (const CheckProblem& p : report->problems)
+      out += p.where + ": " + p.what + "\n";
   }
   Status st = WriteStdout(out);
   if (st.ok()) st = FlushStdout();
   if (!st.ok()) return Fail(st);
   if (!report->ok()) {
-    return Fail(Status::Corruption("the store has " + std::to_string(report->problems.size()) +
+    return Fail(Status::Corruption("the store has " +
+                                   std::to_string(report->problems.size()) +
                                    " problems (listed above)"));
   }
   return kExitOk;

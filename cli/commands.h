@@ -22,9 +22,11 @@ struct AppendArgs {
   std::string text;
   bool has_json = false;  // --json VALUE: JSON text; "-" = read it from stdin
   std::string json;
-  bool has_file = false;  // --file PATH: the file's bytes as a string; "-" = stdin
+  bool has_file =
+      false;  // --file PATH: the file's bytes as a string; "-" = stdin
   std::string file;
-  bool has_json_file = false;  // --json-file PATH: the file as JSON; "-" = stdin
+  bool has_json_file =
+      false;  // --json-file PATH: the file as JSON; "-" = stdin
   std::string json_file;
 };
 

@@ -21,7 +21,8 @@ std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   std::vector<uint8_t> out(text.size() / 4 * 3 + 3);
   size_t len = 0;
   const char* end = nullptr;
-  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(), nullptr, &len, &end,
+  if (sodium_base642bin(out.data(), out.size(), text.data(), text.size(),
+                        nullptr, &len, &end,
                         sodium_base64_VARIANT_ORIGINAL) != 0 ||
       end != text.data() + text.size()) {
     return std::nullopt;
@@ -30,20 +31,24 @@ std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   return out;
 }
 
-// Replaces {"$bin": ...} and {"$ext": ..., "$bin": ...} objects by binary values.
+// Replaces {"$bin": ...} and {"$ext": ..., "$bin": ...} objects by binary
+// values.
 Status EncodeExtensions(json* v, const std::string& path) {
   if (v->is_array()) {
     for (size_t i = 0; i < v->size(); ++i) {
-      PLUMLOG_RETURN_IF_ERROR(EncodeExtensions(&(*v)[i], path + "[" + std::to_string(i) + "]"));
+      PLUMLOG_RETURN_IF_ERROR(
+          EncodeExtensions(&(*v)[i], path + "[" + std::to_string(i) + "]"));
     }
     return Status::OK();
   }
   if (!v->is_object()) return Status::OK();
   const bool bin_only = v->size() == 1 && v->contains(kBinKey);
-  const bool ext = v->size() == 2 && v->contains(kBinKey) && v->contains(kExtKey);
+  const bool ext =
+      v->size() == 2 && v->contains(kBinKey) && v->contains(kExtKey);
   if (!bin_only && !ext) {
     for (auto it = v->begin(); it != v->end(); ++it) {
-      PLUMLOG_RETURN_IF_ERROR(EncodeExtensions(&it.value(), path + "." + it.key()));
+      PLUMLOG_RETURN_IF_ERROR(
+          EncodeExtensions(&it.value(), path + "." + it.key()));
     }
     return Status::OK();
   }
@@ -51,19 +56,23 @@ Status EncodeExtensions(json* v, const std::string& path) {
   std::optional<std::vector<uint8_t>> bytes;
   if (b64.is_string()) bytes = Base64Decode(b64.get_ref<const std::string&>());
   if (!bytes) {
-    return Status::InvalidArgument("invalid JSON content at " + path +
-                                   ": \"$bin\" must be a padded standard base64 string");
+    return Status::InvalidArgument(
+        "invalid JSON content at " + path +
+        ": \"$bin\" must be a padded standard base64 string");
   }
   if (bin_only) {
     *v = json::binary(std::move(*bytes));
     return Status::OK();
   }
   const json& type = (*v)[std::string(kExtKey)];
-  if (!type.is_number_integer() || type.get<int64_t>() < -128 || type.get<int64_t>() > 127) {
-    return Status::InvalidArgument("invalid JSON content at " + path +
-                                   ": \"$ext\" must be an integer from -128 to 127");
+  if (!type.is_number_integer() || type.get<int64_t>() < -128 ||
+      type.get<int64_t>() > 127) {
+    return Status::InvalidArgument(
+        "invalid JSON content at " + path +
+        ": \"$ext\" must be an integer from -128 to 127");
   }
-  *v = json::binary(std::move(*bytes), static_cast<uint8_t>(type.get<int64_t>()));
+  *v = json::binary(std::move(*bytes),
+                    static_cast<uint8_t>(type.get<int64_t>()));
   return Status::OK();
 }
 
@@ -72,7 +81,8 @@ void DecodeExtensions(json* v) {
   if (v->is_binary()) {
     const json::binary_t& b = v->get_binary();
     json obj = json::object();
-    if (b.has_subtype()) obj[std::string(kExtKey)] = static_cast<int8_t>(b.subtype());
+    if (b.has_subtype())
+      obj[std::string(kExtKey)] = static_cast<int8_t>(b.subtype());
     obj[std::string(kBinKey)] = Base64Encode(
         std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
     *v = std::move(obj);
@@ -96,8 +106,11 @@ std::string CleanMessage(const char* what) {
 }  // namespace
 
 std::string Base64Encode(std::string_view bytes) {
-  std::string out(sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(out.data(), out.size(), reinterpret_cast<const unsigned char*>(bytes.data()),
+  std::string out(
+      sodium_base64_ENCODED_LEN(bytes.size(), sodium_base64_VARIANT_ORIGINAL),
+      '\0');
+  sodium_bin2base64(out.data(), out.size(),
+                    reinterpret_cast<const unsigned char*>(bytes.data()),
                     bytes.size(), sodium_base64_VARIANT_ORIGINAL);
   out.resize(out.size() - 1);  // the terminating NUL
   return out;
@@ -106,7 +119,8 @@ std::string Base64Encode(std::string_view bytes) {
 Result<std::string> JsonToContent(std::string_view json_text) {
   json value;
   try {
-    json::parser_callback_t limit_depth = [](int depth, json::parse_event_t event, json&) {
+    json::parser_callback_t limit_depth = [](int depth,
+                                             json::parse_event_t event, json&) {
       if ((event == json::parse_event_t::object_start ||
            event == json::parse_event_t::array_start) &&
           depth >= kMaxJsonParseDepth) {
@@ -117,7 +131,8 @@ Result<std::string> JsonToContent(std::string_view json_text) {
     value = json::parse(json_text.begin(), json_text.end(), limit_depth);
   } catch (const TooDeep&) {
     return Status::InvalidArgument("invalid JSON content: nested more than " +
-                                   std::to_string(kMaxJsonParseDepth) + " levels deep");
+                                   std::to_string(kMaxJsonParseDepth) +
+                                   " levels deep");
   } catch (const json::exception& e) {
     return Status::InvalidArgument("invalid JSON: " + CleanMessage(e.what()));
   }
@@ -126,7 +141,8 @@ Result<std::string> JsonToContent(std::string_view json_text) {
     std::vector<uint8_t> packed = json::to_msgpack(value);
     return std::string(packed.begin(), packed.end());
   } catch (const json::exception& e) {
-    return Status::InvalidArgument("cannot encode JSON content: " + CleanMessage(e.what()));
+    return Status::InvalidArgument("cannot encode JSON content: " +
+                                   CleanMessage(e.what()));
   }
 }
 

@@ -16,7 +16,8 @@ std::string FormatTimestamp(uint64_t ms) {
   if (::gmtime_r(&secs, &tm) == nullptr) return std::to_string(ms);
   char buf[40];
   const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03uZ", static_cast<unsigned>(ms % 1000));
+  std::snprintf(buf + n, sizeof buf - n, ".%03uZ",
+                static_cast<unsigned>(ms % 1000));
   return buf;
 }
 
@@ -32,13 +33,15 @@ std::string EntryTextLine(const Entry& entry) {
   return line;
 }
 
-std::string EntryJsonLine(const Entry& entry, std::optional<uint64_t> position) {
+std::string EntryJsonLine(const Entry& entry,
+                          std::optional<uint64_t> position) {
   nlohmann::ordered_json obj;
   obj["author"] = entry.author().ToString();
   obj["seq"] = entry.seq();
   obj["id"] = entry.id().ToString();
-  obj["previous"] = entry.previous() ? nlohmann::ordered_json(entry.previous()->ToString())
-                                     : nlohmann::ordered_json(nullptr);
+  obj["previous"] = entry.previous()
+                        ? nlohmann::ordered_json(entry.previous()->ToString())
+                        : nlohmann::ordered_json(nullptr);
   obj["lamport"] = entry.lamport();
   obj["timestamp"] = entry.timestamp_ms();
   if (position) obj["position"] = *position;
@@ -52,8 +55,8 @@ std::string EntryJsonLine(const Entry& entry, std::optional<uint64_t> position) 
 }
 
 std::string FeedTextLine(const FeedInfo& feed) {
-  return feed.author.ToString() + "\t" + std::to_string(feed.seq) + "\t" + feed.head.ToString() +
-         "\t" + (feed.forked ? "forked" : "-") + "\n";
+  return feed.author.ToString() + "\t" + std::to_string(feed.seq) + "\t" +
+         feed.head.ToString() + "\t" + (feed.forked ? "forked" : "-") + "\n";
 }
 
 std::string FeedJsonLine(const FeedInfo& feed) {

@@ -21,22 +21,27 @@ constexpr size_t kPageSize = 1000;
 
 // Writes each feed from seq 1 up to the head it had when the export started,
 // so entries appended meanwhile by another process do not make it inconsistent.
-Status WriteFeeds(const Store& store, const std::vector<FeedInfo>& feeds, std::ostream* out) {
+Status WriteFeeds(const Store& store, const std::vector<FeedInfo>& feeds,
+                  std::ostream* out) {
   storage::ExportWriter writer(out);
   for (const FeedInfo& f : feeds) {
     uint64_t next = 1;
     while (next <= f.seq) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(kPageSize, f.seq - next + 1));
-      PLUMLOG_ASSIGN_OR_RETURN(std::vector<Entry> page, store.ReadFeed(f.author, next, want));
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(kPageSize, f.seq - next + 1));
+      PLUMLOG_ASSIGN_OR_RETURN(std::vector<Entry> page,
+                               store.ReadFeed(f.author, next, want));
       if (page.empty()) {
-        return Status::Corruption("feed " + f.author.ToString() + " has no entry seq " +
-                                  std::to_string(next) + " below its head " +
-                                  std::to_string(f.seq) + "; run `plumlog check`");
+        return Status::Corruption("feed " + f.author.ToString() +
+                                  " has no entry seq " + std::to_string(next) +
+                                  " below its head " + std::to_string(f.seq) +
+                                  "; run `plumlog check`");
       }
       for (const Entry& e : page) {
         if (e.seq() != next) {
-          return Status::Corruption("feed " + f.author.ToString() + " misses seq " +
-                                    std::to_string(next) + "; run `plumlog check`");
+          return Status::Corruption("feed " + f.author.ToString() +
+                                    " misses seq " + std::to_string(next) +
+                                    "; run `plumlog check`");
         }
         PLUMLOG_RETURN_IF_ERROR(writer.Write(e));
         ++next;
@@ -57,8 +62,9 @@ Status WriteFile(const Store& store, const std::vector<FeedInfo>& feeds,
                  const std::string& path) {
   std::string tmp = path + ".tmp-XXXXXX";
   const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) return Status::IOError("cannot create a file next to " + path + ": " +
-                                     std::strerror(errno));
+  if (fd < 0)
+    return Status::IOError("cannot create a file next to " + path + ": " +
+                           std::strerror(errno));
   Status st;
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -77,7 +83,8 @@ Status WriteFile(const Store& store, const std::vector<FeedInfo>& feeds,
   }
   ::close(fd);
   if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    st = Status::IOError("cannot rename " + tmp + " to " + path + ": " + std::strerror(errno));
+    st = Status::IOError("cannot rename " + tmp + " to " + path + ": " +
+                         std::strerror(errno));
   }
   if (!st.ok()) ::unlink(tmp.c_str());
   return st;
@@ -89,7 +96,8 @@ int RunExport(const std::string& home, const ExportArgs& args) {
   const bool to_stdout = args.output.empty() || args.output == "-";
   if (to_stdout && ::isatty(STDOUT_FILENO)) {
     return UsageFail(
-        "refusing to write a binary export stream to a terminal; use -o FILE or redirect");
+        "refusing to write a binary export stream to a terminal; use -o FILE "
+        "or redirect");
   }
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly);
   if (!store.ok()) return Fail(store.status());
@@ -116,7 +124,9 @@ int RunExport(const std::string& home, const ExportArgs& args) {
     st = WriteFeeds(**store, feeds, &std::cout);
     if (st.ok()) {
       std::cout.flush();
-      if (!std::cout) st = Status::IOError("cannot write the export stream to standard output");
+      if (!std::cout)
+        st = Status::IOError(
+            "cannot write the export stream to standard output");
     }
   } else {
     st = WriteFile(**store, feeds, args.output);

@@ -9,7 +9,8 @@ namespace plumlog::cli {
 
 Result<std::string> ResolveHome(const std::string& flag) {
   if (!flag.empty()) return flag;
-  if (const char* env = std::getenv("PLUMLOG_HOME"); env != nullptr && *env != '\0') {
+  if (const char* env = std::getenv("PLUMLOG_HOME");
+      env != nullptr && *env != '\0') {
     return std::string(env);
   }
   const char* user_home = std::getenv("HOME");
@@ -19,7 +20,8 @@ Result<std::string> ResolveHome(const std::string& flag) {
   }
   if (user_home == nullptr || *user_home == '\0') {
     return Status::FailedPrecondition(
-        "cannot find a home directory for the store; pass --home DIR or set PLUMLOG_HOME");
+        "cannot find a home directory for the store; pass --home DIR or set "
+        "PLUMLOG_HOME");
   }
   return std::string(user_home) + "/.plumlog";
 }

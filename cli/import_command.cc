@@ -34,11 +34,12 @@ class TempFile {
   // Copies all of stdin into a new file in $TMPDIR (or /tmp).
   Status SpoolStdin() {
     const char* dir = std::getenv("TMPDIR");
-    path_ = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/plumlog-import-XXXXXX";
+    path_ = std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") +
+            "/plumlog-import-XXXXXX";
     const int fd = ::mkstemp(path_.data());
     if (fd < 0) {
-      Status st = Status::IOError("cannot create a temporary file " + path_ + ": " +
-                                  std::strerror(errno));
+      Status st = Status::IOError("cannot create a temporary file " + path_ +
+                                  ": " + std::strerror(errno));
       path_.clear();
       return st;
     }
@@ -48,14 +49,16 @@ class TempFile {
       ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        st = Status::IOError(std::string("cannot read standard input: ") + std::strerror(errno));
+        st = Status::IOError(std::string("cannot read standard input: ") +
+                             std::strerror(errno));
       }
       if (n <= 0) break;
       for (ssize_t off = 0; off < n && st.ok();) {
         ssize_t w = ::write(fd, buf + off, static_cast<size_t>(n - off));
         if (w < 0 && errno == EINTR) continue;
         if (w < 0) {
-          st = Status::IOError("cannot write " + path_ + ": " + std::strerror(errno));
+          st = Status::IOError("cannot write " + path_ + ": " +
+                               std::strerror(errno));
         } else {
           off += w;
         }
@@ -73,7 +76,8 @@ class TempFile {
 
 Status OpenStream(const std::string& path, std::ifstream* in) {
   in->open(path, std::ios::binary);
-  if (!*in) return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+  if (!*in)
+    return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
   return Status::OK();
 }
 
@@ -81,7 +85,8 @@ Status OpenStream(const std::string& path, std::ifstream* in) {
 Status Verify(const std::string& path, const Store& store, uint64_t* count) {
   std::ifstream in;
   PLUMLOG_RETURN_IF_ERROR(OpenStream(path, &in));
-  const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
+  const int threads =
+      static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
   crypto::WorkerPool pool(threads);
   StreamVerifier verifier(&store, &pool);
   storage::ExportReader reader(&in);
@@ -102,9 +107,8 @@ struct IngestTotals {
   uint64_t duplicates = 0;
 };
 
-Status IngestBatch(Store* store, std::vector<Entry>* batch, uint64_t first_index,
-                   IngestTotals* totals) {
-  std::vector<std::string> where;  // kept for the error message only
+Status IngestBatch(Store* store, std::vector<Entry>* batch,
+                   uint64_t first_index, IngestTotals* totals) {
   const IngestResult r = store->Ingest(*batch);
   totals->stored += r.stored;
   totals->duplicates += r.duplicates;
@@ -112,8 +116,9 @@ Status IngestBatch(Store* store, std::vector<Entry>* batch, uint64_t first_index
     const Entry& bad = (*batch)[*r.failed_index];
     return r.failure.WithContext(
         "stream entry " + std::to_string(first_index + *r.failed_index) + " (" +
-        bad.author().ToString() + " seq " + std::to_string(bad.seq()) + ") was refused after " +
-        std::to_string(totals->stored) + " entries had been stored");
+        bad.author().ToString() + " seq " + std::to_string(bad.seq()) +
+        ") was refused after " + std::to_string(totals->stored) +
+        " entries had been stored");
   }
   batch->clear();
   return Status::OK();
@@ -138,7 +143,8 @@ Status Ingest(const std::string& path, Store* store, IngestTotals* totals) {
       first_index = reader.count() + 1;
     }
   }
-  if (!batch.empty()) PLUMLOG_RETURN_IF_ERROR(IngestBatch(store, &batch, first_index, totals));
+  if (!batch.empty())
+    PLUMLOG_RETURN_IF_ERROR(IngestBatch(store, &batch, first_index, totals));
   return Status::OK();
 }
 
@@ -152,18 +158,20 @@ int RunImport(const std::string& home, const ImportArgs& args) {
     if (!st.ok()) return Fail(st.WithContext("import failed"));
     path = spool.path();
   } else if (::access(path.c_str(), R_OK) != 0) {
-    return Fail(Status::IOError("cannot read " + path + ": " + std::strerror(errno)));
+    return Fail(
+        Status::IOError("cannot read " + path + ": " + std::strerror(errno)));
   }
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite);
   if (!store.ok()) return Fail(store.status());
   uint64_t count = 0;
   Status st = Verify(path, **store, &count);
-  if (!st.ok()) return Fail(st.WithContext("import refused, nothing was written"));
+  if (!st.ok())
+    return Fail(st.WithContext("import refused, nothing was written"));
   IngestTotals totals;
   st = Ingest(path, store->get(), &totals);
   if (!st.ok()) return Fail(st.WithContext("import failed"));
-  st = WriteStdout("imported " + std::to_string(count) + " entries: " +
-                   std::to_string(totals.stored) + " stored, " +
+  st = WriteStdout("imported " + std::to_string(count) +
+                   " entries: " + std::to_string(totals.stored) + " stored, " +
                    std::to_string(totals.duplicates) + " duplicates\n");
   if (st.ok()) st = FlushStdout();
   return st.ok() ? kExitOk : Fail(st);

@@ -1,1 +1,226 @@
-int main() { return 0; }
+// The plumlog command: argument parsing and dispatch (docs/cli.md).
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <charconv>
+#include <cstdint>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/export_command.h"
+#include "cli/home.h"
+#include "cli/import_command.h"
+#include "cli/output.h"
+#include "cli/read_command.h"
+
+namespace plumlog::cli {
+namespace {
+
+constexpr const char* kFooter =
+    "Store location: --home DIR, else $PLUMLOG_HOME, else ~/.plumlog.\n"
+    "Exit codes: 0 ok, 1 the operation failed, 2 bad flags or arguments.\n"
+    "Run `plumlog COMMAND --help` for each command's options; see docs/cli.md.";
+
+int Main(int argc, char** argv) {
+  // Writes to a closed pipe fail with EPIPE instead of killing the process.
+  ::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app(
+      "plumlog: a replicated, append-only log store in the style of Secure "
+      "Scuttlebutt.",
+      "plumlog");
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();  // --home is accepted after the command name too
+  std::string home_flag;
+  app.add_option(
+         "--home", home_flag,
+         "Store directory (default: $PLUMLOG_HOME if set, else ~/.plumlog)")
+      ->type_name("DIR");
+
+  const CLI::Validator count_arg(
+      [](std::string& s) -> std::string {
+        uint64_t v = 0;
+        auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (s.empty() || ec != std::errc() || end != s.data() + s.size() ||
+            s[0] == '-' || v > kMaxClockValue) {
+          return "not an integer from 0 to 2^63-1: " + s;
+        }
+        return "";
+      },
+      "", "count");
+  const CLI::Validator feed_arg([](std::string& s) { return CheckFeedArg(s); },
+                                "", "feed id");
+
+  CLI::App* init = app.add_subcommand(
+      "init",
+      "Create a new store with a new identity and print its feed id.\n"
+      "Fails if the home already holds a store.");
+
+  CLI::App* whoami = app.add_subcommand(
+      "whoami", "Print the local feed id (@<base64>.ed25519).");
+
+  AppendArgs append_args;
+  CLI::App* append = app.add_subcommand(
+      "append",
+      "Append one entry to the local feed and print \"<seq>\\t<entry id>\".\n"
+      "Content comes from exactly one source: TEXT (stored as a string), "
+      "--json, --file,\n"
+      "--json-file, or, when none is given, all of standard input as a string "
+      "(bytes are\n"
+      "kept as they are, trailing newline included). An entry is at most 64 "
+      "KiB.");
+  CLI::Option* text_opt = append->add_option(
+      "TEXT", append_args.text, "Text to store as a msgpack string");
+  text_opt->type_name("");
+  CLI::Option* json_opt =
+      append->add_option("--json", append_args.json,
+                         "Store this JSON value (any type) as msgpack; - reads "
+                         "the JSON from standard input. "
+                         "{\"$bin\":\"<base64>\"} stores bytes");
+  json_opt->type_name("JSON");
+  CLI::Option* file_opt = append->add_option(
+      "--file", append_args.file,
+      "Store the file's contents as a string; - = standard input");
+  file_opt->type_name("PATH");
+  CLI::Option* json_file_opt = append->add_option(
+      "--json-file", append_args.json_file,
+      "Store the file's contents, parsed as JSON; - = standard input");
+  json_file_opt->type_name("PATH");
+  text_opt->excludes(json_opt)->excludes(file_opt)->excludes(json_file_opt);
+  json_opt->excludes(file_opt)->excludes(json_file_opt);
+  file_opt->excludes(json_file_opt);
+
+  ReadArgs read_args;
+  CLI::App* read =
+      app.add_subcommand("read",
+                         "Print entries. With FEED (self or @<id>.ed25519): "
+                         "that feed in sequence order.\n"
+                         "Without: every entry in the order this store "
+                         "received it (arrival order).\n"
+                         "Text output: \"<seq>\\t@<author short>\\t<UTC "
+                         "time>\\t<content>\" per line;\n"
+                         "--json: one JSON object per line.");
+  read->add_option("FEED", read_args.feed,
+                   "self or a feed id; omitted = all feeds")
+      ->type_name("")
+      ->check(feed_arg);
+  read->add_option("--since", read_args.since,
+                   "Only entries after N: seq > N with FEED, arrival position "
+                   "> N without")
+      ->type_name("N")
+      ->check(count_arg);
+  CLI::Option* limit_opt =
+      read->add_option("--limit", read_args.limit,
+                       "Print at most N entries (following included)")
+          ->type_name("N")
+          ->check(count_arg);
+  read->add_flag("-f,--follow", read_args.follow,
+                 "After the stored entries, wait for new ones and print them "
+                 "as they arrive; "
+                 "stops on SIGINT/SIGTERM or when standard output is closed");
+  read->add_flag(
+      "--json", read_args.json,
+      "JSON lines: author, seq, id, previous, lamport, timestamp (ms), "
+      "[position,] content");
+
+  bool feeds_json = false;
+  CLI::App* feeds =
+      app.add_subcommand("feeds",
+                         "List the stored feeds: \"<author>\\t<head "
+                         "seq>\\t<head id>\\t<forked|->\".");
+  feeds->add_flag("--json", feeds_json,
+                  "JSON lines: author, seq, head, lamport, forked");
+
+  CLI::App* check =
+      app.add_subcommand("check",
+                         "Re-verify the whole store (signatures, chains, "
+                         "indexes). Prints a summary and each\n"
+                         "problem; exits 0 only if there is none.");
+
+  ExportArgs export_args;
+  CLI::App* exp =
+      app.add_subcommand("export",
+                         "Write feeds as an export stream (all feeds, or the "
+                         "FEEDs given), each in sequence\n"
+                         "order, to standard output or to -o FILE (written to "
+                         "a temporary file and renamed\n"
+                         "into place only when complete).");
+  exp->add_option("FEED", export_args.feeds,
+                  "self or feed ids; omitted = all feeds")
+      ->type_name("")
+      ->check(feed_arg);
+  exp->add_option("-o,--output", export_args.output,
+                  "Write to FILE instead of standard output")
+      ->type_name("FILE");
+
+  ImportArgs import_args;
+  CLI::App* imp =
+      app.add_subcommand("import",
+                         "Verify an export stream completely (framing, count, "
+                         "digest, every signature and\n"
+                         "chain link, fit with the stored feeds), then store "
+                         "its entries. If verification\n"
+                         "fails nothing is written. Prints \"imported N "
+                         "entries: S stored, D duplicates\".");
+  imp->add_option("FILE", import_args.input,
+                  "Export stream file; omitted or - = standard input")
+      ->type_name("");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success))
+      return app.exit(e);
+    if (dynamic_cast<const CLI::RequiredError*>(&e) != nullptr &&
+        app.get_subcommands().empty()) {
+      // CLI11 reports "A subcommand is required" even for a misspelt one.
+      for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--home") {
+          ++i;
+        } else if (!arg.starts_with("-")) {
+          return UsageFail(
+              "unknown command: " + arg +
+              " (commands: init, whoami, append, read, feeds, check, export, "
+              "import)");
+        }
+      }
+    }
+    return UsageFail(e.what());
+  }
+
+  append_args.has_text = text_opt->count() > 0;
+  append_args.has_json = json_opt->count() > 0;
+  append_args.has_file = file_opt->count() > 0;
+  append_args.has_json_file = json_file_opt->count() > 0;
+  read_args.has_limit = limit_opt->count() > 0;
+
+  Result<std::string> home = ResolveHome(home_flag);
+  if (!home.ok()) return Fail(home.status());
+  if (*init) return RunInit(*home);
+  if (*whoami) return RunWhoami(*home);
+  if (*append) return RunAppend(*home, append_args);
+  if (*read) return RunRead(*home, read_args);
+  if (*feeds) return RunFeeds(*home, feeds_json);
+  if (*check) return RunCheck(*home);
+  if (*exp) return RunExport(*home, export_args);
+  if (*imp) return RunImport(*home, import_args);
+  return UsageFail("no command given");
+}
+
+}  // namespace
+}  // namespace plumlog::cli
+
+int main(int argc, char** argv) {
+  try {
+    return plumlog::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "plumlog: error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "plumlog: error: unexpected internal error\n");
+  }
+  return plumlog::cli::kExitFailed;
+}

@@ -31,7 +31,8 @@ int UsageFail(std::string_view message) {
 
 Status WriteStdout(std::string_view bytes) {
   errno = 0;
-  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size()) return StdoutError();
+  if (std::fwrite(bytes.data(), 1, bytes.size(), stdout) != bytes.size())
+    return StdoutError();
   return Status::OK();
 }
 

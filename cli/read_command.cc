@@ -57,7 +57,8 @@ class Reader {
   // Prints everything after the cursor, up to the limit.
   Status PrintNew() {
     while (remaining_ > 0) {
-      const size_t want = static_cast<size_t>(std::min<uint64_t>(remaining_, kPageSize));
+      const size_t want =
+          static_cast<size_t>(std::min<uint64_t>(remaining_, kPageSize));
       std::string out;
       size_t got = 0;
       if (feed_) {
@@ -69,7 +70,8 @@ class Reader {
           cursor_ = e.seq();
         }
       } else {
-        PLUMLOG_ASSIGN_OR_RETURN(ArrivalPage page, store_->ReadArrival(cursor_, want));
+        PLUMLOG_ASSIGN_OR_RETURN(ArrivalPage page,
+                                 store_->ReadArrival(cursor_, want));
         got = page.entries.size();
         for (size_t i = 0; i < page.entries.size(); ++i) {
           out += json_ ? EntryJsonLine(page.entries[i], page.positions[i])

@@ -44,13 +44,16 @@ class StreamVerifier {
     FeedInfo stored;  // seq 0: the store has none of it
   };
 
+  // Everything but the signature.
+  Status CheckLinks(const Entry& e, uint64_t index);
   Status CheckFirst(const Entry& e, const std::string& where, FeedState* f);
   Status FlushSignatures();
 
   const Store* store_;
   crypto::WorkerPool* pool_;
   std::map<FeedId, FeedState> feeds_;
-  std::vector<std::pair<Entry, uint64_t>> pending_;  // signature not yet checked
+  std::vector<std::pair<Entry, uint64_t>>
+      pending_;  // signature not yet checked
   uint64_t entries_ = 0;
 };
 

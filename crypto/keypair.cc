@@ -149,8 +149,22 @@ Result<KeyPair> KeyPair::Load(const std::string& path) {
   std::string_view b64 = text.substr(kSecretHeader.size(), kSecretB64Len);
   int rc = sodium_base642bin(seed.data(), seed.size(), b64.data(), b64.size(), nullptr, &len,
                              &end, sodium_base64_VARIANT_ORIGINAL);
+  if (rc != 0 || len != kSeedSize || end != b64.data() + b64.size()) {
+    sodium_memzero(buf.data(), buf.size());
+    sodium_memzero(seed.data(), seed.size());
+    return bad;
+  }
+  // libsodium 1.0.18 decodes some bytes outside the base64 alphabet (0x80..0xff)
+  // without complaint: accept only the canonical spelling of the seed.
+  char canon[sodium_base64_ENCODED_LEN(kSeedSize, sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(canon, sizeof canon, seed.data(), seed.size(), sodium_base64_VARIANT_ORIGINAL);
+  const bool canonical = sodium_memcmp(canon, b64.data(), kSecretB64Len) == 0;
+  sodium_memzero(canon, sizeof canon);
   sodium_memzero(buf.data(), buf.size());
-  if (rc != 0 || len != kSeedSize || end != b64.data() + b64.size()) return bad;
+  if (!canonical) {
+    sodium_memzero(seed.data(), seed.size());
+    return bad;
+  }
   KeyPair kp = FromSeed(seed);
   sodium_memzero(seed.data(), seed.size());
   return kp;

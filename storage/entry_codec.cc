@@ -102,6 +102,11 @@ Status EntryCodec::Parse(std::string_view encoded, Entry* e) {
   MsgpackReader r(encoded);
   uint32_t n = 0;
   PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("entry", &n));
+  // Like every integer in the entry, the field count must use its shortest form
+  // (fixarray 0x97), so one set of fields has one encoding.
+  if (r.offset() != 1) {
+    return Status::Corruption("entry: field array header not in its shortest form");
+  }
   if (n != kFieldCount) {
     return Status::Corruption("entry: expected " + std::to_string(kFieldCount) +
                               " fields, got " + std::to_string(n));

@@ -27,6 +27,9 @@ Status ExportWriter::Put(std::string_view bytes) {
 }
 
 Status ExportWriter::Write(const Entry& entry) {
+  // Length 0 marks the end record; an empty (default-constructed) Entry would
+  // end the stream early.
+  if (entry.encoded().empty()) return Status::InvalidArgument("cannot export an empty entry");
   if (count_ == 0) PLUMLOG_RETURN_IF_ERROR(Put(kExportMagic));
   std::string len;
   PutU32BE(&len, static_cast<uint32_t>(entry.encoded().size()));

@@ -22,8 +22,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Set while listeners run on this thread, so they cannot re-enter a write.
-thread_local const FeedStore* tl_in_listener = nullptr;
+// The stores whose listeners run on this thread (a stack: a callback may write
+// to another store, whose listeners then run nested), so none of them can be
+// re-entered by a write.
+thread_local std::vector<const FeedStore*> tl_in_listener;
 
 std::string SecretPath(const std::string& home) { return home + "/secret"; }
 std::string DbPath(const std::string& home) { return home + "/db"; }
@@ -261,7 +263,7 @@ Status FeedStore::WritableCheck() const {
   if (options_.read_only) {
     return Status::FailedPrecondition("the store is open read-only");
   }
-  if (tl_in_listener == this) {
+  if (std::find(tl_in_listener.begin(), tl_in_listener.end(), this) != tl_in_listener.end()) {
     return Status::FailedPrecondition("store writes are not allowed inside a listener callback");
   }
   return Status::OK();
@@ -296,6 +298,9 @@ struct FeedStore::WriteOp {
 struct FeedStore::GroupState {
   std::unordered_map<FeedId, FeedInfo> heads;  // changed heads
   std::map<std::pair<FeedId, uint64_t>, EntryId> ids;  // entries staged this group
+  // Ingested entries staged this group (not yet readable from the database), so
+  // a fork against one of them can still be proved.
+  std::map<std::pair<FeedId, uint64_t>, const Entry*> ingested;
   uint64_t last_arrival = 0;
   uint64_t max_lamport = 0;
 };
@@ -411,7 +416,9 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
       }
       if (!sig_ok()) return fail(i, Status::InvalidEntry(where + ": bad signature"));
       if (head.forked) return fail(i, Status::Forked(where + ": feed is forked"));
-      Result<Entry> first = Get(e.author(), e.seq());
+      auto staged = g->ingested.find({e.author(), e.seq()});
+      Result<Entry> first =
+          staged != g->ingested.end() ? Result<Entry>(*staged->second) : Get(e.author(), e.seq());
       if (!first.ok()) return fail(i, first.status().WithContext("reading fork partner"));
       op->forks.push_back(ForkProof{std::move(first).value(), e});
       head.forked = true;
@@ -441,6 +448,7 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
     head.lamport = e.lamport();
     g->heads[e.author()] = head;
     g->ids[{e.author(), e.seq()}] = e.id();
+    g->ingested[{e.author(), e.seq()}] = &e;
     g->max_lamport = std::max(g->max_lamport, e.lamport());
     op->ingest_stored.push_back(i);
     ++r.stored;
@@ -542,14 +550,14 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
     listeners = listeners_;
   }
   if (!listeners.empty()) {
-    tl_in_listener = this;
+    tl_in_listener.push_back(this);
     for (const Entry* e : new_entries) {
       for (StoreListener* li : listeners) li->OnEntry(*e);
     }
     for (const ForkProof* f : new_forks) {
       for (StoreListener* li : listeners) li->OnFork(*f);
     }
-    tl_in_listener = nullptr;
+    tl_in_listener.pop_back();
   }
 }
 

@@ -33,8 +33,11 @@ Result<CheckReport> FeedStore::Check() const {
   };
   rocksdb::ReadOptions ro;
   ro.fill_cache = false;
+  // Secondary (read-only) instances support no snapshots; their view only moves
+  // in Refresh(), so they read without one.
   std::unique_ptr<const rocksdb::Snapshot, std::function<void(const rocksdb::Snapshot*)>> snap(
-      db_->GetSnapshot(), [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
+      options_.read_only ? nullptr : db_->GetSnapshot(),
+      [this](const rocksdb::Snapshot* s) { db_->ReleaseSnapshot(s); });
   ro.snapshot = snap.get();
 
   // Heads as stored.

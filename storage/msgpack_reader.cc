@@ -203,6 +203,14 @@ Status MsgpackReader::ReadBinExact(std::string_view what, size_t size, std::stri
     return Error(what, "must be exactly " + std::to_string(size) + " bytes, got " +
                            std::to_string(v.size()));
   }
+  // Only the shortest bin header, so the value has one encoding: otherwise anyone
+  // could re-wrap an entry's signature (bin8 -> bin16) into different bytes that
+  // still verify under the same id.
+  const size_t shortest_header = size <= 0xff ? 2 : size <= 0xffff ? 3 : 5;
+  if (pos_ - start != shortest_header + size) {
+    pos_ = start;
+    return Error(what, "bytes not in their shortest encoding");
+  }
   *out = v;
   return Status::OK();
 }

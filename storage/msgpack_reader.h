@@ -30,7 +30,8 @@ class MsgpackReader {
   Status ReadUint(std::string_view what, uint64_t* value);
   // Any integer encoding (signed or unsigned), shortest form not required.
   Status ReadInt(std::string_view what, int64_t* value);
-  // A bin value of exactly `size` bytes.
+  // A bin value of exactly `size` bytes, with the shortest bin header (bin8 up
+  // to 255 bytes), so fixed-size fields have exactly one encoding.
   Status ReadBinExact(std::string_view what, size_t size, std::string_view* out);
   // A bin value of any size up to max_size.
   Status ReadBin(std::string_view what, size_t max_size, std::string_view* out);

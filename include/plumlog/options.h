@@ -65,6 +65,76 @@ struct StoreOptions {
   Status Validate() const;
 };
 
+
+// How a node replicates feeds (docs/protocol.md). Times are in milliseconds.
+struct ReplicationOptions {
+  // Replicate every feed a peer offers (the default for a private network), or
+  // only feeds put on the follow list. Default: true.
+  bool replicate_all = true;
+
+  // Plumtree's first graft timeout: a lazy peer announced entries we lack and
+  // the eager source has not delivered them this long after. The feed is then
+  // grafted onto the next announcing peer in rotation. ~10 round trips on a LAN.
+  // Default: 1000 ms.
+  int64_t graft_timeout_ms = 1000;
+
+  // Plumtree's second timeout: after a graft, how long the new source gets
+  // before the next one is tried. Default: 500 ms.
+  int64_t graft_retry_ms = 500;
+
+  // A lazy peer this many entries ahead of the eager source is grafted at
+  // once, without waiting for a timeout. Default: 100.
+  uint64_t far_ahead = 100;
+
+  // Plumtree optimisation threshold: a lazy peer whose announcements come
+  // this many hops closer to the author than the eager source's entries
+  // replaces it. 0 disables. Default: 3 (the plumtree paper's example value).
+  uint32_t optimize_hops = 3;
+
+  // Bimodal-multicast anti-entropy: every interval, a digest of our clock goes
+  // to one random member. Default: 1000 ms.
+  int64_t digest_interval_ms = 1000;
+
+  // Most entries sent in answer to one digest or want (bounds repair load per
+  // round). Default: 1024.
+  size_t repair_max_entries = 1024;
+
+  // Entries per Entries frame (~300 B each for 200-byte content). Default: 256.
+  size_t max_entries_per_frame = 256;
+
+  // Most backlog entries pushed to one peer per event (keeps a big catch-up
+  // from monopolising the loop). Default: 4096.
+  size_t max_push_per_pump = 4096;
+
+  // Peer clocks are saved to the store at most this often. Default: 5000 ms.
+  int64_t peer_clock_save_ms = 5000;
+
+  // Experiments only: push every new entry to every neighbour (flooding
+  // gossip) instead of plumtree. Default: false.
+  bool flood = false;
+
+  static ReplicationOptions Lan() { return ReplicationOptions(); }
+  // Higher latency links: longer timeouts, slower digest rounds.
+  static ReplicationOptions Wan() {
+    ReplicationOptions o;
+    o.graft_timeout_ms = 3000;
+    o.graft_retry_ms = 1500;
+    o.digest_interval_ms = 5000;
+    return o;
+  }
+  // Fast timers for tests and the simulator.
+  static ReplicationOptions Test() {
+    ReplicationOptions o;
+    o.graft_timeout_ms = 200;
+    o.graft_retry_ms = 100;
+    o.digest_interval_ms = 200;
+    o.peer_clock_save_ms = 500;
+    return o;
+  }
+
+  Status Validate() const;
+};
+
 }  // namespace plumlog
 
 #endif  // PLUMLOG_OPTIONS_H_

@@ -12,6 +12,7 @@
 #ifndef PLUMLOG_STORE_H_
 #define PLUMLOG_STORE_H_
 
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -82,6 +83,28 @@ class Store {
   // Read-only stores: catch up with what a writer process has written since.
   // Returns true if anything new became visible. Writable stores: false.
   virtual Result<bool> Refresh() = 0;
+
+  // Records a fork proof received from elsewhere (two validly signed entries
+  // of one author at one sequence with different ids), even when this store
+  // holds neither entry, and freezes the feed. InvalidEntry if it is not a
+  // proof; AlreadyExists if the feed is already known to be forked.
+  virtual Status AddForkProof(const Entry& first, const Entry& second) {
+    (void)first;
+    (void)second;
+    return Status::FailedPrecondition("AddForkProof not supported by this store");
+  }
+
+  // Replication bookkeeping: the notes a peer last announced (feed -> note, see
+  // docs/protocol.md), so a reconnect only exchanges what changed.
+  virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const {
+    (void)peer;
+    return std::map<FeedId, int64_t>();
+  }
+  virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) {
+    (void)peer;
+    (void)clock;
+    return Status::OK();
+  }
 
   // Listeners are not owned and must outlive their registration.
   virtual void AddListener(StoreListener* listener) = 0;

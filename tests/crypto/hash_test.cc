@@ -38,9 +38,10 @@ TEST(Blake2b256, IncrementalEqualsOneShot) {
   std::string data;
   for (int i = 0; i < 1000; ++i) data.push_back(static_cast<char>(i * 7 + 3));
   const auto expect = Blake2b256(data);
-  // Split at several points, including empty updates and block boundaries (128).
-  for (size_t split : {size_t{0}, size_t{1}, size_t{127}, size_t{128}, size_t{129}, size_t{500},
-                       size_t{999}, size_t{1000}}) {
+  // Split at several points, including empty updates and block boundaries
+  // (128).
+  for (size_t split : {size_t{0}, size_t{1}, size_t{127}, size_t{128},
+                       size_t{129}, size_t{500}, size_t{999}, size_t{1000}}) {
     Blake2b256Hasher h;
     h.Update(std::string_view(data).substr(0, split));
     h.Update("");
@@ -55,14 +56,16 @@ TEST(Blake2b256, IncrementalEqualsOneShot) {
 
 TEST(Blake2b256, HasherWithNoInputIsHashOfEmpty) {
   Blake2b256Hasher h;
-  EXPECT_EQ(Hex(h.Final()), "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
+  EXPECT_EQ(Hex(h.Final()),
+            "0e5751c026e543b2e8ab2eb06099daa1d1e5df47778f7787faab45cdf12fe3a8");
 }
 
 TEST(Blake2b256, IncrementalAbc) {
   Blake2b256Hasher h;
   h.Update("a");
   h.Update("bc");
-  EXPECT_EQ(Hex(h.Final()), "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
+  EXPECT_EQ(Hex(h.Final()),
+            "bddd813c634239723171ef3fee98579b94964e3bb1cb3e427262c8c068d52319");
 }
 
 }  // namespace

@@ -11,7 +11,8 @@
 namespace plumlog {
 namespace {
 
-constexpr std::string_view kB64Of1To32 = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+constexpr std::string_view kB64Of1To32 =
+    "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
 
 // Joins text pieces (GCC 12 warns falsely on "literal" + std::string&&).
 std::string Cat(std::initializer_list<std::string_view> parts) {
@@ -23,13 +24,16 @@ std::string Cat(std::initializer_list<std::string_view> parts) {
 template <typename Id>
 Id Counting() {
   Id id;
-  for (size_t i = 0; i < Id::kSize; ++i) id.mutable_bytes()[i] = static_cast<uint8_t>(i + 1);
+  for (size_t i = 0; i < Id::kSize; ++i)
+    id.mutable_bytes()[i] = static_cast<uint8_t>(i + 1);
   return id;
 }
 
 TEST(IdText, KnownSpellings) {
-  EXPECT_EQ(Counting<FeedId>().ToString(), "@" + std::string(kB64Of1To32) + ".ed25519");
-  EXPECT_EQ(Counting<EntryId>().ToString(), "%" + std::string(kB64Of1To32) + ".blake2b");
+  EXPECT_EQ(Counting<FeedId>().ToString(),
+            "@" + std::string(kB64Of1To32) + ".ed25519");
+  EXPECT_EQ(Counting<EntryId>().ToString(),
+            "%" + std::string(kB64Of1To32) + ".blake2b");
   EXPECT_EQ(FeedId().ToString(), "@" + std::string(43, 'A') + "=.ed25519");
   EXPECT_EQ(Counting<FeedId>().Short(), "AQIDBAUG");
   EXPECT_EQ(Counting<EntryId>().Short(), "AQIDBAUG");
@@ -64,7 +68,8 @@ void ExpectRejectedAsFeedId(const std::string& text) {
   Result<FeedId> r = FeedId::Parse(text);
   ASSERT_FALSE(r.ok()) << "accepted: " << text;
   EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << text;
-  EXPECT_NE(r.status().message().find("feed id"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("feed id"), std::string::npos)
+      << r.status().message();
 }
 
 TEST(IdText, RejectsWrongSigilOrSuffix) {
@@ -92,9 +97,11 @@ TEST(IdText, RejectsWrongLength) {
   ExpectRejectedAsFeedId("");
   ExpectRejectedAsFeedId("@");
   ExpectRejectedAsFeedId("@.ed25519");
-  ExpectRejectedAsFeedId(Cat({"@", b64.substr(0, 43), ".ed25519"}));         // padding dropped
-  ExpectRejectedAsFeedId(Cat({"@", b64.substr(1), ".ed25519"}));             // a char dropped
-  ExpectRejectedAsFeedId(Cat({"@A", b64, ".ed25519"}));                      // a char added
+  ExpectRejectedAsFeedId(
+      Cat({"@", b64.substr(0, 43), ".ed25519"}));  // padding dropped
+  ExpectRejectedAsFeedId(
+      Cat({"@", b64.substr(1), ".ed25519"}));            // a char dropped
+  ExpectRejectedAsFeedId(Cat({"@A", b64, ".ed25519"}));  // a char added
   ExpectRejectedAsFeedId(Cat({"@", b64, "=.ed25519"}));
   ExpectRejectedAsFeedId(Cat({"@", b64, b64, ".ed25519"}));
   // 44 chars that decode to 33 bytes (no padding) or 31 bytes (two '=').
@@ -104,7 +111,8 @@ TEST(IdText, RejectsWrongLength) {
 
 TEST(IdText, RejectsBadCharacters) {
   const std::string b64(kB64Of1To32);
-  for (char bad : {'!', '-', '_', ' ', '\n', '.', '@', '%', '\0', '\x80', '\xff', '='}) {
+  for (char bad :
+       {'!', '-', '_', ' ', '\n', '.', '@', '%', '\0', '\x80', '\xff', '='}) {
     for (size_t pos : {size_t{0}, size_t{10}, size_t{42}}) {
       std::string t = b64;
       t[pos] = bad;
@@ -115,9 +123,9 @@ TEST(IdText, RejectsBadCharacters) {
 
 TEST(IdText, RejectsNonCanonicalBase64) {
   // 32 bytes = 42 full sextets + 4 bits: the 43rd character carries 4 data bits
-  // and 2 unused bits, which the canonical spelling leaves zero. Base64 alphabet
-  // index of the last char of the all-zero id is 0 ('A'); 'B', 'C', 'D' set the
-  // unused bits and decode to the same bytes in lenient decoders.
+  // and 2 unused bits, which the canonical spelling leaves zero. Base64
+  // alphabet index of the last char of the all-zero id is 0 ('A'); 'B', 'C',
+  // 'D' set the unused bits and decode to the same bytes in lenient decoders.
   const std::string zeros(43, 'A');
   ASSERT_TRUE(FeedId::Parse(Cat({"@", zeros, "=.ed25519"})).ok());
   for (char last : {'B', 'C', 'D'}) {

@@ -1,4 +1,5 @@
-// KeyPair: Ed25519 keys, signatures over prefix || message, the secret key file.
+// KeyPair: Ed25519 keys, signatures over prefix || message, the secret key
+// file.
 #include "crypto/keypair.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 namespace plumlog::crypto {
 namespace {
@@ -23,7 +25,9 @@ std::array<uint8_t, 32> SeedOf(uint8_t start) {
 
 std::array<uint8_t, 32> FromHex32(std::string_view hex) {
   std::array<uint8_t, 32> out{};
-  for (size_t i = 0; i < 32; ++i) out[i] = static_cast<uint8_t>(std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
+  for (size_t i = 0; i < 32; ++i)
+    out[i] = static_cast<uint8_t>(
+        std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
   return out;
 }
 
@@ -40,20 +44,24 @@ std::string Hex(std::span<const uint8_t> b) {
 class TempDir {
  public:
   TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "plumlog-keytest-XXXXXX").string();
+    std::string tmpl =
+        (fs::temp_directory_path() / "plumlog-keytest-XXXXXX").string();
     path_ = ::mkdtemp(tmpl.data());
   }
   ~TempDir() {
     std::error_code ec;
     fs::remove_all(path_, ec);
   }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  std::string operator/(const std::string& name) const {
+    return path_ + "/" + name;
+  }
 
  private:
   std::string path_;
 };
 
-void WriteFile(const std::string& path, std::string_view data, mode_t mode = 0600) {
+void WriteFile(const std::string& path, std::string_view data,
+               mode_t mode = 0600) {
   {
     std::ofstream f(path, std::ios::binary | std::ios::trunc);
     f.write(data.data(), static_cast<std::streamsize>(data.size()));
@@ -80,20 +88,22 @@ TEST(KeyPair, FromSeedIsDeterministic) {
   KeyPair b = KeyPair::FromSeed(seed);
   EXPECT_EQ(a.public_key(), b.public_key());
   EXPECT_TRUE(std::equal(a.seed().begin(), a.seed().end(), seed.begin()));
-  EXPECT_EQ(a.Sign("p", "m"), b.Sign("p", "m"));  // Ed25519 signing is deterministic
+  EXPECT_EQ(a.Sign("p", "m"),
+            b.Sign("p", "m"));  // Ed25519 signing is deterministic
   EXPECT_NE(KeyPair::FromSeed(SeedOf(2)).public_key(), a.public_key());
 }
 
 // RFC 8032 section 7.1, TEST 1: the empty message.
 TEST(KeyPair, Rfc8032TestVector1) {
-  KeyPair kp = KeyPair::FromSeed(
-      FromHex32("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
+  KeyPair kp = KeyPair::FromSeed(FromHex32(
+      "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"));
   EXPECT_EQ(Hex(kp.public_key().bytes()),
             "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
   Signature sig = kp.Sign("", "");
   EXPECT_EQ(Hex(sig),
             "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065"
-            "224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b");
+            "224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e"
+            "7a100b");
   EXPECT_TRUE(KeyPair::Verify(kp.public_key(), "", "", sig));
 }
 
@@ -113,12 +123,16 @@ TEST(KeyPair, GenerateGivesDistinctWorkingKeys) {
 TEST(KeyPair, SignatureCoversPrefixThenMessage) {
   KeyPair kp = KeyPair::FromSeed(SeedOf(7));
   Signature sig = kp.Sign("plumlog-entry-v1\n", "body");
-  EXPECT_TRUE(KeyPair::Verify(kp.public_key(), "plumlog-entry-v1\n", "body", sig));
-  // Exactly the concatenation is signed: an empty prefix over the joined bytes agrees.
+  EXPECT_TRUE(
+      KeyPair::Verify(kp.public_key(), "plumlog-entry-v1\n", "body", sig));
+  // Exactly the concatenation is signed: an empty prefix over the joined bytes
+  // agrees.
   EXPECT_EQ(sig, kp.Sign("", "plumlog-entry-v1\nbody"));
-  EXPECT_TRUE(KeyPair::Verify(kp.public_key(), "", "plumlog-entry-v1\nbody", sig));
+  EXPECT_TRUE(
+      KeyPair::Verify(kp.public_key(), "", "plumlog-entry-v1\nbody", sig));
   // A different prefix, or none, fails.
-  EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "plumlog-entry-v2\n", "body", sig));
+  EXPECT_FALSE(
+      KeyPair::Verify(kp.public_key(), "plumlog-entry-v2\n", "body", sig));
   EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "", "body", sig));
   EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "other", "body", sig));
 }
@@ -131,17 +145,20 @@ TEST(KeyPair, VerifyFailsOnEveryFlippedBit) {
   for (size_t bit = 0; bit < msg.size() * 8; ++bit) {
     std::string m = msg;
     m[bit / 8] = static_cast<char>(m[bit / 8] ^ (1 << (bit % 8)));
-    EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "pfx", m, sig)) << "message bit " << bit;
+    EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "pfx", m, sig))
+        << "message bit " << bit;
   }
   for (size_t bit = 0; bit < 3 * 8; ++bit) {
     std::string p = "pfx";
     p[bit / 8] = static_cast<char>(p[bit / 8] ^ (1 << (bit % 8)));
-    EXPECT_FALSE(KeyPair::Verify(kp.public_key(), p, msg, sig)) << "prefix bit " << bit;
+    EXPECT_FALSE(KeyPair::Verify(kp.public_key(), p, msg, sig))
+        << "prefix bit " << bit;
   }
   for (size_t bit = 0; bit < sig.size() * 8; ++bit) {
     Signature s = sig;
     s[bit / 8] ^= static_cast<uint8_t>(1 << (bit % 8));
-    EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "pfx", msg, s)) << "signature bit " << bit;
+    EXPECT_FALSE(KeyPair::Verify(kp.public_key(), "pfx", msg, s))
+        << "signature bit " << bit;
   }
   for (size_t bit = 0; bit < 32 * 8; ++bit) {
     FeedId key = kp.public_key();
@@ -162,7 +179,8 @@ TEST(KeyPair, VerifyRejectsAllZeroKeyAndSignature) {
 
 TEST(SecretFile, SaveWritesTheDocumentedFormatWithMode0600) {
   TempDir dir;
-  const mode_t old = ::umask(0);  // even a permissive umask must not widen the mode
+  const mode_t old =
+      ::umask(0);  // even a permissive umask must not widen the mode
   std::array<uint8_t, 32> zero{};
   Status st = KeyPair::FromSeed(zero).Save(dir / "secret");
   ::umask(old);
@@ -180,7 +198,8 @@ TEST(SecretFile, SaveLoadRoundTrip) {
   Result<KeyPair> loaded = KeyPair::Load(dir / "secret");
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();
   EXPECT_EQ(loaded->public_key(), kp.public_key());
-  EXPECT_TRUE(std::equal(loaded->seed().begin(), loaded->seed().end(), kp.seed().begin()));
+  EXPECT_TRUE(std::equal(loaded->seed().begin(), loaded->seed().end(),
+                         kp.seed().begin()));
   EXPECT_EQ(loaded->Sign("", "x"), kp.Sign("", "x"));
 }
 
@@ -210,17 +229,20 @@ TEST(SecretFile, SaveIntoMissingDirectoryIsIOError) {
 
 TEST(SecretFile, LoadMissingIsNotFound) {
   TempDir dir;
-  EXPECT_EQ(KeyPair::Load(dir / "secret").status().code(), Status::Code::kNotFound);
+  EXPECT_EQ(KeyPair::Load(dir / "secret").status().code(),
+            Status::Code::kNotFound);
 }
 
 TEST(SecretFile, LoadRefusesGroupOrOtherAccess) {
-  for (mode_t mode : {0640, 0604, 0644, 0660, 0606, 0620, 0602, 0610, 0601, 0666}) {
+  for (mode_t mode :
+       {0640, 0604, 0644, 0660, 0606, 0620, 0602, 0610, 0601, 0666}) {
     TempDir dir;
     ASSERT_TRUE(KeyPair::FromSeed(SeedOf(3)).Save(dir / "secret").ok());
     ASSERT_EQ(::chmod((dir / "secret").c_str(), mode), 0);
     Result<KeyPair> r = KeyPair::Load(dir / "secret");
     ASSERT_FALSE(r.ok()) << std::oct << mode;
-    EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied) << std::oct << mode;
+    EXPECT_EQ(r.status().code(), Status::Code::kPermissionDenied)
+        << std::oct << mode;
     EXPECT_NE(r.status().message().find("chmod 600"), std::string::npos)
         << r.status().message();
   }
@@ -233,8 +255,18 @@ TEST(SecretFile, LoadRefusesGroupOrOtherAccess) {
   }
 }
 
+// "plumlog-secret-v1 " + b64 + "\n".
+std::string SecretLine(std::string_view b64,
+                       std::string_view header = "plumlog-secret-v1 ") {
+  std::string s(header);
+  s += b64;
+  s += '\n';
+  return s;
+}
+
 TEST(SecretFile, LoadRejectsMalformedFiles) {
-  const std::string good = "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n";
+  const std::string b64 = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+  const std::string good = SecretLine(b64);
   {
     TempDir dir;
     WriteFile(dir / "secret", good);
@@ -242,25 +274,37 @@ TEST(SecretFile, LoadRejectsMalformedFiles) {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     EXPECT_EQ(r->public_key(), KeyPair::FromSeed(SeedOf(1)).public_key());
   }
-  const std::string bad[] = {
+  std::vector<std::string> bad = {
       "",
       "\n",
-      good.substr(0, good.size() - 1),                  // no newline
-      good.substr(0, good.size() - 2) + "\n",           // truncated base64
-      good.substr(0, 30),                               // truncated
-      good + "\n",                                      // extra newline
-      good + "extra bytes",                             // extra bytes
-      "plumlog-secret-v2 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n",  // wrong header
-      "PLUMLOG-SECRET-V1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n",
-      "plumlog-secret-v1\tAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n",
-      "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\r\n",
-      "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH!A=\n",  // bad char
-      "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAA\n",  // 33 bytes
-      "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH===\n",  // 31 bytes
-      "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA= \n",
+      good.substr(0, good.size() - 1),         // no newline
+      good.substr(0, good.size() - 2) + "\n",  // truncated base64
+      good.substr(0, 30),                      // truncated
+      good + "\n",                             // extra newline
+      good + "extra bytes",                    // extra bytes
+      SecretLine(b64, "plumlog-secret-v2 "),   // wrong header
+      SecretLine(b64, "PLUMLOG-SECRET-V1 "),
+      SecretLine(b64, "plumlog-secret-v1\t"),
+      SecretLine(b64 + "\r"),
+      SecretLine(b64 + " "),
+      SecretLine("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH!A="),  // bad char
+      SecretLine("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAA"),  // 33 bytes
+      SecretLine("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eH==="),  // 31 bytes
+      SecretLine(
+          "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyB="),  // unused bits
       std::string(good.size(), '\0'),
       std::string(4096, 'x'),
   };
+  // Bytes outside the base64 alphabet, which libsodium 1.0.18's decoder lets
+  // through in places (found by the secret_key_load fuzzer), at a few
+  // positions.
+  for (int high : {0x80, 0xc1, 0xff}) {
+    for (size_t pos : {size_t{0}, size_t{20}, size_t{42}}) {
+      std::string t = b64;
+      t[pos] = static_cast<char>(high);
+      bad.push_back(SecretLine(t));
+    }
+  }
   for (const std::string& text : bad) {
     TempDir dir;
     WriteFile(dir / "secret", text);

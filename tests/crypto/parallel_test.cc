@@ -13,15 +13,18 @@ namespace {
 
 void ExpectEachIndexOnce(WorkerPool& pool, size_t n) {
   std::vector<std::atomic<int>> hits(n);
-  pool.ParallelFor(n, [&](size_t i) { hits[i].fetch_add(1, std::memory_order_relaxed); });
-  for (size_t i = 0; i < n; ++i) ASSERT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
+  pool.ParallelFor(
+      n, [&](size_t i) { hits[i].fetch_add(1, std::memory_order_relaxed); });
+  for (size_t i = 0; i < n; ++i)
+    ASSERT_EQ(hits[i].load(), 1) << "n=" << n << " i=" << i;
 }
 
 TEST(WorkerPool, CoversEveryIndexExactlyOnce) {
   for (int workers : {0, 1, 3, 7}) {
     WorkerPool pool(workers);
     EXPECT_EQ(pool.workers(), static_cast<size_t>(workers));
-    for (size_t n : {0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 1000, 4097}) {
+    for (size_t n :
+         {0, 1, 2, 7, 8, 9, 15, 16, 17, 63, 64, 65, 100, 1000, 4097}) {
       ExpectEachIndexOnce(pool, n);
     }
   }

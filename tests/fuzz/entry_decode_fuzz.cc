@@ -55,15 +55,18 @@ void CheckAccepted(std::string_view input, const Entry& e) {
   FUZZ_CHECK(content.data() >= signed_bytes.data());
   FUZZ_CHECK(content.data() + content.size() ==
              signed_bytes.data() + signed_bytes.size());
-  FUZZ_CHECK(input.size() == signed_bytes.size() + EntryCodec::kSignatureTrailer);
+  FUZZ_CHECK(input.size() ==
+             signed_bytes.size() + EntryCodec::kSignatureTrailer);
   FUZZ_CHECK(static_cast<uint8_t>(input[signed_bytes.size()]) == 0xc4);
   FUZZ_CHECK(static_cast<uint8_t>(input[signed_bytes.size() + 1]) == 0x40);
-  FUZZ_CHECK(std::string_view(reinterpret_cast<const char*>(e.signature().data()),
-                              e.signature().size()) == input.substr(input.size() - 64));
+  FUZZ_CHECK(std::string_view(
+                 reinterpret_cast<const char*>(e.signature().data()),
+                 e.signature().size()) == input.substr(input.size() - 64));
 
   // The content re-skips cleanly as exactly one value within the depth limit.
   plumlog::storage::MsgpackReader content_reader(content);
-  FUZZ_CHECK(content_reader.SkipValue("content", plumlog::kMaxContentDepth).ok());
+  FUZZ_CHECK(
+      content_reader.SkipValue("content", plumlog::kMaxContentDepth).ok());
   FUZZ_CHECK(content_reader.ExpectEnd("content").ok());
 
   // The id is the hash of the signed bytes.

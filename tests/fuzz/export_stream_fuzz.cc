@@ -60,7 +60,8 @@ void ReadStream(std::string_view input) {
     FUZZ_CHECK(reader.offset() - last_offset >= n + kLengthBytes);
     const size_t at = static_cast<size_t>(reader.offset()) - n;
     FUZZ_CHECK(input.substr(at, n) == entry.encoded());
-    const auto* len = reinterpret_cast<const uint8_t*>(input.data() + at - kLengthBytes);
+    const auto* len =
+        reinterpret_cast<const uint8_t*>(input.data() + at - kLengthBytes);
     FUZZ_CHECK(((uint32_t{len[0]} << 24) | (uint32_t{len[1]} << 16) |
                 (uint32_t{len[2]} << 8) | uint32_t{len[3]}) == n);
     entries.push_back(std::move(entry));
@@ -73,7 +74,8 @@ void ReadStream(std::string_view input) {
   // The whole stream, and nothing after it, was consumed.
   FUZZ_CHECK(reader.offset() == input.size());
   FUZZ_CHECK(reader.count() == entries.size());
-  FUZZ_CHECK(input.size() >= plumlog::storage::kExportMagic.size() + kEndRecordBytes);
+  FUZZ_CHECK(input.size() >=
+             plumlog::storage::kExportMagic.size() + kEndRecordBytes);
 
   // Once done, the reader stays done.
   Entry extra;

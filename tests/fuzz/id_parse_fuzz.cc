@@ -51,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CheckRawBytes<plumlog::FeedId>(input);
   CheckRawBytes<plumlog::EntryId>(input);
   // A feed id never parses as an entry id and vice versa.
-  FUZZ_CHECK(!(plumlog::FeedId::Parse(input).ok() && plumlog::EntryId::Parse(input).ok()));
+  FUZZ_CHECK(!(plumlog::FeedId::Parse(input).ok() &&
+               plumlog::EntryId::Parse(input).ok()));
   return 0;
 }

@@ -40,16 +40,18 @@ namespace mp = plumlog::storage;
   std::exit(1);
 }
 
-void WriteSeed(const fs::path& dir, const std::string& name, std::string_view bytes) {
+void WriteSeed(const fs::path& dir, const std::string& name,
+               std::string_view bytes) {
   fs::create_directories(dir);
   std::ofstream out(dir / ("seed-" + name), std::ios::binary | std::ios::trunc);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (!out) Die("cannot write " + (dir / name).string());
+  if (!out) Die("cannot write " + (dir / ("seed-" + name)).string());
 }
 
 KeyPair FixedKey(uint8_t fill) {
   std::array<uint8_t, 32> seed;
-  for (size_t i = 0; i < seed.size(); ++i) seed[i] = static_cast<uint8_t>(fill + i);
+  for (size_t i = 0; i < seed.size(); ++i)
+    seed[i] = static_cast<uint8_t>(fill + i);
   return KeyPair::FromSeed(seed);
 }
 
@@ -68,9 +70,11 @@ std::vector<std::pair<std::string, std::string>> Contents() {
   }
   c.emplace_back("nil", std::string(1, '\xc0'));
   c.emplace_back("true", std::string(1, '\xc3'));
-  c.emplace_back("negint", std::string("\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9));
+  c.emplace_back("negint",
+                 std::string("\xd3\x80\x00\x00\x00\x00\x00\x00\x00", 9));
   c.emplace_back("float32", std::string("\xca\x3f\x80\x00\x00", 5));
-  c.emplace_back("float64", std::string("\xcb\x40\x09\x21\xfb\x54\x44\x2d\x18", 9));
+  c.emplace_back("float64",
+                 std::string("\xcb\x40\x09\x21\xfb\x54\x44\x2d\x18", 9));
   {
     std::string b;
     mp::AppendMsgpackBin(&b, std::string(300, '\x5a'));
@@ -81,14 +85,16 @@ std::vector<std::pair<std::string, std::string>> Contents() {
   {
     std::string a;
     mp::AppendMsgpackArrayHeader(&a, 20);
-    for (int i = 0; i < 20; ++i) mp::AppendMsgpackUint(&a, uint64_t{1} << (i * 3));
+    for (int i = 0; i < 20; ++i)
+      mp::AppendMsgpackUint(&a, uint64_t{1} << (i * 3));
     c.emplace_back("array16", a);
   }
   {
     // Nested exactly kMaxContentDepth deep: the deepest content allowed.
     std::string d;
     for (int i = 0; i < plumlog::kMaxContentDepth; ++i) {
-      i % 2 == 0 ? mp::AppendMsgpackArrayHeader(&d, 1) : mp::AppendMsgpackMapHeader(&d, 1);
+      i % 2 == 0 ? mp::AppendMsgpackArrayHeader(&d, 1)
+                 : mp::AppendMsgpackMapHeader(&d, 1);
       if (i % 2 == 1) mp::AppendMsgpackStr(&d, "k");
     }
     mp::AppendMsgpackNil(&d);
@@ -99,8 +105,9 @@ std::vector<std::pair<std::string, std::string>> Contents() {
   return c;
 }
 
-Entry Build(const KeyPair& key, uint64_t seq, const std::optional<plumlog::EntryId>& prev,
-            uint64_t lamport, uint64_t ts, std::string_view content) {
+Entry Build(const KeyPair& key, uint64_t seq,
+            const std::optional<plumlog::EntryId>& prev, uint64_t lamport,
+            uint64_t ts, std::string_view content) {
   EntryCodec::Fields f;
   f.author = key.public_key();
   f.seq = seq;
@@ -130,7 +137,8 @@ std::string Bytes(std::initializer_list<int> bytes) {
 }
 
 // The msgpack_skip_fuzz input layout: depth byte, op count, ops, data.
-std::string MsgpackInput(int max_depth, std::string_view ops, std::string_view data) {
+std::string MsgpackInput(int max_depth, std::string_view ops,
+                         std::string_view data) {
   std::string s;
   s.push_back(static_cast<char>(max_depth + 1));
   s.push_back(static_cast<char>(ops.size()));
@@ -163,12 +171,15 @@ int main(int argc, char** argv) {
     chain.push_back(e);
   }
   const plumlog::EntryId some_id = chain.back().id();
-  const Entry max_fields = Build(bob, plumlog::kMaxClockValue, some_id, plumlog::kMaxClockValue,
-                                 plumlog::kMaxClockValue, std::string(1, '\x7f'));
+  const Entry max_fields =
+      Build(bob, plumlog::kMaxClockValue, some_id, plumlog::kMaxClockValue,
+            plumlog::kMaxClockValue, std::string(1, '\x7f'));
   WriteSeed(out / "entry_decode", "entry-max-fields", max_fields.encoded());
-  const Entry min_fields = Build(bob, 1, std::nullopt, 1, 0, std::string(1, '\x00'));
+  const Entry min_fields =
+      Build(bob, 1, std::nullopt, 1, 0, std::string(1, '\x00'));
   WriteSeed(out / "entry_decode", "entry-min-fields", min_fields.encoded());
-  const Entry wide_ints = Build(bob, 0x80, some_id, 0x10000, 0x100000000, "\x90");
+  const Entry wide_ints =
+      Build(bob, 0x80, some_id, 0x10000, 0x100000000, "\x90");
   WriteSeed(out / "entry_decode", "entry-wide-ints", wide_ints.encoded());
 
   // ---- export streams ----
@@ -176,14 +187,17 @@ int main(int argc, char** argv) {
   WriteSeed(out / "export_stream", "export-one", Export({chain[0]}));
   WriteSeed(out / "export_stream", "export-chain",
             Export({chain[0], chain[1], chain[2], chain[3]}));
-  WriteSeed(out / "export_stream", "export-two-authors", Export({min_fields, chain[0]}));
+  WriteSeed(out / "export_stream", "export-two-authors",
+            Export({min_fields, chain[0]}));
 
   // ---- msgpack ----
   for (const auto& [name, content] : Contents()) {
     if (content.size() > 1024) continue;
-    WriteSeed(out / "msgpack_skip", "value-" + name, MsgpackInput(32, "", content));
+    WriteSeed(out / "msgpack_skip", "value-" + name,
+              MsgpackInput(32, "", content));
   }
-  // Typed reads in the order the entry decoder does them (op = kind + 11 * param).
+  // Typed reads in the order the entry decoder does them (op = kind + 11 *
+  // param).
   const std::string entry_ops = Bytes({
       0,            // array header
       2,            // version
@@ -198,10 +212,11 @@ int main(int argc, char** argv) {
   });
   WriteSeed(out / "msgpack_skip", "entry-reads",
             MsgpackInput(32, entry_ops, chain[0].encoded()));
-  WriteSeed(out / "msgpack_skip", "ints",
-            MsgpackInput(4, Bytes({2, 3, 3, 3, 7, 1, 5 + 11 * 6, 6 + 11 * 2}),
-                         Bytes({0xcd, 0x01, 0x00, 0xd0, 0x80, 0xe5, 0xd1, 0xff, 0x00, 0xc2,
-                                0x81, 0xc4, 0x02, 'a', 'b', 0xa2, 'h', 'i'})));
+  WriteSeed(
+      out / "msgpack_skip", "ints",
+      MsgpackInput(4, Bytes({2, 3, 3, 3, 7, 1, 5 + 11 * 6, 6 + 11 * 2}),
+                   Bytes({0xcd, 0x01, 0x00, 0xd0, 0x80, 0xe5, 0xd1, 0xff, 0x00,
+                          0xc2, 0x81, 0xc4, 0x02, 'a', 'b', 0xa2, 'h', 'i'})));
 
   // ---- ids ----
   WriteSeed(out / "id_parse", "feed-id", alice.public_key().ToString());

@@ -63,33 +63,66 @@ class RefReader {
     uint8_t b;
     if (!Byte(&b)) return false;
     uint64_t n = 0;
-    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) return true;
+    if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3) {
+      return true;
+    }
     if (b >= 0xa0 && b <= 0xbf) return Skip(b & 0x1f);
     if (b >= 0x90 && b <= 0x9f) return Children(b & 0x0f, open, max_depth);
-    if (b >= 0x80 && b <= 0x8f) return Children(uint64_t{b & 0x0fu} * 2, open, max_depth);
+    if (b >= 0x80 && b <= 0x8f) {
+      return Children(uint64_t{b & 0x0fu} * 2, open, max_depth);
+    }
     switch (b) {
-      case 0xc4: case 0xd9: return BigEndian(1, &n) && Skip(n);
-      case 0xc5: case 0xda: return BigEndian(2, &n) && Skip(n);
-      case 0xc6: case 0xdb: return BigEndian(4, &n) && Skip(n);
-      case 0xc7: return BigEndian(1, &n) && Skip(1) && Skip(n);  // ext 8: len, type, data
-      case 0xc8: return BigEndian(2, &n) && Skip(1) && Skip(n);
-      case 0xc9: return BigEndian(4, &n) && Skip(1) && Skip(n);
-      case 0xca: return Skip(4);  // float 32
-      case 0xcb: return Skip(8);  // float 64
-      case 0xcc: case 0xd0: return Skip(1);
-      case 0xcd: case 0xd1: return Skip(2);
-      case 0xce: case 0xd2: return Skip(4);
-      case 0xcf: case 0xd3: return Skip(8);
-      case 0xd4: return Skip(1 + 1);  // fixext N: type, N bytes
-      case 0xd5: return Skip(1 + 2);
-      case 0xd6: return Skip(1 + 4);
-      case 0xd7: return Skip(1 + 8);
-      case 0xd8: return Skip(1 + 16);
-      case 0xdc: return BigEndian(2, &n) && Children(n, open, max_depth);
-      case 0xdd: return BigEndian(4, &n) && Children(n, open, max_depth);
-      case 0xde: return BigEndian(2, &n) && Children(n * 2, open, max_depth);
-      case 0xdf: return BigEndian(4, &n) && Children(n * 2, open, max_depth);
-      default: return false;  // 0xc1: never used
+      case 0xc4:
+      case 0xd9:
+        return BigEndian(1, &n) && Skip(n);
+      case 0xc5:
+      case 0xda:
+        return BigEndian(2, &n) && Skip(n);
+      case 0xc6:
+      case 0xdb:
+        return BigEndian(4, &n) && Skip(n);
+      case 0xc7:  // ext 8: length, type, data
+        return BigEndian(1, &n) && Skip(1) && Skip(n);
+      case 0xc8:
+        return BigEndian(2, &n) && Skip(1) && Skip(n);
+      case 0xc9:
+        return BigEndian(4, &n) && Skip(1) && Skip(n);
+      case 0xca:
+        return Skip(4);  // float 32
+      case 0xcb:
+        return Skip(8);  // float 64
+      case 0xcc:
+      case 0xd0:
+        return Skip(1);
+      case 0xcd:
+      case 0xd1:
+        return Skip(2);
+      case 0xce:
+      case 0xd2:
+        return Skip(4);
+      case 0xcf:
+      case 0xd3:
+        return Skip(8);
+      case 0xd4:
+        return Skip(1 + 1);  // fixext N: type, N bytes
+      case 0xd5:
+        return Skip(1 + 2);
+      case 0xd6:
+        return Skip(1 + 4);
+      case 0xd7:
+        return Skip(1 + 8);
+      case 0xd8:
+        return Skip(1 + 16);
+      case 0xdc:
+        return BigEndian(2, &n) && Children(n, open, max_depth);
+      case 0xdd:
+        return BigEndian(4, &n) && Children(n, open, max_depth);
+      case 0xde:
+        return BigEndian(2, &n) && Children(n * 2, open, max_depth);
+      case 0xdf:
+        return BigEndian(4, &n) && Children(n * 2, open, max_depth);
+      default:
+        return false;  // 0xc1: never used
     }
   }
 
@@ -120,7 +153,8 @@ std::optional<int64_t> RefInt(std::string_view bytes) {
     out = static_cast<int8_t>(b);
   } else if (b >= 0xcc && b <= 0xcf) {
     if (!r.BigEndian(1 << (b - 0xcc), &v)) return std::nullopt;
-    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) return std::nullopt;
+    if (v > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      return std::nullopt;
     out = static_cast<int64_t>(v);
   } else if (b >= 0xd0 && b <= 0xd3) {
     const int bytes_n = 1 << (b - 0xd0);
@@ -137,13 +171,23 @@ std::optional<int64_t> RefInt(std::string_view bytes) {
 
 // ---- helpers ----
 
-constexpr size_t kSizes[] = {0,   1,    31,    32,    64,    255,
-                             256, 4096, 65535, 65536, std::numeric_limits<size_t>::max()};
+constexpr size_t kSizes[] = {0,
+                             1,
+                             31,
+                             32,
+                             64,
+                             255,
+                             256,
+                             4096,
+                             65535,
+                             65536,
+                             std::numeric_limits<size_t>::max()};
 
 int DepthFromByte(uint8_t b) { return static_cast<int>(b % 42) - 1; }
 
 // Checks that `out` lies inside `data` and ends where the reader stands.
-void CheckView(std::string_view data, const MsgpackReader& r, std::string_view out) {
+void CheckView(std::string_view data, const MsgpackReader& r,
+               std::string_view out) {
   FUZZ_CHECK(out.size() <= r.offset());
   if (!out.empty()) {
     FUZZ_CHECK(out.data() >= data.data());
@@ -205,7 +249,8 @@ void TypedReads(std::string_view ops, std::string_view data) {
         int64_t v = 0;
         ok = r.ReadInt("int", &v).ok();
         if (ok) {
-          const std::optional<int64_t> ref = RefInt(data.substr(start, r.offset() - start));
+          const std::optional<int64_t> ref =
+              RefInt(data.substr(start, r.offset() - start));
           FUZZ_CHECK(ref.has_value());
           FUZZ_CHECK(*ref == v);
         }

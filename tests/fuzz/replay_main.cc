@@ -7,6 +7,8 @@
 // fed to LLVMFuzzerTestOneInput in name order. Fails if a path is missing or
 // nothing was run. On a crash, the signal handler names the input that caused
 // it before the process dies.
+#include <unistd.h>
+
 #include <algorithm>
 #include <csignal>
 #include <cstddef>
@@ -19,8 +21,6 @@
 #include <string>
 #include <system_error>
 #include <vector>
-
-#include <unistd.h>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size);
 
@@ -41,7 +41,8 @@ void OnFatalSignal(int sig) {
 bool ReadFile(const std::filesystem::path& path, std::string* out) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return false;
-  out->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  out->assign(std::istreambuf_iterator<char>(in),
+              std::istreambuf_iterator<char>());
   return !in.bad();
 }
 
@@ -65,7 +66,8 @@ int main(int argc, char** argv) {
         if (entry.is_regular_file()) inputs.push_back(entry.path());
       }
       if (ec) {
-        std::fprintf(stderr, "cannot list %s: %s\n", argv[i], ec.message().c_str());
+        std::fprintf(stderr, "cannot list %s: %s\n", argv[i],
+                     ec.message().c_str());
         return 1;
       }
     } else if (std::filesystem::is_regular_file(arg, ec)) {
@@ -90,7 +92,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "cannot read %s\n", name.c_str());
       return 1;
     }
-    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()), data.size());
+    LLVMFuzzerTestOneInput(reinterpret_cast<const uint8_t*>(data.data()),
+                           data.size());
     bytes += data.size();
   }
   std::printf("replayed %zu inputs (%zu bytes)\n", inputs.size(), bytes);

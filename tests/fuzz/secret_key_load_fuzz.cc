@@ -31,8 +31,9 @@ void RemoveTempFiles() {
 const std::string& KeyPath() {
   if (g_path == nullptr) {
     const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
-                        "/plumlog-fuzz-key-XXXXXX";
+    std::string templ =
+        std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") +
+        "/plumlog-fuzz-key-XXXXXX";
     FUZZ_CHECK(::mkdtemp(templ.data()) != nullptr);
     g_dir = new std::string(templ);
     g_path = new std::string(templ + "/secret");
@@ -42,7 +43,8 @@ const std::string& KeyPath() {
 }
 
 void WriteFile(const std::string& path, std::string_view bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   FUZZ_CHECK(fd >= 0);
   FUZZ_CHECK(::fchmod(fd, 0600) == 0);
   size_t done = 0;
@@ -60,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::string& path = KeyPath();
   WriteFile(path, input);
-  plumlog::Result<plumlog::crypto::KeyPair> kp = plumlog::crypto::KeyPair::Load(path);
+  plumlog::Result<plumlog::crypto::KeyPair> kp =
+      plumlog::crypto::KeyPair::Load(path);
   if (!kp.ok()) {
     FUZZ_CHECK(kp.status().code() == plumlog::Status::Code::kCorruption);
     return 0;
@@ -74,9 +77,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FUZZ_CHECK(input == canonical);
 
   // The loaded key is the key of its seed, and it signs.
-  const plumlog::crypto::KeyPair same = plumlog::crypto::KeyPair::FromSeed(kp->seed());
+  const plumlog::crypto::KeyPair same =
+      plumlog::crypto::KeyPair::FromSeed(kp->seed());
   FUZZ_CHECK(same.public_key() == kp->public_key());
   const plumlog::crypto::Signature sig = kp->Sign("fuzz\n", input);
-  FUZZ_CHECK(plumlog::crypto::KeyPair::Verify(kp->public_key(), "fuzz\n", input, sig));
+  FUZZ_CHECK(
+      plumlog::crypto::KeyPair::Verify(kp->public_key(), "fuzz\n", input, sig));
   return 0;
 }
