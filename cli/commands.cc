@@ -137,21 +137,9 @@ int RunFeeds(const std::string& home, bool json) {
 
 namespace {
 
+// Check works on a read-only view, so it runs while another process writes.
 Result<CheckReport> CheckStore(const std::string& home) {
-  {
-    PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                             OpenStore(home, Access::kReadOnly));
-    Result<CheckReport> report = store->Check();
-    if (report.ok()) return report;
-    if (report.status().code() != Status::Code::kFailedPrecondition) {
-      return report.status().WithContext("check failed");
-    }
-  }
-  // Workaround: the library's Check() takes a RocksDB snapshot, which read-only
-  // (secondary) stores do not support (FailedPrecondition). Check through the
-  // writer instead; this fails with "in use" while another process writes.
-  PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
-                           OpenStore(home, Access::kWrite));
+  PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(home, Access::kReadOnly));
   Result<CheckReport> report = store->Check();
   if (!report.ok()) return report.status().WithContext("check failed");
   return report;

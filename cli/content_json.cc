@@ -28,6 +28,12 @@ std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
     return std::nullopt;
   }
   out.resize(len);
+  // libsodium 1.0.18 decodes some bytes outside the alphabet (0x80..0xff):
+  // accept only text that is the canonical encoding of what it decoded to.
+  std::string canon(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(canon.data(), canon.size(), out.data(), len, sodium_base64_VARIANT_ORIGINAL);
+  canon.resize(canon.size() - 1);  // the terminating NUL
+  if (canon != text) return std::nullopt;
   return out;
 }
 

@@ -14,6 +14,7 @@
 
 #include "crypto/sodium_init.h"
 #include "storage/entry_codec.h"
+#include "storage/ingest_rules.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
 
@@ -43,6 +44,10 @@ rocksdb::Options DbOptions(const StoreOptions& o) {
   opts.keep_log_file_num = 3;
   opts.max_log_file_size = 4 << 20;
   opts.write_buffer_size = o.write_buffer_bytes;
+  // Replay the WAL into the memtable on open instead of flushing it to new
+  // table files every time: short-lived processes (`plumlog append`) open
+  // fast and leave no pile of tiny files.
+  opts.avoid_flush_during_recovery = true;
   opts.IncreaseParallelism(2);
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
@@ -272,7 +277,7 @@ Status FeedStore::WritableCheck() const {
 // ---- the write path ----
 
 struct FeedStore::WriteOp {
-  enum class Kind { kAppend, kIngest };
+  enum class Kind { kAppend, kIngest, kForkProof };
   Kind kind = Kind::kAppend;
   // kAppend: contents to append in order (one for Append).
   std::vector<std::string_view> contents;
@@ -291,6 +296,8 @@ struct FeedStore::WriteOp {
   std::vector<EntryId> ids;
   std::vector<crypto::Signature> sigs;
   std::vector<size_t> ingest_stored;  // indices of ingest entries to write
+  // kForkProof: the proof to record (also in `forks` once accepted).
+  const ForkProof* proof = nullptr;
   std::vector<ForkProof> forks;
 };
 
@@ -393,11 +400,9 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
       if (op->sig[i] == 0) op->sig[i] = EntryCodec::Verify(e) ? 1 : 2;
       return op->sig[i] == 1;
     };
-    const std::string where =
-        e.author().ToString() + " seq " + std::to_string(e.seq());
+    // The id stored at this sequence, for duplicates and forks.
+    std::optional<EntryId> stored;
     if (e.seq() <= head.seq) {
-      // Already have this sequence: a duplicate or a fork.
-      std::optional<EntryId> stored;
       if (auto it = g->ids.find({e.author(), e.seq()}); it != g->ids.end()) {
         stored = it->second;
       } else {
@@ -406,16 +411,21 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
                                       FeedKey(e.author(), e.seq()), &v);
         uint64_t arrival;
         EntryId id;
-        if (rs.ok() && ParseFeedValue(v, &arrival, &id)) stored = id;
-        else if (!rs.ok() && !rs.IsNotFound()) return fail(i, FromRocks(rs, "reading " + where));
+        if (rs.ok() && ParseFeedValue(v, &arrival, &id)) {
+          stored = id;
+        } else if (!rs.ok() && !rs.IsNotFound()) {
+          return fail(i, FromRocks(rs, "reading " + e.author().ToString() + " seq " +
+                                           std::to_string(e.seq())));
+        }
       }
-      if (!stored) return fail(i, Status::Corruption("missing stored entry " + where));
-      if (*stored == e.id()) {
-        ++r.duplicates;
-        continue;
-      }
-      if (!sig_ok()) return fail(i, Status::InvalidEntry(where + ": bad signature"));
-      if (head.forked) return fail(i, Status::Forked(where + ": feed is forked"));
+    }
+    IngestDecision d = DecideIngest(head, e, stored, sig_ok);
+    if (d.verdict == IngestVerdict::kDuplicate) {
+      ++r.duplicates;
+      continue;
+    }
+    if (d.verdict == IngestVerdict::kReject) return fail(i, d.status);
+    if (d.verdict == IngestVerdict::kFork) {
       auto staged = g->ingested.find({e.author(), e.seq()});
       Result<Entry> first =
           staged != g->ingested.end() ? Result<Entry>(*staged->second) : Get(e.author(), e.seq());
@@ -424,25 +434,8 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
       head.forked = true;
       g->heads[e.author()] = head;
       r.forks.push_back(e.author());
-      return fail(i, Status::Forked(where + ": conflicts with the stored entry " +
-                                    stored->ToString() + "; the feed is now frozen"));
+      return fail(i, d.status);
     }
-    if (head.forked) return fail(i, Status::Forked(where + ": feed is forked"));
-    if (e.seq() != head.seq + 1) {
-      return fail(i, Status::InvalidEntry(where + ": out of order, the stored head is seq " +
-                                          std::to_string(head.seq)));
-    }
-    if (head.seq > 0 && (!e.previous() || *e.previous() != head.head)) {
-      return fail(i, Status::InvalidEntry(where + ": previous does not match the stored entry " +
-                                          head.head.ToString()));
-    }
-    if (head.seq > 0 && e.lamport() <= head.lamport) {
-      return fail(i, Status::InvalidEntry(where + ": lamport clock " +
-                                          std::to_string(e.lamport()) +
-                                          " does not exceed the previous entry's " +
-                                          std::to_string(head.lamport)));
-    }
-    if (!sig_ok()) return fail(i, Status::InvalidEntry(where + ": bad signature"));
     head.seq = e.seq();
     head.head = e.id();
     head.lamport = e.lamport();
@@ -470,8 +463,24 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
       if (!op->status.ok()) continue;
       op->sigs.resize(op->signed_bytes.size());
       for (size_t i = 0; i < op->signed_bytes.size(); ++i) to_sign.emplace_back(op, i);
-    } else {
+    } else if (op->kind == WriteOp::Kind::kIngest) {
       PrepareIngest(op, &g);
+    } else {
+      FeedInfo head;
+      head.author = op->proof->stored.author();
+      if (auto it = g.heads.find(head.author); it != g.heads.end()) {
+        head = it->second;
+      } else if (auto jt = heads_.find(head.author); jt != heads_.end()) {
+        head = jt->second;
+      }
+      if (head.forked) {
+        op->status = Status::AlreadyExists("feed " + head.author.ToString() +
+                                           " is already known to be forked");
+        continue;
+      }
+      head.forked = true;
+      g.heads[head.author] = head;
+      op->forks.push_back(*op->proof);
     }
   }
   // 2. Sign everything staged, on all cores when it is worth it.
@@ -509,11 +518,13 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
       }
       for (const Entry& e : op->appended) put_entry(e);
     } else {
-      for (size_t i : op->ingest_stored) put_entry((*op->ingest)[i]);
+      if (op->kind == WriteOp::Kind::kIngest) {
+        for (size_t i : op->ingest_stored) put_entry((*op->ingest)[i]);
+      }
       for (const ForkProof& f : op->forks) {
-        wb.Put(cfs_[kCfForks], ForkKey(f.conflicting.author(), f.conflicting.seq(),
-                                       f.conflicting.id()),
-               f.conflicting.encoded());
+        wb.Put(cfs_[kCfForks],
+               ForkKey(f.conflicting.author(), f.conflicting.seq(), f.conflicting.id()),
+               ForkValue(f.stored.encoded(), f.conflicting.encoded()));
         new_forks.push_back(&f);
       }
     }
@@ -525,7 +536,7 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
   if (wb.Count() > 0) st = FromRocks(db_->Write(write_options_, &wb), "cannot write to the store");
   if (!st.ok()) {
     for (WriteOp* op : group) {
-      if (op->kind == WriteOp::Kind::kAppend) {
+      if (op->kind != WriteOp::Kind::kIngest) {
         if (op->status.ok()) op->status = st;
         op->appended.clear();
       } else {
@@ -625,6 +636,57 @@ IngestResult FeedStore::Ingest(std::vector<Entry> entries) {
   return std::move(op.result);
 }
 
+Status FeedStore::AddForkProof(const Entry& first, const Entry& second) {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  if (first.author() != second.author() || first.seq() != second.seq() ||
+      first.id() == second.id()) {
+    return Status::InvalidEntry(
+        "not a fork proof: the entries must share author and sequence and differ");
+  }
+  if (!EntryCodec::Verify(first) || !EntryCodec::Verify(second)) {
+    return Status::InvalidEntry("not a fork proof: bad signature");
+  }
+  ForkProof proof{first, second};
+  WriteOp op;
+  op.kind = WriteOp::Kind::kForkProof;
+  op.proof = &proof;
+  PLUMLOG_RETURN_IF_ERROR(Submit(&op));
+  return op.status;
+}
+
+Result<std::map<FeedId, int64_t>> FeedStore::LoadPeerClock(const FeedId& peer) const {
+  std::map<FeedId, int64_t> out;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfPeerClocks]));
+  const rocksdb::Slice prefix(reinterpret_cast<const char*>(peer.bytes().data()), 32);
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != 64 || it->value().size() != 8) {
+      return Status::Corruption("malformed peer clock record");
+    }
+    out[*FeedId::FromBytes(std::string_view(it->key().data() + 32, 32))] =
+        static_cast<int64_t>(GetU64BE(std::string_view(it->value().data(), 8)));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read peer clocks"));
+  return out;
+}
+
+Status FeedStore::SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  rocksdb::WriteBatch wb;
+  FeedId lo, hi;
+  hi.mutable_bytes().fill(0xff);
+  // [peer||0..0, peer||ff..ff) plus the last key itself.
+  wb.DeleteRange(cfs_[kCfPeerClocks], PeerClockKey(peer, lo), PeerClockKey(peer, hi));
+  wb.Delete(cfs_[kCfPeerClocks], PeerClockKey(peer, hi));
+  for (const auto& [author, note] : clock) {
+    std::string v;
+    PutU64BE(&v, static_cast<uint64_t>(note));
+    wb.Put(cfs_[kCfPeerClocks], PeerClockKey(peer, author), v);
+  }
+  // Peer clocks are an optimisation (request skipping): no fsync needed.
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "cannot save a peer clock");
+}
+
 // ---- reads ----
 
 Result<Entry> FeedStore::ReadLogValue(std::string_view arrival_key, std::string_view value) const {
@@ -698,7 +760,7 @@ Result<std::vector<Entry>> FeedStore::ReadFeed(const FeedId& author, uint64_t fr
 Result<ArrivalPage> FeedStore::ReadArrival(uint64_t after, size_t limit) const {
   ArrivalPage page;
   page.next = after;
-  if (limit == 0) return page;
+  if (limit == 0 || after == UINT64_MAX) return page;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfLog]));
   for (it->Seek(ArrivalKey(after + 1)); it->Valid() && page.entries.size() < limit; it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
@@ -749,10 +811,13 @@ Result<std::vector<ForkProof>> FeedStore::Forks() const {
         !ParseFeedKey(std::string_view(it->key().data(), 40), &author, &seq)) {
       return Status::Corruption("malformed fork proof key");
     }
-    PLUMLOG_ASSIGN_OR_RETURN(
-        Entry conflicting,
-        EntryCodec::Decode(std::string_view(it->value().data(), it->value().size())));
-    PLUMLOG_ASSIGN_OR_RETURN(Entry stored, Get(author, seq));
+    std::string_view first, second;
+    if (!ParseForkValue(std::string_view(it->value().data(), it->value().size()), &first,
+                        &second)) {
+      return Status::Corruption("malformed fork proof");
+    }
+    PLUMLOG_ASSIGN_OR_RETURN(Entry stored, EntryCodec::Decode(first));
+    PLUMLOG_ASSIGN_OR_RETURN(Entry conflicting, EntryCodec::Decode(second));
     out.push_back(ForkProof{std::move(stored), std::move(conflicting)});
   }
   PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read fork proofs"));

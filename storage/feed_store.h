@@ -41,6 +41,9 @@ class FeedStore final : public Store {
   Result<std::vector<ForkProof>> Forks() const override;
   Result<CheckReport> Check() const override;
   Result<bool> Refresh() override;
+  Status AddForkProof(const Entry& first, const Entry& second) override;
+  Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
+  Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 

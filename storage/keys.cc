@@ -71,4 +71,29 @@ std::string ForkKey(const FeedId& author, uint64_t seq, const EntryId& conflicti
   return k;
 }
 
+std::string ForkValue(std::string_view first, std::string_view second) {
+  std::string v;
+  const uint32_t n = static_cast<uint32_t>(first.size());
+  for (int i = 3; i >= 0; --i) v.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  v.append(first);
+  v.append(second);
+  return v;
+}
+
+bool ParseForkValue(std::string_view v, std::string_view* first, std::string_view* second) {
+  if (v.size() < 4) return false;
+  uint32_t n = 0;
+  for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(v[i]);
+  if (n > v.size() - 4) return false;
+  *first = v.substr(4, n);
+  *second = v.substr(4 + n);
+  return true;
+}
+
+std::string PeerClockKey(const FeedId& peer, const FeedId& author) {
+  std::string k(peer.view());
+  k.append(author.view());
+  return k;
+}
+
 }  // namespace plumlog::storage

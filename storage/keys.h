@@ -20,7 +20,7 @@ enum Cf : int {
   kCfFeeds = 2,    // author(32) seq(8) -> arrival(8) id(32) : entries by author+seq
   kCfHeads = 3,    // author(32) -> HeadValue                : feed heads
   kCfIds = 4,      // id(32) -> author(32) seq(8)            : id index
-  kCfForks = 5,    // author(32) seq(8) id(32) -> encoded    : fork proofs (conflicting entry)
+  kCfForks = 5,    // author(32) seq(8) id(32) -> ForkValue  : fork proofs (both entries)
   kCfPeerClocks = 6,  // peer(32) author(32) -> note (8, BE two's complement)
   kCfMeta = 7,     // name -> value                          : schema version etc.
   kCfCount = 8,
@@ -46,6 +46,12 @@ std::string HeadValue(const FeedInfo& head);
 bool ParseHeadValue(std::string_view author_key, std::string_view v, FeedInfo* head);
 
 std::string ForkKey(const FeedId& author, uint64_t seq, const EntryId& conflicting);
+// length of first (u32 BE) || first entry || second entry; id in the key = second's.
+std::string ForkValue(std::string_view first, std::string_view second);
+bool ParseForkValue(std::string_view v, std::string_view* first, std::string_view* second);
+
+// peer(32) author(32) -> note (8 bytes, big-endian two's complement)
+std::string PeerClockKey(const FeedId& peer, const FeedId& author);
 
 }  // namespace plumlog::storage
 

@@ -88,23 +88,12 @@ class Store {
   // of one author at one sequence with different ids), even when this store
   // holds neither entry, and freezes the feed. InvalidEntry if it is not a
   // proof; AlreadyExists if the feed is already known to be forked.
-  virtual Status AddForkProof(const Entry& first, const Entry& second) {
-    (void)first;
-    (void)second;
-    return Status::FailedPrecondition("AddForkProof not supported by this store");
-  }
+  virtual Status AddForkProof(const Entry& first, const Entry& second) = 0;
 
   // Replication bookkeeping: the notes a peer last announced (feed -> note, see
   // docs/protocol.md), so a reconnect only exchanges what changed.
-  virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const {
-    (void)peer;
-    return std::map<FeedId, int64_t>();
-  }
-  virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) {
-    (void)peer;
-    (void)clock;
-    return Status::OK();
-  }
+  virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const = 0;
+  virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) = 0;
 
   // Listeners are not owned and must outlive their registration.
   virtual void AddListener(StoreListener* listener) = 0;

@@ -190,11 +190,20 @@ TEST_F(CheckTest, BogusForkProof) {
     RawDb raw(home());
     // A "proof" that is just the stored entry again: same id, so no proof.
     raw.Put(kCfForks, ForkKey(other_.id(), 2, foreign_[1].id()),
-            foreign_[1].encoded());
+            ForkValue(foreign_[1].encoded(), foreign_[1].encoded()));
   }
   auto ps = Problems();
   EXPECT_TRUE(Mentions(ps, "not a valid proof")) << Dump(ps);
   EXPECT_TRUE(Mentions(ps, "feed not marked forked")) << Dump(ps);
+}
+
+TEST_F(CheckTest, MalformedForkProof) {
+  {
+    RawDb raw(home());
+    raw.Put(kCfForks, ForkKey(other_.id(), 2, foreign_[1].id()), std::string("\xff\xff", 2));
+  }
+  auto ps = Problems();
+  EXPECT_TRUE(Mentions(ps, "malformed")) << Dump(ps);
 }
 
 }  // namespace
