@@ -15,6 +15,7 @@
 
 #include "crypto/keypair.h"
 #include "crypto/parallel.h"
+#include "crypto/precomputed_signer.h"
 #include "plumlog/store.h"
 
 namespace plumlog::storage {
@@ -69,6 +70,7 @@ class FeedStore final : public Store {
   const StoreOptions options_;
   const crypto::KeyPair key_;
   std::unique_ptr<crypto::WorkerPool> pool_;
+  std::unique_ptr<crypto::PrecomputedSigner> signer_;  // writable stores only
   std::string secondary_dir_;  // read-only mode: RocksDB secondary instance files
 
   std::unique_ptr<rocksdb::DB> db_;
