@@ -532,12 +532,20 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
   uint64_t arrival = g.last_arrival;
   auto put_entry = [&](const Entry& e) {
     ++arrival;
-    std::string log_value(e.id().view());
-    log_value.append(e.encoded());
-    const std::string fk = FeedKey(e.author(), e.seq());
-    wb.Put(cfs_[kCfLog], ArrivalKey(arrival), log_value);
-    wb.Put(cfs_[kCfFeeds], fk, FeedValue(arrival, e.id()));
-    wb.Put(cfs_[kCfIds], e.id().view(), fk);
+    // Keys and values assembled in place (SliceParts): no allocation per entry.
+    char arrival_key[8], seq_be[8];
+    EncodeU64BE(arrival, arrival_key);
+    EncodeU64BE(e.seq(), seq_be);
+    const rocksdb::Slice ak(arrival_key, 8);
+    const rocksdb::Slice id(e.id().view().data(), EntryId::kSize);
+    const rocksdb::Slice author(e.author().view().data(), FeedId::kSize);
+    const rocksdb::Slice seq(seq_be, 8);
+    const rocksdb::Slice log_value[] = {id, rocksdb::Slice(e.encoded())};
+    const rocksdb::Slice feed_key[] = {author, seq};
+    const rocksdb::Slice feed_value[] = {ak, id};
+    wb.Put(cfs_[kCfLog], rocksdb::SliceParts(&ak, 1), rocksdb::SliceParts(log_value, 2));
+    wb.Put(cfs_[kCfFeeds], rocksdb::SliceParts(feed_key, 2), rocksdb::SliceParts(feed_value, 2));
+    wb.Put(cfs_[kCfIds], rocksdb::SliceParts(&id, 1), rocksdb::SliceParts(feed_key, 2));
     new_entries.push_back(&e);
   };
   for (WriteOp* op : group) {

@@ -30,6 +30,7 @@ inline constexpr std::string_view kMetaSchemaKey = "schema_version";
 inline constexpr std::string_view kSchemaVersion = "1";
 
 void PutU64BE(std::string* out, uint64_t v);
+void EncodeU64BE(uint64_t v, char out[8]);
 uint64_t GetU64BE(std::string_view in);  // in.size() >= 8
 
 std::string ArrivalKey(uint64_t arrival);
