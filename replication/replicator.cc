@@ -321,6 +321,7 @@ void Replicator::HandleEntries(Peer& p, EntriesMessage& m, TimeMs now) {
       pf.note_sent = -2;  // force: they may have missed the earlier one
       QueueNote(p, feed, MakeNote(fs.seq, false));
       ++stats_.prunes;
+      Report(ReplicationEvent::kPrune, p.id, feed, fs.seq, "");
     }
     fs.pending_hops = NextHops(m.hops);
     const uint64_t head_before = fs.seq;
@@ -433,7 +434,7 @@ void Replicator::SendPendingWants(TimeMs now) {
       continue;
     }
     FeedState& fs = Feed(it->first);
-    if (!fs.forked && Replicates(it->first) && fs.seq < it->second.seq) {
+    if (!fs.forked && SharedWith(it->first, it->second.peer) && fs.seq < it->second.seq) {
       WantMessage& w = by_peer[it->second.peer];
       if (w.after.size() < kMaxWantItems) w.after.emplace_back(it->first, fs.seq);
     }
@@ -477,6 +478,7 @@ void Replicator::OnStoreEntry(const Entry& entry, TimeMs now) {
   fs.seq = entry.seq();
   fs.head_prefix = HeadPrefix(entry.id());
   if (fs.recent.empty() || fs.recent.back().second != now) fs.recent.emplace_back(fs.seq, now);
+  (void)StableSeq(fs, now);  // drops arrivals older than the grace period
   fs.hops = feed == self_ ? 0 : fs.pending_hops;
   if (fs.eager && fs.graft_deadline != 0) fs.last_delivery = now;
   if (!Replicates(feed) || fs.forked) {
@@ -799,7 +801,19 @@ TimeMs Replicator::NextTimeout() const {
   for (const auto& [feed, w] : pending_wants_) next = std::min(next, w.deadline);
   for (const auto& [feed, fs] : feeds_) {
     if (fs.graft_deadline != 0) next = std::min(next, fs.graft_deadline);
-    if (fs.eager) next = std::min(next, fs.last_delivery + options_.graft_timeout_ms);
+    if (fs.eager) {
+      // CheckGrafts acts on a silent eager source only when it claims more.
+      auto p = peers_.find(*fs.eager);
+      if (p == peers_.end()) continue;
+      auto pf = p->second->feeds.find(feed);
+      if (pf != p->second->feeds.end() && pf->second.seq > fs.seq) {
+        next = std::min(next, fs.last_delivery + options_.graft_timeout_ms);
+      }
+    }
+  }
+  // A backlog left over by max_push_per_pump continues on the next Tick: due now.
+  for (const auto& [id, p] : peers_) {
+    if (p->connected && !p->backlog.empty()) return 0;
   }
   return next;
 }

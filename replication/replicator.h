@@ -106,7 +106,8 @@ class Replicator {
   // An entry became durable in the store (local append or ingest), in order.
   void OnStoreEntry(const Entry& entry, TimeMs now);
   void Tick(TimeMs now);
-  // The earliest time Tick has something to do.
+  // The earliest time Tick has something to do; 0 when it has work now (a push
+  // backlog left over by max_push_per_pump).
   TimeMs NextTimeout() const;
 
   // Members eligible as digest targets (the membership layer's view: active

@@ -101,6 +101,39 @@ void Simulator::SetRandomMembers(int k) {
   }
 }
 
+void Simulator::SetRandomUpMembers(int k) {
+  std::vector<int> up_nodes;
+  for (const auto& n : nodes_) {
+    if (n->up) up_nodes.push_back(n->index);
+  }
+  for (int i : up_nodes) {
+    Node& n = *nodes_[i];
+    std::vector<FeedId> m;
+    const int others = static_cast<int>(up_nodes.size()) - 1;
+    if (k < 0 || k >= others) {
+      for (int o : up_nodes) {
+        if (o != i) m.push_back(nodes_[o]->id);
+      }
+    } else {
+      std::set<int> picked;
+      std::uniform_int_distribution<size_t> pick(0, up_nodes.size() - 1);
+      while (static_cast<int>(picked.size()) < k) {
+        int o = up_nodes[pick(rng_)];
+        if (o != i) picked.insert(o);
+      }
+      for (int o : picked) m.push_back(nodes_[o]->id);
+    }
+    n.members = m;
+    n.rep->SetMembers(std::move(m));
+  }
+}
+
+std::vector<int> Simulator::Members(int node) const {
+  std::vector<int> out;
+  for (const FeedId& m : nodes_[node]->members) out.push_back(IndexOf(m));
+  return out;
+}
+
 void Simulator::SetPolicy(int node, replication::ReplicationPolicy* policy) {
   nodes_[node]->policy = policy;
   if (nodes_[node]->up) {

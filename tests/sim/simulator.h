@@ -70,6 +70,11 @@ class Simulator {
   int IndexOf(const FeedId& id) const;
   // Each node gets up to `k` random other nodes as digest targets (k<0: all).
   void SetRandomMembers(int k);
+  // Like SetRandomMembers, but only up nodes get members, drawn among up nodes
+  // (a membership layer that has noticed every crash).
+  void SetRandomUpMembers(int k);
+  // The digest members of `node` (as node indices).
+  std::vector<int> Members(int node) const;
   void SetPolicy(int node, replication::ReplicationPolicy* policy);
 
   // Overlay.
