@@ -202,6 +202,50 @@ TEST_F(ReplicationSim, ForkIsDetectedEverywhereAndNothingElseDisturbed) {
   EXPECT_FALSE(r.ok());
 }
 
+TEST_F(ReplicationSim, ChurnThenConvergence) {
+  // Nodes crash and restart at random while every live node keeps appending;
+  // once churn stops, everyone converges and nothing acknowledged is lost.
+  Simulator sim(Seed(10), ReplicationOptions::Test(), LinkModel{1, 15, 0.02});
+  const int n = 40;
+  sim.AddNodes(n);
+  sim.ConnectRandom(2);
+  sim.SetRandomMembers(8);
+  std::vector<uint64_t> appended(n, 0);
+  std::uniform_int_distribution<int> any(0, n - 1);
+  int crashes = 0;
+  for (int step = 0; step < 200; ++step) {  // 20 s of virtual time
+    const int victim = any(sim.rng());
+    if (sim.up(victim)) {
+      int down = 0;
+      for (int i = 0; i < n; ++i) down += !sim.up(i);
+      if (down < n / 4) {
+        sim.Crash(victim);
+        ++crashes;
+      }
+    } else {
+      sim.Restart(victim);
+    }
+    for (int k = 0; k < 3; ++k) {
+      const int writer = any(sim.rng());
+      if (!sim.up(writer)) continue;
+      ASSERT_TRUE(sim.Append(writer, TextContent("churn")).ok());
+      ++appended[writer];
+    }
+    sim.RunFor(100);
+  }
+  EXPECT_GT(crashes, 20);
+  for (int i = 0; i < n; ++i) sim.Restart(i);
+  ASSERT_TRUE(sim.RunUntil([&] { return sim.Converged(); }, 120'000))
+      << "not converged after churn at t=" << sim.now();
+  Clock u = sim.UnionClock();
+  for (int i = 0; i < n; ++i) {
+    if (appended[i] > 0) {
+      EXPECT_EQ(u[sim.id(i)], appended[i]) << "node " << i;
+    }
+  }
+  ExpectAllStoresValid(sim);
+}
+
 class Refuse : public replication::ReplicationPolicy {
  public:
   explicit Refuse(FeedId f) : feed_(f) {}
