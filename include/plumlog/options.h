@@ -144,6 +144,122 @@ struct ReplicationOptions {
   Status Validate() const;
 };
 
+// How a node keeps its membership (docs/protocol.md section 17,
+// docs/membership.md): HyParView partial views plus SWIM failure detection.
+// Times are in milliseconds. n below is the number of members this node knows
+// alive or suspect, itself included.
+struct MembershipOptions {
+  // HyParView active view: the neighbours we hold connections with (the
+  // replicator's peers). The paper sizes it log10(n)+c; 5 covers ~10^4 nodes
+  // with c=1. Default: 5.
+  size_t active_view_size = 5;
+
+  // HyParView passive view: known addresses kept as replacements. The paper
+  // uses k*(log10(n)+c) with k=6: 6*5 = 30. Default: 30.
+  size_t passive_view_size = 30;
+
+  // Active random walk length (ARWL): hops a forward-join travels before the
+  // node holding it must take the joiner into its active view. Default: 6.
+  uint32_t active_random_walk_length = 6;
+
+  // Passive random walk length (PRWL): the node holding a forward-join whose
+  // remaining walk equals this puts the joiner into its passive view; also the
+  // walk length of a shuffle. Must be <= ARWL. Default: 3.
+  uint32_t passive_random_walk_length = 3;
+
+  // A shuffle (exchange of view samples with a random walk's end) every
+  // interval. Default: 10000 ms.
+  int64_t shuffle_interval_ms = 10000;
+  // Ids from the active view (ka) and from the passive view (kp) in a shuffle,
+  // besides our own. Default: 3 and 4.
+  size_t shuffle_active = 3;
+  size_t shuffle_passive = 4;
+
+  // A connection plus neighbour (or join) request not answered this long
+  // after it was started has failed; the next candidate is tried.
+  // Default: 2000 ms.
+  int64_t neighbor_timeout_ms = 2000;
+
+  // SWIM: one active neighbour (round-robin) is probed every interval.
+  // Default: 1000 ms (memberlist LAN).
+  int64_t probe_interval_ms = 1000;
+  // SWIM: a direct ping not acked within this triggers the indirect probe;
+  // must be < probe_interval_ms. Default: 500 ms (memberlist LAN).
+  int64_t probe_timeout_ms = 500;
+  // SWIM: members asked to ping the target on our behalf (ping-req), taken
+  // from the other active neighbours. 0 disables indirect probes.
+  // Default: 3 (memberlist IndirectChecks).
+  size_t indirect_checks = 3;
+
+  // Lifeguard suspicion timeout. base = suspicion_mult * log10(n+1) *
+  // probe_interval_ms (at least one probe interval); a suspicion starts at
+  // max = suspicion_max_timeout_mult * base and shrinks towards base as
+  // independent confirmations c arrive:
+  //   timeout(c) = max(base, max - (max-base) * log(c+1)/log(k+1)),
+  // k = suspicion_confirmations. Default: 4 and 6 (memberlist LAN).
+  uint32_t suspicion_mult = 4;
+  uint32_t suspicion_max_timeout_mult = 6;
+  // k above: independent confirmations (other suspecters) that bring the
+  // timeout down to base. Lifeguard uses its indirect checks (3), as every
+  // member may probe every other; here only a member's active neighbours
+  // (~active_view_size) probe it, so 2. Default: 2.
+  uint32_t suspicion_confirmations = 2;
+  // Experiments only: false = a failed probe declares the target dead at once
+  // (plain SWIM without the suspicion sub-protocol). Default: true.
+  bool suspicion = true;
+
+  // Each membership update is piggybacked at most
+  // retransmit_mult * ceil(log10(n+1)) times. Default: 4 (memberlist LAN).
+  uint32_t retransmit_mult = 4;
+  // Most updates piggybacked on one message (<= 32, the wire limit).
+  // Default: 8.
+  size_t max_piggyback = 8;
+
+  // Reconnecting to the dead (heals partitions): every interval, one member
+  // we believe dead (for less than dead_retention_ms) is pinged; if it
+  // answers it refutes and rejoins. Default: 5000 ms.
+  int64_t dead_probe_interval_ms = 5000;
+  // Dead and left members are remembered this long (stale-news filter and
+  // reconnect targets), then forgotten. Default: 600000 ms (10 min).
+  int64_t dead_retention_ms = 600000;
+
+  // A node whose views are both empty rejoins through its contacts this
+  // often; a node told it was declared dead rejoins through the teller at
+  // most this often. Default: 10000 ms.
+  int64_t rejoin_interval_ms = 10000;
+
+  // Most members tracked (views + gossip). Default: 16384.
+  size_t max_members = 16384;
+
+  static MembershipOptions Lan() { return MembershipOptions(); }
+  // memberlist's WAN values.
+  static MembershipOptions Wan() {
+    MembershipOptions o;
+    o.probe_interval_ms = 5000;
+    o.probe_timeout_ms = 3000;
+    o.suspicion_mult = 6;
+    o.neighbor_timeout_ms = 10000;
+    o.shuffle_interval_ms = 30000;
+    o.dead_probe_interval_ms = 30000;
+    o.rejoin_interval_ms = 30000;
+    return o;
+  }
+  // Fast timers for tests and the simulator (links of a few ms).
+  static MembershipOptions Test() {
+    MembershipOptions o;
+    o.probe_interval_ms = 200;
+    o.probe_timeout_ms = 100;
+    o.shuffle_interval_ms = 2000;
+    o.neighbor_timeout_ms = 400;
+    o.dead_probe_interval_ms = 1000;
+    o.dead_retention_ms = 120000;
+    o.rejoin_interval_ms = 2000;
+    return o;
+  }
+
+  Status Validate() const;
+};
+
 }  // namespace plumlog
 
 #endif  // PLUMLOG_OPTIONS_H_

@@ -1,0 +1,362 @@
+// Membership experiments in the deterministic simulator (docs/membership.md).
+//
+//   membership_experiments [--experiment all|reliability|detection|fp|fp-hour|cost]
+//                          [--seed N] [--nodes 1000,2000] [--quick] [--out DIR]
+//
+// reliability: plumtree (the Replicator) over HyParView views; right after
+//              50/80/90/95 % of the nodes crash at once, one entry per round
+//              (1 s of simulated time) from a random survivor: share of the
+//              survivors holding it at the end of its round, and the first
+//              round from which views are connected and reliability is 100 %.
+// detection:   SWIM (LAN preset): time from a crash until the first member
+//              declares it dead and until every member has, 50 ... 2,000 members.
+// fp:          false positives (live members declared dead) among 500 members
+//              in 5 simulated minutes at 10 % and 30 % loss, with and without
+//              indirect probes and suspicion.
+// fp-hour:     the goal run: 500 members, 10 % loss, one simulated hour.
+// cost:        membership messages per member per second (LAN preset, no loss).
+//
+// Tables go to stdout, plots (SVG) to DIR (default: docs/img of the source
+// tree). Every run prints its seed; the same seed reproduces it exactly.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "bench/svg_plot.h"
+#include "storage/msgpack_reader.h"
+#include "tests/sim/membership_sim.h"
+
+#ifndef PLUMLOG_SOURCE_DIR
+#define PLUMLOG_SOURCE_DIR "."
+#endif
+
+namespace plumlog::bench {
+namespace {
+
+using replication::MembershipEvent;
+using replication::MemberState;
+using sim::LinkModel;
+using sim::MembershipSim;
+using replication::TimeMs;
+
+PlotSeries Series(std::string name, bool dashed = false, bool markers = true) {
+  PlotSeries s;
+  s.name = std::move(name);
+  s.dashed = dashed;
+  s.markers = markers;
+  return s;
+}
+
+PlotOptions Plot(std::string title, std::string x, std::string y, PlotOptions::Legend legend) {
+  PlotOptions o;
+  o.title = std::move(title);
+  o.x_label = std::move(x);
+  o.y_label = std::move(y);
+  o.y_min = 0;
+  o.legend = legend;
+  return o;
+}
+
+struct Flags {
+  std::string experiment = "all";
+  uint64_t seed = 1;
+  std::vector<int> nodes = {1000, 2000};
+  bool quick = false;
+  std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
+};
+
+LinkModel Lan() {
+  LinkModel l;
+  l.min_latency_ms = 1;
+  l.max_latency_ms = 10;
+  return l;
+}
+
+double Secs(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// Joins every node through node 0, `gap` ms apart, then lets views settle.
+void JoinAll(MembershipSim& sim, TimeMs gap, TimeMs settle) {
+  sim.Join(0, {});
+  for (int i = 1; i < sim.size(); ++i) {
+    sim.RunFor(gap);
+    sim.Join(i, {0});
+  }
+  sim.RunFor(settle);
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+double Mean(const std::vector<double>& v) {
+  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+// ---------------------------------------------------------------------------
+
+void Reliability(const Flags& f) {
+  const std::vector<int> fails = {50, 80, 90, 95};
+  const int rounds = f.quick ? 20 : 40;
+  std::printf("\n## Broadcast reliability after mass failure (plumtree over HyParView)\n\n");
+  std::printf("Test presets (probe 200 ms), links 1-10 ms, round = 1 s, entry per round "
+              "from a random survivor.\n\n");
+  std::printf("| nodes | failed | survivors | round 0 reliability | min reliability | "
+              "views connected from round | 100 %% from round | wall s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|\n");
+  for (int n : f.nodes) {
+    PlotOptions po = Plot("Reliability per round after mass failure, " + std::to_string(n) +
+                              " nodes",
+                          "round (1 s) after the failure", "survivors reached",
+                          PlotOptions::Legend::kBottomRight);
+    po.y_max = 100;
+    po.y_suffix = "%";
+    SvgPlot plot(po);
+    for (int pct : fails) {
+      const auto t0 = std::chrono::steady_clock::now();
+      const uint64_t seed = f.seed * 1000 + static_cast<uint64_t>(n) + pct;
+      MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+      sim.EnableReplication(ReplicationOptions::Test());
+      sim.AddNodes(n);
+      JoinAll(sim, 2, 10000);
+      std::vector<int> order(n);
+      std::iota(order.begin(), order.end(), 0);
+      std::shuffle(order.begin(), order.end(), sim.rng());
+      const int dead = n * pct / 100;
+      for (int i = 0; i < dead; ++i) sim.Crash(order[i]);
+      std::vector<int> alive(order.begin() + dead, order.end());
+      PlotSeries series = Series(std::to_string(pct) + " % failed");
+      double first = -1, min_rel = 100;
+      int connected_from = -1, full_from = -1;
+      for (int r = 0; r < rounds; ++r) {
+        const int src = alive[std::uniform_int_distribution<size_t>(0, alive.size() - 1)(sim.rng())];
+        std::string content;
+        storage::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
+        Result<Entry> e = sim.Append(src, content);
+        if (!e.ok()) continue;
+        sim.RunFor(1000);
+        int have = 0;
+        for (int a : alive) {
+          if (a == src) continue;
+          Result<FeedInfo> fi = sim.store(a).Feed(sim.id(src));
+          if (fi.ok() && fi->seq >= e->seq()) ++have;
+        }
+        const double rel = 100.0 * have / std::max<size_t>(1, alive.size() - 1);
+        if (first < 0) first = rel;
+        min_rel = std::min(min_rel, rel);
+        series.points.push_back({static_cast<double>(r), rel});
+        const bool connected = sim.OverlayConnected();
+        if (connected && connected_from < 0) connected_from = r;
+        if (!connected) connected_from = -1;
+        if (rel >= 100.0 && connected && full_from < 0) full_from = r;
+        if (rel < 100.0 || !connected) full_from = -1;
+      }
+      plot.AddSeries(series);
+      std::printf("| %d | %d %% | %zu | %.1f %% | %.1f %% | %s | %s | %.1f |\n", n, pct,
+                  alive.size(), first, min_rel,
+                  connected_from < 0 ? "never" : std::to_string(connected_from).c_str(),
+                  full_from < 0 ? "never" : std::to_string(full_from).c_str(), Secs(t0));
+      std::fflush(stdout);
+    }
+    plot.WriteFile(f.out + "/membership_reliability_" + std::to_string(n) + ".svg");
+  }
+}
+
+// ---------------------------------------------------------------------------
+
+void Detection(const Flags& f) {
+  std::vector<int> sizes = {50, 100, 200, 500, 1000, 2000};
+  const int trials = f.quick ? 5 : 20;
+  const MembershipOptions o = MembershipOptions::Lan();
+  std::printf("\n## SWIM crash detection (LAN preset: probe 1 s, timeout 500 ms, 3 indirect, "
+              "suspicion 4/6, 2 confirmations)\n\n");
+  std::printf("%d crashes per size, one at a time; first = first member declares it dead, "
+              "all = every member has.\n\n", trials);
+  std::printf("| members | base suspicion timeout s | first mean s | first p99 s | all mean s "
+              "| all p99 s | goal (3 probes + base) s | msgs/member/s | wall s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  PlotSeries first_mean = Series("first declaration (mean)");
+  PlotSeries all_mean = Series("all members (mean)");
+  PlotSeries all_p99 = Series("all members (p99)", true);
+  PlotSeries goal = Series("3 probe intervals + base timeout", true, false);
+  for (int n : sizes) {
+    const auto t0 = std::chrono::steady_clock::now();
+    MembershipSim sim(f.seed * 7 + static_cast<uint64_t>(n), o, Lan());
+    sim.AddNodes(n);
+    JoinAll(sim, 5, 60000);
+    TimeMs first_at = -1;
+    int victim = -1;
+    sim.on_event = [&](int, const replication::MembershipEffect& e) {
+      if (e.event == MembershipEvent::kDown && victim >= 0 && first_at < 0 &&
+          sim.IndexOf(e.peer) == victim) {
+        first_at = sim.now();
+      }
+    };
+    // Message cost on the settled cluster (no crash under way).
+    uint64_t sent0 = 0;
+    for (int i = 0; i < n; ++i) sent0 += sim.membership(i).stats().frames_sent;
+    sim.RunFor(60000);
+    uint64_t sent1 = 0;
+    for (int i = 0; i < n; ++i) sent1 += sim.membership(i).stats().frames_sent;
+    const double cost = static_cast<double>(sent1 - sent0) / n / 60.0;
+    std::vector<double> firsts, alls;
+    for (int t = 0; t < trials; ++t) {
+      do {
+        victim = std::uniform_int_distribution<int>(1, n - 1)(sim.rng());
+      } while (!sim.up(victim));
+      first_at = -1;
+      sim.Crash(victim);
+      const TimeMs start = sim.now();
+      const bool ok = sim.RunUntil(
+          [&] { return sim.CountState(victim, MemberState::kDead) == sim.UpCount(); }, 600000);
+      if (first_at >= 0) firsts.push_back((first_at - start) / 1000.0);
+      if (ok) alls.push_back((sim.now() - start) / 1000.0);
+      victim = -1;
+      sim.RunFor(5000);
+    }
+    const double nn = static_cast<double>(n);
+    const double base = std::max(1.0, o.suspicion_mult * std::log10(nn + 1)) *
+                        o.probe_interval_ms / 1000.0;
+    const double g = 3 * o.probe_interval_ms / 1000.0 + base;
+    std::printf("| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.1f |\n", n, base,
+                Mean(firsts), Percentile(firsts, 0.99), Mean(alls), Percentile(alls, 0.99), g,
+                cost, Secs(t0));
+    std::fflush(stdout);
+    first_mean.points.push_back({nn, Mean(firsts)});
+    all_mean.points.push_back({nn, Mean(alls)});
+    all_p99.points.push_back({nn, Percentile(alls, 0.99)});
+    goal.points.push_back({nn, g});
+  }
+  SvgPlot plot(Plot("SWIM crash detection time (LAN preset)", "members",
+                    "seconds after the crash", PlotOptions::Legend::kTopLeft));
+  plot.AddSeries(first_mean);
+  plot.AddSeries(all_mean);
+  plot.AddSeries(all_p99);
+  plot.AddSeries(goal);
+  plot.WriteFile(f.out + "/membership_detection.svg");
+}
+
+// ---------------------------------------------------------------------------
+
+struct FpResult {
+  int false_downs = 0;        // kDown events about live members
+  int members_hit = 0;        // distinct live members declared dead by someone
+  uint64_t suspicions = 0;
+  uint64_t refutations = 0;
+  double msgs_per_member_s = 0;
+};
+
+FpResult FalsePositives(uint64_t seed, int n, double loss, bool indirect, bool suspicion,
+                        TimeMs duration) {
+  MembershipOptions o = MembershipOptions::Lan();
+  if (!indirect) o.indirect_checks = 0;
+  o.suspicion = suspicion;
+  MembershipSim sim(seed, o, Lan());
+  sim.AddNodes(n);
+  JoinAll(sim, 5, 60000);
+  sim.link().loss = loss;
+  FpResult r;
+  std::vector<char> hit(n, 0);
+  sim.on_event = [&](int, const replication::MembershipEffect& e) {
+    if (e.event != MembershipEvent::kDown) return;
+    ++r.false_downs;  // nobody crashed: every down is false
+    const int s = sim.IndexOf(e.peer);
+    if (s >= 0 && !hit[s]) {
+      hit[s] = 1;
+      ++r.members_hit;
+    }
+  };
+  uint64_t sent0 = 0;
+  for (int i = 0; i < n; ++i) sent0 += sim.membership(i).stats().frames_sent;
+  sim.RunFor(duration);
+  uint64_t sent1 = 0;
+  for (int i = 0; i < n; ++i) {
+    sent1 += sim.membership(i).stats().frames_sent;
+    r.suspicions += sim.membership(i).stats().suspicions;
+    r.refutations += sim.membership(i).stats().refutations;
+  }
+  r.msgs_per_member_s = static_cast<double>(sent1 - sent0) / n / (duration / 1000.0);
+  return r;
+}
+
+void Fp(const Flags& f) {
+  const int n = f.quick ? 100 : 500;
+  const TimeMs duration = 5 * 60 * 1000;
+  std::printf("\n## False positives under loss (%d members, LAN preset, 5 simulated min, no "
+              "crash)\n\n", n);
+  std::printf("| loss | indirect probes | suspicion | false down events | live members declared "
+              "dead | suspicions started | refutations | msgs/member/s | wall s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (double loss : {0.10, 0.30}) {
+    for (int mode = 0; mode < 4; ++mode) {
+      const bool indirect = !(mode & 1), suspicion = !(mode & 2);
+      const auto t0 = std::chrono::steady_clock::now();
+      FpResult r = FalsePositives(f.seed * 31 + mode, n, loss, indirect, suspicion, duration);
+      std::printf("| %.0f %% | %s | %s | %d | %d | %llu | %llu | %.2f | %.1f |\n", loss * 100,
+                  indirect ? "yes" : "no", suspicion ? "yes" : "no", r.false_downs,
+                  r.members_hit, static_cast<unsigned long long>(r.suspicions),
+                  static_cast<unsigned long long>(r.refutations), r.msgs_per_member_s, Secs(t0));
+      std::fflush(stdout);
+    }
+  }
+}
+
+void FpHour(const Flags& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  FpResult r = FalsePositives(f.seed * 97, 500, 0.10, true, true, 3600 * 1000);
+  std::printf("\n## Goal run: 500 members, 10 %% loss, 1 simulated hour (LAN preset)\n\n");
+  std::printf("| false down events | live members declared dead | suspicions | refutations | "
+              "msgs/member/s | wall s |\n|---|---|---|---|---|---|\n");
+  std::printf("| %d | %d | %llu | %llu | %.2f | %.1f |\n", r.false_downs, r.members_hit,
+              static_cast<unsigned long long>(r.suspicions),
+              static_cast<unsigned long long>(r.refutations), r.msgs_per_member_s, Secs(t0));
+}
+
+std::vector<int> ParseList(const char* s) {
+  std::vector<int> out;
+  for (const char* p = s; *p;) {
+    out.push_back(std::atoi(p));
+    const char* c = std::strchr(p, ',');
+    if (!c) break;
+    p = c + 1;
+  }
+  return out;
+}
+
+}  // namespace
+}  // namespace plumlog::bench
+
+int main(int argc, char** argv) {
+  using namespace plumlog::bench;
+  Flags f;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
+    if (a == "--experiment") f.experiment = next();
+    else if (a == "--seed") f.seed = std::strtoull(next(), nullptr, 10);
+    else if (a == "--nodes") f.nodes = ParseList(next());
+    else if (a == "--quick") f.quick = true;
+    else if (a == "--out") f.out = next();
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", a.c_str());
+      return 2;
+    }
+  }
+  std::printf("membership_experiments seed %llu\n", static_cast<unsigned long long>(f.seed));
+  const std::string& e = f.experiment;
+  if (e == "all" || e == "detection") Detection(f);
+  if (e == "all" || e == "fp") Fp(f);
+  if (e == "all" || e == "fp-hour") FpHour(f);
+  if (e == "all" || e == "reliability") Reliability(f);
+  return 0;
+}

@@ -1,0 +1,644 @@
+// Hand-driven unit tests of the membership core and its wire messages.
+#include "replication/membership.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+#include <optional>
+
+#include "replication/message.h"
+#include "storage/msgpack_reader.h"
+
+namespace plumlog::replication {
+namespace {
+
+using Kind = MembershipEffect::Kind;
+using T = MembershipMessageType;
+
+FeedId Id(uint8_t n) {
+  FeedId id;
+  id.mutable_bytes().fill(n);
+  return id;
+}
+
+std::string Frame(const MembershipMessage& m) { return EncodeMembershipMessage(m); }
+
+MembershipMessage Decoded(const MembershipEffect& e) {
+  Result<MembershipMessage> m = DecodeMembershipMessage(e.frame);
+  EXPECT_TRUE(m.ok()) << m.status().ToString();
+  return m.ok() ? *m : MembershipMessage();
+}
+
+std::vector<MemberUpdate> AckUpdates(const MembershipEffect& e) {
+  MembershipMessage m = Decoded(e);
+  return std::get<AckMessage>(m).updates;
+}
+
+// Collects and classifies a node's effects.
+struct Effects {
+  std::vector<MembershipEffect> all;
+  std::vector<MembershipEffect> Sends(T type, const FeedId* to = nullptr) const {
+    std::vector<MembershipEffect> out;
+    for (const auto& e : all) {
+      if (e.kind == Kind::kSend && e.type == type && (!to || e.peer == *to)) out.push_back(e);
+    }
+    return out;
+  }
+  bool Has(Kind k, const FeedId& peer) const {
+    return std::any_of(all.begin(), all.end(),
+                       [&](const auto& e) { return e.kind == k && e.peer == peer; });
+  }
+  bool HasEvent(MembershipEvent ev, const FeedId& peer) const {
+    return std::any_of(all.begin(), all.end(), [&](const auto& e) {
+      return e.kind == Kind::kEvent && e.event == ev && e.peer == peer;
+    });
+  }
+};
+
+Effects Take(Membership& m) { return Effects{m.TakeEffects()}; }
+
+class MembershipTest : public ::testing::Test {
+ protected:
+  MembershipTest() : o_(MembershipOptions::Test()) {}
+  std::unique_ptr<Membership> Make(uint8_t self = 1) {
+    auto m = std::make_unique<Membership>(Id(self), "addr-" + std::to_string(self), o_, 42);
+    m->Join({}, now_);
+    m->TakeEffects();
+    return m;
+  }
+  // Makes `peer` an active neighbour of `m` (it asks with high priority).
+  void AddNeighbor(Membership& m, uint8_t peer) {
+    m.OnFrame(Id(peer), Frame(NeighborMessage{true, "addr-" + std::to_string(peer)}), now_);
+    m.TakeEffects();
+  }
+  // Advances to the next probe and returns the ping sent (if any).
+  std::optional<MembershipEffect> NextPing(Membership& m) {
+    for (int i = 0; i < 10000; ++i) {
+      now_ = std::max(now_ + 1, m.NextTimeout(now_));
+      m.Tick(now_);
+      Effects e = Take(m);
+      auto pings = e.Sends(T::kPing);
+      if (!pings.empty()) return pings[0];
+    }
+    return std::nullopt;
+  }
+  MembershipOptions o_;
+  TimeMs now_ = 1000;
+};
+
+// ---------------------------------------------------------------------------
+// Wire messages
+
+TEST(MembershipMessageTest, EveryMessageRoundTrips) {
+  MemberUpdate u{Id(7), 3, MemberState::kSuspect, "host:1", Id(8)};
+  std::vector<MembershipMessage> all = {
+      JoinMessage{"a"},
+      ForwardJoinMessage{Id(2), "b", 6},
+      NeighborMessage{true, "c"},
+      NeighborReplyMessage{false},
+      DisconnectMessage{true},
+      ShuffleMessage{Id(3), "d", 3, {{Id(4), "e"}, {Id(5), ""}}},
+      ShuffleReplyMessage{{{Id(6), "f"}}},
+      PingMessage{9, {u}},
+      AckMessage{10, {u, u}},
+      PingReqMessage{11, Id(9), "g", {}},
+      LeaveMessage{4},
+  };
+  for (const auto& m : all) {
+    const std::string f = EncodeMembershipMessage(m);
+    EXPECT_TRUE(IsMembershipFrame(f));
+    Result<MembershipMessage> d = DecodeMembershipMessage(f);
+    ASSERT_TRUE(d.ok()) << MembershipMessageTypeName(TypeOf(m)) << ": " << d.status().ToString();
+    EXPECT_EQ(TypeOf(*d), TypeOf(m));
+    EXPECT_EQ(EncodeMembershipMessage(*d), f);
+  }
+  EXPECT_EQ(static_cast<int>(TypeOf(JoinMessage{})), 16);
+  EXPECT_EQ(static_cast<int>(TypeOf(LeaveMessage{})), 26);
+}
+
+TEST(MembershipMessageTest, ReplicationFramesAreNotMembershipFrames) {
+  EXPECT_FALSE(IsMembershipFrame(EncodeMessage(WantMessage{})));
+  EXPECT_FALSE(IsMembershipFrame(""));
+  EXPECT_FALSE(DecodeMembershipMessage(EncodeMessage(WantMessage{})).ok());
+}
+
+TEST(MembershipMessageTest, DecoderRejectsBadInput) {
+  const std::string ping = Frame(PingMessage{1, {}});
+  EXPECT_FALSE(DecodeMembershipMessage(ping + "x").ok());            // trailing byte
+  EXPECT_FALSE(DecodeMembershipMessage(ping.substr(0, 2)).ok());     // truncated
+  EXPECT_FALSE(DecodeMembershipMessage("").ok());
+  std::string wrong_fields = ping;
+  wrong_fields[0] = static_cast<char>(0x94);
+  EXPECT_FALSE(DecodeMembershipMessage(wrong_fields).ok());
+  // Unknown type 27 and 63.
+  std::string unknown;
+  storage::AppendMsgpackArrayHeader(&unknown, 1);
+  storage::AppendMsgpackUint(&unknown, 27);
+  EXPECT_FALSE(DecodeMembershipMessage(unknown).ok());
+  // Address over the limit.
+  std::string long_addr;
+  storage::AppendMsgpackArrayHeader(&long_addr, 2);
+  storage::AppendMsgpackUint(&long_addr, 16);
+  storage::AppendMsgpackBin(&long_addr, std::string(kMaxAddressBytes + 1, 'x'));
+  EXPECT_FALSE(DecodeMembershipMessage(long_addr).ok());
+  // A walk longer than the limit.
+  std::string ttl;
+  storage::AppendMsgpackArrayHeader(&ttl, 4);
+  storage::AppendMsgpackUint(&ttl, 17);
+  storage::AppendMsgpackBin(&ttl, Id(1).view());
+  storage::AppendMsgpackBin(&ttl, "a");
+  storage::AppendMsgpackUint(&ttl, kMaxWalkLength + 1);
+  EXPECT_FALSE(DecodeMembershipMessage(ttl).ok());
+  // An update count the bytes cannot back, and one over the limit.
+  std::string count;
+  storage::AppendMsgpackArrayHeader(&count, 3);
+  storage::AppendMsgpackUint(&count, 23);
+  storage::AppendMsgpackUint(&count, 1);
+  storage::AppendMsgpackArrayHeader(&count, 30);
+  EXPECT_EQ(DecodeMembershipMessage(count).status().code(), Status::Code::kCorruption);
+  std::string many;
+  storage::AppendMsgpackArrayHeader(&many, 3);
+  storage::AppendMsgpackUint(&many, 23);
+  storage::AppendMsgpackUint(&many, 1);
+  storage::AppendMsgpackArrayHeader(&many, kMaxPiggybackUpdates + 1);
+  EXPECT_EQ(DecodeMembershipMessage(many).status().code(), Status::Code::kTooLarge);
+  // A member state out of range.
+  MemberUpdate u{Id(7), 3, MemberState::kLeft, "", Id(8)};
+  std::string bad_state = Frame(PingMessage{1, {u}});
+  const size_t pos = bad_state.find(static_cast<char>(3), 3 + 2 + 34 + 1);
+  ASSERT_NE(pos, std::string::npos);
+  bad_state[pos] = 4;
+  EXPECT_FALSE(DecodeMembershipMessage(bad_state).ok());
+  // Oversized frame.
+  EXPECT_EQ(DecodeMembershipMessage(std::string(kMaxMembershipFrameBytes + 1, '\x90'))
+                .status()
+                .code(),
+            Status::Code::kTooLarge);
+}
+
+TEST(MembershipOptionsTest, PresetsValidateAndBadValuesAreRejected) {
+  EXPECT_TRUE(MembershipOptions::Lan().Validate().ok());
+  EXPECT_TRUE(MembershipOptions::Wan().Validate().ok());
+  EXPECT_TRUE(MembershipOptions::Test().Validate().ok());
+  MembershipOptions o;
+  o.probe_timeout_ms = o.probe_interval_ms;
+  EXPECT_FALSE(o.Validate().ok());
+  o = MembershipOptions();
+  o.active_view_size = 0;
+  EXPECT_FALSE(o.Validate().ok());
+  o = MembershipOptions();
+  o.passive_random_walk_length = o.active_random_walk_length + 1;
+  EXPECT_FALSE(o.Validate().ok());
+  o = MembershipOptions();
+  o.max_piggyback = kMaxPiggybackUpdates + 1;
+  EXPECT_FALSE(o.Validate().ok());
+  o = MembershipOptions();
+  o.shuffle_passive = kMaxShuffleEntries;
+  EXPECT_FALSE(o.Validate().ok());
+}
+
+// ---------------------------------------------------------------------------
+// Views
+
+TEST_F(MembershipTest, JoinConnectsThenAsksTheContact) {
+  Membership m(Id(1), "me", o_, 1);
+  m.Join({{Id(2), "contact"}}, now_);
+  Effects e = Take(m);
+  ASSERT_TRUE(e.Has(Kind::kConnect, Id(2)));
+  EXPECT_EQ(e.all[0].address, "contact");
+  m.OnConnected(Id(2), now_);
+  e = Take(m);
+  auto joins = e.Sends(T::kJoin);
+  ASSERT_EQ(joins.size(), 1u);
+  EXPECT_EQ(std::get<JoinMessage>(Decoded(joins[0])).address, "me");
+  m.OnFrame(Id(2), Frame(NeighborReplyMessage{true}), now_);
+  e = Take(m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborUp, Id(2)));
+  EXPECT_EQ(m.ActiveView(), std::vector<FeedId>{Id(2)});
+}
+
+TEST_F(MembershipTest, FailedContactFallsBackToTheNext) {
+  Membership m(Id(1), "me", o_, 1);
+  m.Join({{Id(2), "a"}, {Id(3), "b"}}, now_);
+  Take(m);
+  m.OnDisconnected(Id(2), now_);  // dial failed
+  EXPECT_TRUE(Take(m).Has(Kind::kConnect, Id(3)));
+}
+
+TEST_F(MembershipTest, ContactAcceptsJoinAndStartsForwardJoinWalks) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  m->OnFrame(Id(9), Frame(JoinMessage{"joiner"}), now_);
+  Effects e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborUp, Id(9)));
+  auto replies = e.Sends(T::kNeighborReply);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(std::get<NeighborReplyMessage>(Decoded(replies[0])).accepted);
+  auto fwd = e.Sends(T::kForwardJoin);
+  ASSERT_EQ(fwd.size(), 2u);  // to 2 and 3, not back to the joiner
+  for (const auto& f : fwd) {
+    EXPECT_NE(f.peer, Id(9));
+    auto fj = std::get<ForwardJoinMessage>(Decoded(f));
+    EXPECT_EQ(fj.node, Id(9));
+    EXPECT_EQ(fj.address, "joiner");
+    EXPECT_EQ(fj.ttl, o_.active_random_walk_length);
+  }
+}
+
+TEST_F(MembershipTest, ForwardJoinWalksPassivelyRecordsAndFinallyAccepts) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  // Mid-walk: forwarded to the other neighbour with ttl-1.
+  m->OnFrame(Id(2), Frame(ForwardJoinMessage{Id(9), "j", 5}), now_);
+  Effects e = Take(*m);
+  auto fwd = e.Sends(T::kForwardJoin);
+  ASSERT_EQ(fwd.size(), 1u);
+  EXPECT_EQ(fwd[0].peer, Id(3));
+  EXPECT_EQ(std::get<ForwardJoinMessage>(Decoded(fwd[0])).ttl, 4u);
+  EXPECT_TRUE(m->PassiveView().empty());
+  // At ttl == PRWL the joiner also enters the passive view.
+  m->OnFrame(Id(2), Frame(ForwardJoinMessage{Id(8), "k", o_.passive_random_walk_length}), now_);
+  Take(*m);
+  EXPECT_EQ(m->PassiveView(), std::vector<FeedId>{Id(8)});
+  // At ttl 0 the walk ends here: connect and ask with high priority.
+  m->OnFrame(Id(2), Frame(ForwardJoinMessage{Id(7), "l", 0}), now_);
+  e = Take(*m);
+  ASSERT_TRUE(e.Has(Kind::kConnect, Id(7)));
+  m->OnConnected(Id(7), now_);
+  e = Take(*m);
+  auto n = e.Sends(T::kNeighbor);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(std::get<NeighborMessage>(Decoded(n[0])).high_priority);
+  m->OnFrame(Id(7), Frame(NeighborReplyMessage{true}), now_);
+  EXPECT_TRUE(Take(*m).HasEvent(MembershipEvent::kNeighborUp, Id(7)));
+}
+
+TEST_F(MembershipTest, NeighborRequestPriority) {
+  auto m = Make();
+  for (uint8_t p = 2; p < 2 + o_.active_view_size; ++p) AddNeighbor(*m, p);
+  ASSERT_EQ(m->ActiveView().size(), o_.active_view_size);
+  // Low priority into a full view: rejected, kept as a passive candidate.
+  m->OnFrame(Id(50), Frame(NeighborMessage{false, "x"}), now_);
+  Effects e = Take(*m);
+  auto r = e.Sends(T::kNeighborReply);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_FALSE(std::get<NeighborReplyMessage>(Decoded(r[0])).accepted);
+  EXPECT_EQ(m->ActiveView().size(), o_.active_view_size);
+  EXPECT_EQ(m->PassiveView(), std::vector<FeedId>{Id(50)});
+  // High priority: accepted, a random neighbour is dropped (told, and moved
+  // to the passive view).
+  m->OnFrame(Id(51), Frame(NeighborMessage{true, "y"}), now_);
+  e = Take(*m);
+  r = e.Sends(T::kNeighborReply);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_TRUE(std::get<NeighborReplyMessage>(Decoded(r[0])).accepted);
+  EXPECT_EQ(m->ActiveView().size(), o_.active_view_size);
+  auto d = e.Sends(T::kDisconnect);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_TRUE(std::get<DisconnectMessage>(Decoded(d[0])).alive);
+  EXPECT_TRUE(e.Has(Kind::kDisconnect, d[0].peer));
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborDown, d[0].peer));
+  auto passive = m->PassiveView();
+  EXPECT_NE(std::find(passive.begin(), passive.end(), d[0].peer), passive.end());
+}
+
+TEST_F(MembershipTest, RejectedRequestClosesTheConnection) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  m->OnFrame(Id(2), Frame(ShuffleReplyMessage{{{Id(5), "p"}}}), now_);
+  m->OnDisconnected(Id(2), now_);  // lose the only neighbour: 5 is tried
+  Effects e = Take(*m);
+  ASSERT_TRUE(e.Has(Kind::kConnect, Id(5)));
+  m->OnConnected(Id(5), now_);
+  Take(*m);
+  m->OnFrame(Id(5), Frame(NeighborReplyMessage{false}), now_);
+  e = Take(*m);
+  EXPECT_TRUE(e.Has(Kind::kDisconnect, Id(5)));
+  EXPECT_TRUE(m->ActiveView().empty());
+}
+
+TEST_F(MembershipTest, PassiveViewIsBounded) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  for (int round = 0; round < 10; ++round) {
+    ShuffleReplyMessage r;
+    for (int i = 0; i < 20; ++i) r.samples.push_back({Id(static_cast<uint8_t>(10 + round * 20 + i)), "a"});
+    m->OnFrame(Id(2), Frame(r), now_);
+  }
+  EXPECT_EQ(m->PassiveView().size(), o_.passive_view_size);
+  auto p = m->PassiveView();
+  EXPECT_EQ(std::find(p.begin(), p.end(), Id(1)), p.end());  // never self
+}
+
+TEST_F(MembershipTest, ShuffleSendsSamplesAndAnswersWithPassiveOnes) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  m->OnFrame(Id(2), Frame(ShuffleReplyMessage{{{Id(20), "p20"}, {Id(21), "p21"}}}), now_);
+  Take(*m);
+  // A periodic shuffle goes to an active neighbour with our id first.
+  now_ += o_.shuffle_interval_ms + o_.probe_interval_ms;
+  m->Tick(now_);
+  Effects e = Take(*m);
+  auto s = e.Sends(T::kShuffle);
+  ASSERT_EQ(s.size(), 1u);
+  auto sm = std::get<ShuffleMessage>(Decoded(s[0]));
+  EXPECT_EQ(sm.origin, Id(1));
+  EXPECT_EQ(sm.ttl, o_.passive_random_walk_length);
+  ASSERT_FALSE(sm.samples.empty());
+  EXPECT_EQ(sm.samples[0].id, Id(1));
+  EXPECT_LE(sm.samples.size(), 1 + o_.shuffle_active + o_.shuffle_passive);
+  // A shuffle that ends here (ttl 0) is answered to its origin, at the
+  // address it gave, and its samples enter our passive view.
+  m->OnFrame(Id(3), Frame(ShuffleMessage{Id(30), "origin-addr", 0, {{Id(30), "o"}, {Id(31), "q"}}}),
+             now_);
+  e = Take(*m);
+  auto r = e.Sends(T::kShuffleReply);
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].peer, Id(30));
+  EXPECT_EQ(r[0].address, "origin-addr");
+  EXPECT_EQ(std::get<ShuffleReplyMessage>(Decoded(r[0])).samples.size(), 2u);
+  auto p = m->PassiveView();
+  EXPECT_NE(std::find(p.begin(), p.end(), Id(31)), p.end());
+  // With ttl left it walks on instead.
+  m->OnFrame(Id(3), Frame(ShuffleMessage{Id(40), "x", 2, {{Id(40), "x"}}}), now_);
+  e = Take(*m);
+  auto f = e.Sends(T::kShuffle);
+  ASSERT_EQ(f.size(), 1u);
+  EXPECT_EQ(f[0].peer, Id(2));
+  EXPECT_EQ(std::get<ShuffleMessage>(Decoded(f[0])).ttl, 1u);
+}
+
+TEST_F(MembershipTest, LostNeighborIsReplacedFromThePassiveView) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  m->OnFrame(Id(2), Frame(ShuffleReplyMessage{{{Id(5), "p5"}}}), now_);
+  Take(*m);
+  m->OnDisconnected(Id(2), now_);
+  Effects e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborDown, Id(2)));
+  ASSERT_TRUE(e.Has(Kind::kConnect, Id(5)));
+  m->OnConnected(Id(5), now_);
+  e = Take(*m);
+  auto n = e.Sends(T::kNeighbor);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(std::get<NeighborMessage>(Decoded(n[0])).high_priority);  // view was empty
+  m->OnFrame(Id(5), Frame(NeighborReplyMessage{true}), now_);
+  EXPECT_TRUE(Take(*m).HasEvent(MembershipEvent::kNeighborUp, Id(5)));
+}
+
+// ---------------------------------------------------------------------------
+// SWIM
+
+TEST_F(MembershipTest, ProbeAckedMeansNoSuspicion) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  auto ping = NextPing(*m);
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->peer, Id(2));
+  const uint64_t seq = std::get<PingMessage>(Decoded(*ping)).seq;
+  m->OnFrame(Id(2), Frame(AckMessage{seq, {}}), now_);
+  now_ += o_.probe_interval_ms;
+  m->Tick(now_);
+  Effects e = Take(*m);
+  EXPECT_FALSE(e.HasEvent(MembershipEvent::kSuspect, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kAlive);
+  EXPECT_EQ(m->stats().suspicions, 0u);
+}
+
+TEST_F(MembershipTest, AnsweringPingsAndPingReqs) {
+  auto m = Make();
+  m->OnFrame(Id(2), Frame(PingMessage{77, {}}), now_);
+  auto acks = Take(*m).Sends(T::kAck);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(std::get<AckMessage>(Decoded(acks[0])).seq, 77u);
+  // A ping-req: ping the target, relay its ack with the requester's seq.
+  m->OnFrame(Id(2), Frame(PingReqMessage{5, Id(3), "t", {}}), now_);
+  auto pings = Take(*m).Sends(T::kPing);
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].peer, Id(3));
+  EXPECT_EQ(pings[0].address, "t");
+  const uint64_t seq = std::get<PingMessage>(Decoded(pings[0])).seq;
+  m->OnFrame(Id(4), Frame(AckMessage{seq, {}}), now_);  // not from the target: ignored
+  EXPECT_TRUE(Take(*m).Sends(T::kAck).empty());
+  m->OnFrame(Id(3), Frame(AckMessage{seq, {}}), now_);
+  acks = Take(*m).Sends(T::kAck);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_EQ(acks[0].peer, Id(2));
+  EXPECT_EQ(std::get<AckMessage>(Decoded(acks[0])).seq, 5u);
+}
+
+TEST_F(MembershipTest, IndirectProbeThroughOtherNeighbors) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  AddNeighbor(*m, 4);
+  auto ping = NextPing(*m);
+  ASSERT_TRUE(ping);
+  const FeedId target = ping->peer;
+  const uint64_t seq = std::get<PingMessage>(Decoded(*ping)).seq;
+  now_ += o_.probe_timeout_ms;
+  m->Tick(now_);
+  Effects e = Take(*m);
+  auto reqs = e.Sends(T::kPingReq);
+  ASSERT_EQ(reqs.size(), 2u);  // the other two neighbours (indirect_checks = 3)
+  FeedId helper = reqs[0].peer;
+  for (const auto& r : reqs) {
+    EXPECT_NE(r.peer, target);
+    auto pr = std::get<PingReqMessage>(Decoded(r));
+    EXPECT_EQ(pr.target, target);
+    EXPECT_EQ(pr.seq, seq);
+  }
+  // The helper relays the target's ack: no suspicion.
+  m->OnFrame(helper, Frame(AckMessage{seq, {}}), now_);
+  now_ += o_.probe_interval_ms;
+  m->Tick(now_);
+  EXPECT_FALSE(Take(*m).HasEvent(MembershipEvent::kSuspect, target));
+  EXPECT_EQ(m->StateOf(target), MemberState::kAlive);
+}
+
+TEST_F(MembershipTest, SuspicionTimeoutShrinksWithConfirmationsThenDeclaresDead) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  // The confirmers are known members (n stays put during the test).
+  for (uint8_t by = 10; by < 10 + o_.suspicion_confirmations; ++by) {
+    m->OnFrame(Id(by), Frame(PingMessage{0, {}}), now_);
+  }
+  Take(*m);
+  auto ping = NextPing(*m);
+  ASSERT_TRUE(ping);
+  const TimeMs started = now_;
+  now_ = started + o_.probe_interval_ms;
+  m->Tick(now_);
+  Effects e = Take(*m);
+  ASSERT_TRUE(e.HasEvent(MembershipEvent::kSuspect, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+  const size_t n = m->ClusterSizeEstimate();
+  const double base = std::max(1.0, o_.suspicion_mult * std::log10(n + 1.0)) * o_.probe_interval_ms;
+  const double max = o_.suspicion_max_timeout_mult * base;
+  const TimeMs t0 = *m->SuspicionDeadline(Id(2));
+  EXPECT_EQ(t0, now_ + static_cast<TimeMs>(max));
+  // Independent confirmations (distinct suspecters) shrink it towards base.
+  TimeMs prev = t0;
+  for (uint8_t by = 10; by < 10 + o_.suspicion_confirmations; ++by) {
+    m->OnFrame(Id(by), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Id(by)}}}), now_);
+    Take(*m);
+    const TimeMs t = *m->SuspicionDeadline(Id(2));
+    EXPECT_LT(t, prev);
+    prev = t;
+  }
+  EXPECT_EQ(prev, now_ + static_cast<TimeMs>(base));
+  // A repeated confirmation by the same node changes nothing.
+  m->OnFrame(Id(10), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Id(10)}}}), now_);
+  Take(*m);
+  EXPECT_EQ(*m->SuspicionDeadline(Id(2)), prev);
+  // At the deadline it is declared dead, dropped from the view, and the news
+  // is queued for dissemination.
+  now_ = prev;
+  m->Tick(now_);
+  e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kDown, Id(2)));
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborDown, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kDead);
+  EXPECT_TRUE(m->ActiveView().empty());
+}
+
+TEST_F(MembershipTest, RefutationWithHigherIncarnation) {
+  auto m = Make();
+  ASSERT_EQ(m->incarnation(), 0u);
+  // We are suspected at our incarnation: the ack carries our refutation.
+  m->OnFrame(Id(2), Frame(PingMessage{3, {{Id(1), 0, MemberState::kSuspect, "", Id(2)}}}), now_);
+  Effects e = Take(*m);
+  EXPECT_EQ(m->incarnation(), 1u);
+  auto acks = e.Sends(T::kAck);
+  ASSERT_EQ(acks.size(), 1u);
+  auto ack = std::get<AckMessage>(Decoded(acks[0]));
+  bool refuted = false;
+  for (const auto& u : ack.updates) {
+    refuted |= u.id == Id(1) && u.state == MemberState::kAlive && u.incarnation == 1;
+  }
+  EXPECT_TRUE(refuted);
+  // Stale news (older incarnation) does not bump it again.
+  m->OnFrame(Id(2), Frame(PingMessage{4, {{Id(1), 0, MemberState::kSuspect, "", Id(2)}}}), now_);
+  Take(*m);
+  EXPECT_EQ(m->incarnation(), 1u);
+}
+
+TEST_F(MembershipTest, AliveWithHigherIncarnationEndsASuspicion) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  m->OnFrame(Id(3), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Id(3)}}}), now_);
+  EXPECT_TRUE(Take(*m).HasEvent(MembershipEvent::kSuspect, Id(2)));
+  // Same incarnation alive does not clear it; a higher one does.
+  m->OnFrame(Id(3), Frame(PingMessage{1, {{Id(2), 0, MemberState::kAlive, "", Id(2)}}}), now_);
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+  m->OnFrame(Id(3), Frame(PingMessage{1, {{Id(2), 1, MemberState::kAlive, "", Id(2)}}}), now_);
+  EXPECT_TRUE(Take(*m).HasEvent(MembershipEvent::kMemberUp, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kAlive);
+  // Dead at a lower incarnation is stale.
+  m->OnFrame(Id(3), Frame(PingMessage{1, {{Id(2), 0, MemberState::kDead, "", Id(3)}}}), now_);
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kAlive);
+}
+
+TEST_F(MembershipTest, DeadNewsIsPiggybackedABoundedNumberOfTimes) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  m->OnFrame(Id(2), Frame(PingMessage{1, {{Id(9), 0, MemberState::kDead, "", Id(2)}}}), now_);
+  Effects e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kDown, Id(9)));
+  EXPECT_EQ(m->StateOf(Id(9)), MemberState::kDead);
+  int carried = 0;
+  for (const auto& a : e.Sends(T::kAck)) {  // the ack to the teller carries it too
+    for (const auto& u : AckUpdates(a)) carried += u.id == Id(9);
+  }
+  for (int i = 0; i < 200; ++i) {
+    m->OnFrame(Id(2), Frame(PingMessage{static_cast<uint64_t>(i), {}}), now_);
+    for (const auto& a : Take(*m).Sends(T::kAck)) {
+      for (const auto& u : AckUpdates(a)) {
+        carried += u.id == Id(9) && u.state == MemberState::kDead;
+      }
+    }
+  }
+  const size_t n = m->ClusterSizeEstimate();
+  const int limit =
+      static_cast<int>(o_.retransmit_mult * std::ceil(std::log10(static_cast<double>(n) + 1)));
+  EXPECT_EQ(carried, limit);
+  // The same news again is not re-queued.
+  m->OnFrame(Id(2), Frame(PingMessage{1, {{Id(9), 0, MemberState::kDead, "", Id(2)}}}), now_);
+  carried = 0;
+  for (const auto& a : Take(*m).Sends(T::kAck)) {
+    for (const auto& u : AckUpdates(a)) carried += u.id == Id(9);
+  }
+  EXPECT_EQ(carried, 0);
+}
+
+TEST_F(MembershipTest, LeaveTellsNeighborsAndStopsEverything) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  m->Leave(now_);
+  Effects e = Take(*m);
+  EXPECT_EQ(e.Sends(T::kLeave).size(), 2u);
+  EXPECT_TRUE(e.Has(Kind::kDisconnect, Id(2)));
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborDown, Id(3)));
+  EXPECT_TRUE(m->left());
+  EXPECT_TRUE(m->ActiveView().empty());
+  m->OnFrame(Id(2), Frame(PingMessage{1, {}}), now_);
+  m->Tick(now_ + 100000);
+  EXPECT_TRUE(m->TakeEffects().empty());
+  EXPECT_EQ(m->NextTimeout(now_), std::numeric_limits<TimeMs>::max());
+}
+
+TEST_F(MembershipTest, LeaveFromANeighborIsReportedAndDisseminated) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  m->OnFrame(Id(2), Frame(LeaveMessage{0}), now_);
+  Effects e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kLeft, Id(2)));
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborDown, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kLeft);
+  m->OnFrame(Id(3), Frame(PingMessage{1, {}}), now_);
+  bool carried = false;
+  for (const auto& a : Take(*m).Sends(T::kAck)) {
+    for (const auto& u : AckUpdates(a)) {
+      carried |= u.id == Id(2) && u.state == MemberState::kLeft;
+    }
+  }
+  EXPECT_TRUE(carried);
+}
+
+TEST_F(MembershipTest, MalformedFramesAreCountedAndIgnored) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  m->OnFrame(Id(2), "\x92\x17", now_);
+  m->OnFrame(Id(2), std::string(10, '\xff'), now_);
+  EXPECT_EQ(m->stats().malformed_frames, 2u);
+  EXPECT_TRUE(m->TakeEffects().empty());
+  EXPECT_EQ(m->ActiveView().size(), 1u);
+}
+
+TEST_F(MembershipTest, NextTimeoutIsNeverInThePast) {
+  Membership idle(Id(1), "me", o_, 1);
+  EXPECT_EQ(idle.NextTimeout(now_), std::numeric_limits<TimeMs>::max());
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  for (int i = 0; i < 500; ++i) {
+    const TimeMs t = m->NextTimeout(now_);
+    ASSERT_GE(t, now_);
+    now_ = t;
+    m->Tick(now_);
+    m->TakeEffects();
+    // Everything due at `now_` was handled: the next deadline is later.
+    ASSERT_GT(m->NextTimeout(now_), now_) << "iteration " << i;
+  }
+}
+
+}  // namespace
+}  // namespace plumlog::replication

@@ -1,0 +1,231 @@
+// Membership scenarios in the deterministic simulator (docs/membership.md).
+// SIM_SEED=<n> reproduces a run; failures print the seed.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "tests/sim/membership_sim.h"
+
+namespace plumlog::sim {
+namespace {
+
+using replication::MemberState;
+using replication::MembershipEvent;
+
+LinkModel Lan() {
+  LinkModel l;
+  l.min_latency_ms = 1;
+  l.max_latency_ms = 10;
+  return l;
+}
+
+// Joins nodes 1..n-1 through node 0, one every `gap` ms, and waits for a
+// connected overlay in which every node knows every other one alive.
+bool JoinAll(MembershipSim& sim, TimeMs gap, TimeMs max_wait) {
+  sim.Join(0, {});
+  for (int i = 1; i < sim.size(); ++i) {
+    sim.RunFor(gap);
+    sim.Join(i, {0});
+  }
+  const bool ok = sim.RunUntil(
+      [&] {
+        return sim.OverlayConnected();
+      },
+      max_wait);
+  // Let shuffles and gossip settle (passive views fill, members learn of
+  // each other).
+  sim.RunFor(5000);
+  {
+    size_t min_known = sim.size(), empty = 0;
+    for (int i = 0; i < sim.size(); ++i) {
+      min_known = std::min(min_known, sim.membership(i).LiveMembers().size());
+      empty += sim.membership(i).ActiveView().empty();
+    }
+    std::printf("JoinAll: connected=%d min known=%zu empty active views=%zu\n",
+                sim.OverlayConnected(), min_known, empty);
+  }
+  return ok;
+}
+
+TEST(MembershipScenarios, JoinOf200ThroughOneBootstrapConverges) {
+  const uint64_t seed = SeedFromEnv(4001);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  sim.AddNodes(200);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000)) << "overlay did not converge";
+  const TimeMs converged = sim.now();
+  // Views stay connected, bounded and (after settling) symmetric.
+  sim.RunFor(5000);
+  EXPECT_TRUE(sim.OverlayConnected());
+  size_t total = 0;
+  for (int i = 0; i < sim.size(); ++i) {
+    const size_t a = sim.membership(i).ActiveView().size();
+    EXPECT_GE(a, 1u);
+    EXPECT_LE(a, MembershipOptions::Test().active_view_size);
+    EXPECT_LE(sim.membership(i).PassiveView().size(),
+              MembershipOptions::Test().passive_view_size);
+    total += a;
+  }
+  EXPECT_EQ(sim.AsymmetricEdges(), 0);
+  std::printf("join200: connected and settled (5 s) at %lld ms, mean active view %.2f, asymmetric %d\n",
+              static_cast<long long>(converged), static_cast<double>(total) / sim.size(),
+              sim.AsymmetricEdges());
+  // Nobody was ever declared dead or suspected while joining on a clean network.
+  for (int i = 0; i < sim.size(); ++i) {
+    EXPECT_EQ(sim.membership(i).stats().declared_dead, 0u);
+  }
+}
+
+TEST(MembershipScenarios, CrashedNodeIsDeclaredDeadByAllInExpectedTime) {
+  const uint64_t seed = SeedFromEnv(4002);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  const MembershipOptions o = MembershipOptions::Test();
+  MembershipSim sim(seed, o, Lan());
+  sim.AddNodes(100);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  sim.RunFor(3000);
+  const int victim = 37;
+  sim.Crash(victim);
+  const TimeMs crashed_at = sim.now();
+  // Expected: the first probe within one interval, then the probe period,
+  // then the suspicion timeout, at most the undiminished maximum
+  // (suspicion_max_timeout_mult * suspicion_mult * log10(n+1) * interval),
+  // then a few intervals of dissemination.
+  const double base = o.suspicion_mult * std::log10(101.0) * o.probe_interval_ms;
+  const TimeMs bound = static_cast<TimeMs>(3 * o.probe_interval_ms +
+                                           o.suspicion_max_timeout_mult * base +
+                                           10 * o.probe_interval_ms);
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(victim, MemberState::kDead) == sim.UpCount(); }, bound))
+      << sim.CountState(victim, MemberState::kDead) << " of " << sim.UpCount()
+      << " declared it dead";
+  std::printf("crash: all %d declared it dead after %lld ms (bound %lld, base timeout %.0f)\n",
+              sim.UpCount(), static_cast<long long>(sim.now() - crashed_at),
+              static_cast<long long>(bound), base);
+  // Nobody else was declared dead, and the views healed around the hole.
+  sim.RunFor(2000);
+  EXPECT_TRUE(sim.OverlayConnected());
+  for (int i = 0; i < sim.size(); ++i) {
+    if (i == victim) continue;
+    EXPECT_EQ(sim.CountState(i, MemberState::kDead), 0) << "node " << i;
+  }
+}
+
+TEST(MembershipScenarios, SlowButAliveNodeUnderLossIsNotDeclaredDead) {
+  const uint64_t seed = SeedFromEnv(4003);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  sim.AddNodes(60);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  // 10% loss on every link; the slow node also answers late: its links take
+  // 20..80 ms (within the 100 ms probe timeout, but round trips through it
+  // often miss it).
+  sim.link().loss = 0.10;
+  const int slow = 11;
+  sim.SetNodeLatency(slow, 20, 80);
+  int downs = 0;
+  sim.on_event = [&](int node, const replication::MembershipEffect& e) {
+    if (e.event != MembershipEvent::kDown) return;
+    ++downs;
+    ADD_FAILURE() << "t=" << sim.now() << " node " << node << " declared live node "
+                  << sim.IndexOf(e.peer) << " dead at incarnation " << e.incarnation;
+  };
+  sim.RunFor(10 * 60 * 1000);  // 10 simulated minutes = 3000 probe intervals
+  uint64_t suspicions = 0, refutations = 0;
+  for (int i = 0; i < sim.size(); ++i) {
+    suspicions += sim.membership(i).stats().suspicions;
+    refutations += sim.membership(i).stats().refutations;
+  }
+  std::printf("loss: %llu suspicions, %llu refutations, %d down events in 10 min\n",
+              static_cast<unsigned long long>(suspicions),
+              static_cast<unsigned long long>(refutations), downs);
+  EXPECT_EQ(downs, 0);
+  EXPECT_EQ(sim.CountState(slow, MemberState::kDead), 0);
+  EXPECT_GT(suspicions, 0u) << "the loss rate should have caused some suspicions";
+  EXPECT_GT(refutations, 0u);
+}
+
+TEST(MembershipScenarios, PartitionAndHealRemergesTheViews) {
+  const uint64_t seed = SeedFromEnv(4004);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  sim.AddNodes(60);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  std::vector<int> a, b;
+  for (int i = 0; i < sim.size(); ++i) (i % 2 ? a : b).push_back(i);
+  sim.Partition({a, b});
+  // Each side declares its lost neighbours dead and closes its views over
+  // itself.
+  auto cross_edges = [&] {
+    int cross = 0;
+    for (int i = 0; i < sim.size(); ++i) {
+      for (int j : sim.Active(i)) cross += (i % 2) != (j % 2);
+    }
+    return cross;
+  };
+  ASSERT_TRUE(sim.RunUntil(
+      [&] {
+        if (cross_edges() != 0) return false;
+        for (int i = 0; i < sim.size(); ++i) {
+          if (sim.Active(i).empty()) return false;
+        }
+        return true;
+      },
+      60000)) << "cross edges " << cross_edges() << ", empty views " << [&] {
+    std::string e;
+    for (int i = 0; i < sim.size(); ++i) {
+      if (sim.Active(i).empty()) {
+        e += std::to_string(i) + "(passive " +
+             std::to_string(sim.membership(i).PassiveView().size()) + ") ";
+      }
+    }
+    return e;
+  }();
+  int declared = 0;
+  for (int i = 0; i < sim.size(); ++i) declared += sim.CountState(i, MemberState::kDead);
+  EXPECT_GT(declared, 0);
+  sim.Heal();
+  const TimeMs healed_at = sim.now();
+  ASSERT_TRUE(sim.RunUntil(
+      [&] {
+        if (!sim.OverlayConnected() || cross_edges() == 0) return false;
+        for (int i = 0; i < sim.size(); ++i) {
+          if (sim.CountState(i, MemberState::kDead) != 0) return false;
+        }
+        return true;
+      },
+      120000))
+      << "views did not re-merge";
+  const int cross = cross_edges();
+  std::printf("partition: %d dead verdicts during it; re-merged %lld ms after heal, %d cross "
+              "edges\n",
+              declared, static_cast<long long>(sim.now() - healed_at), cross);
+  EXPECT_GT(cross, 0);
+}
+
+TEST(MembershipScenarios, LeaveIsSeenByAll) {
+  const uint64_t seed = SeedFromEnv(4005);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  sim.AddNodes(80);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  const int leaver = 5;
+  sim.Leave(leaver);
+  const TimeMs left_at = sim.now();
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(leaver, MemberState::kLeft) == sim.UpCount(); }, 30000))
+      << sim.CountState(leaver, MemberState::kLeft) << " of " << sim.UpCount();
+  std::printf("leave: seen by all %d after %lld ms\n", sim.UpCount(),
+              static_cast<long long>(sim.now() - left_at));
+  EXPECT_EQ(sim.CountState(leaver, MemberState::kDead), 0);
+  sim.RunFor(2000);
+  EXPECT_TRUE(sim.OverlayConnected());
+  for (int i = 0; i < sim.size(); ++i) {
+    for (int j : sim.Active(i)) EXPECT_NE(j, leaver);
+  }
+}
+
+}  // namespace
+}  // namespace plumlog::sim
