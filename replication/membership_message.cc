@@ -2,6 +2,7 @@
 
 #include <cassert>
 
+#include "replication/wire.h"
 #include "storage/msgpack_reader.h"
 
 namespace plumlog::replication {
@@ -43,12 +44,6 @@ void PutUpdates(std::string* out, const std::vector<MemberUpdate>& updates) {
   }
 }
 
-Status ReadFeed(MsgpackReader& r, std::string_view what, FeedId* out) {
-  std::string_view raw;
-  PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact(what, FeedId::kSize, &raw));
-  *out = *FeedId::FromBytes(raw);
-  return Status::OK();
-}
 
 Status ReadAddress(MsgpackReader& r, std::string_view what, std::string* out) {
   std::string_view raw;
@@ -63,18 +58,6 @@ Status ReadBounded(MsgpackReader& r, std::string_view what, uint64_t max, uint64
   return Status::OK();
 }
 
-Status ReadCount(MsgpackReader& r, std::string_view what, size_t max, size_t min_item_bytes,
-                 uint32_t* n) {
-  PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader(what, n));
-  if (*n > max) {
-    return Status::TooLarge(std::string(what) + ": " + std::to_string(*n) +
-                            " items, the limit is " + std::to_string(max));
-  }
-  if (static_cast<uint64_t>(*n) * min_item_bytes > r.remaining()) {
-    return Status::Corruption(std::string(what) + ": truncated");
-  }
-  return Status::OK();
-}
 
 Status ReadSamples(MsgpackReader& r, std::vector<PeerSample>* out) {
   uint32_t n;

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "replication/note.h"
+#include "replication/wire.h"
 #include "storage/msgpack_reader.h"
 
 namespace plumlog::replication {
@@ -23,25 +24,7 @@ void AppendInt(std::string* out, int64_t v) {
   }
 }
 
-Status ReadFeed(MsgpackReader& r, std::string_view what, FeedId* out) {
-  std::string_view raw;
-  PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact(what, FeedId::kSize, &raw));
-  *out = *FeedId::FromBytes(raw);
-  return Status::OK();
-}
 
-Status ReadCount(MsgpackReader& r, std::string_view what, size_t max, size_t min_item_bytes,
-                 uint32_t* n) {
-  PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader(what, n));
-  if (*n > max) {
-    return Status::TooLarge(std::string(what) + ": " + std::to_string(*n) +
-                            " items, the limit is " + std::to_string(max));
-  }
-  if (static_cast<uint64_t>(*n) * min_item_bytes > r.remaining()) {
-    return Status::Corruption(std::string(what) + ": truncated");
-  }
-  return Status::OK();
-}
 
 Status ReadSeqList(MsgpackReader& r, std::string_view what, size_t max,
                    std::vector<std::pair<FeedId, uint64_t>>* out) {
