@@ -98,12 +98,12 @@ void MembershipSim::Join(int node, const std::vector<int>& contacts) {
   std::vector<replication::Contact> cs;
   for (int c : contacts) cs.push_back({id(c), "sim:" + std::to_string(c)});
   nodes_[node]->joined = true;
-  nodes_[node]->mem->Join(std::move(cs), now_);
+  nodes_[node]->mem->Join(std::move(cs), events_.now());
   AfterEvent(node);
 }
 
 void MembershipSim::Leave(int node) {
-  nodes_[node]->mem->Leave(now_);
+  nodes_[node]->mem->Leave(events_.now());
   AfterEvent(node);
 }
 
@@ -122,9 +122,9 @@ void MembershipSim::Restart(int node, const std::vector<int>& contacts) {
       const int other = it->first == node ? it->second : it->first;
       it = connections_.erase(it);
       if (nodes_[other]->up) {
-        Schedule(now_ + Latency(), [this, other, node] {
+        Schedule(events_.now() + Latency(), [this, other, node] {
           if (!nodes_[other]->up) return;
-          nodes_[other]->mem->OnDisconnected(id(node), now_);
+          nodes_[other]->mem->OnDisconnected(id(node), events_.now());
           AfterEvent(other);
         });
       }
@@ -158,10 +158,6 @@ Result<Entry> MembershipSim::Append(int node, std::string_view content) {
   return e;
 }
 
-void MembershipSim::Schedule(TimeMs at, std::function<void()> fn) {
-  queue_.push(Event{at, next_seq_++, std::move(fn)});
-}
-
 TimeMs MembershipSim::Latency(int a, int b) {
   TimeMs lo = link_.min_latency_ms, hi = link_.max_latency_ms;
   for (int x : {a, b}) {
@@ -175,7 +171,7 @@ TimeMs MembershipSim::Latency(int a, int b) {
 }
 
 TimeMs MembershipSim::FifoAt(int from, int to) {
-  TimeMs at = now_ + Latency(from, to);
+  TimeMs at = events_.now() + Latency(from, to);
   TimeMs& clear = link_clear_[Key(from, to)];
   at = std::max(at, clear);
   clear = at;
@@ -213,11 +209,11 @@ void MembershipSim::SendFrame(int from, int to, std::string frame, bool membersh
       if (shared->size() > 1) {
         ++stats_.by_type[static_cast<replication::MembershipMessageType>((*shared)[1])];
       }
-      n.mem->OnFrame(id(from), *shared, now_);
+      n.mem->OnFrame(id(from), *shared, events_.now());
     } else {
       if (!n.rep) return;
       ++stats_.replication_frames;
-      n.rep->OnFrame(id(from), *shared, now_);
+      n.rep->OnFrame(id(from), *shared, events_.now());
     }
     AfterEvent(to);
   });
@@ -230,9 +226,9 @@ void MembershipSim::DoConnect(int from, int to) {
     if (!nodes_[from]->up) return;
     if (!Reachable(from, to)) {
       // The dial fails after a round trip.
-      Schedule(now_ + Latency(), [this, from, to] {
+      Schedule(events_.now() + Latency(), [this, from, to] {
         if (!nodes_[from]->up) return;
-        nodes_[from]->mem->OnDisconnected(id(to), now_);
+        nodes_[from]->mem->OnDisconnected(id(to), events_.now());
         AfterEvent(from);
       });
       return;
@@ -240,13 +236,13 @@ void MembershipSim::DoConnect(int from, int to) {
     const auto key = std::minmax(from, to);
     const bool fresh = connections_.insert({key.first, key.second}).second;
     if (fresh) {
-      nodes_[to]->mem->OnConnected(id(from), now_);
+      nodes_[to]->mem->OnConnected(id(from), events_.now());
       AfterEvent(to);
     }
     // The dialler learns after the handshake's way back.
     Schedule(FifoAt(to, from), [this, from, to] {
       if (!nodes_[from]->up) return;
-      nodes_[from]->mem->OnConnected(id(to), now_);
+      nodes_[from]->mem->OnConnected(id(to), events_.now());
       AfterEvent(from);
     });
   });
@@ -258,7 +254,7 @@ void MembershipSim::DoDisconnect(int from, int to) {
   if (!nodes_[to]->up) return;
   Schedule(FifoAt(from, to), [this, from, to] {
     if (!nodes_[to]->up) return;
-    nodes_[to]->mem->OnDisconnected(id(from), now_);
+    nodes_[to]->mem->OnDisconnected(id(from), events_.now());
     AfterEvent(to);
   });
 }
@@ -286,8 +282,8 @@ void MembershipSim::AfterEvent(int i) {
           break;
         case MembershipEffect::Kind::kEvent:
           if (n.rep) {
-            if (e.event == MembershipEvent::kNeighborUp) n.rep->OnPeerUp(e.peer, now_);
-            if (e.event == MembershipEvent::kNeighborDown) n.rep->OnPeerDown(e.peer, now_);
+            if (e.event == MembershipEvent::kNeighborUp) n.rep->OnPeerUp(e.peer, events_.now());
+            if (e.event == MembershipEvent::kNeighborDown) n.rep->OnPeerDown(e.peer, events_.now());
           }
           views_changed = true;
           if (on_event) on_event(i, e);
@@ -304,7 +300,7 @@ void MembershipSim::AfterEvent(int i) {
     if (!n.listener.pending.empty()) {
       std::vector<Entry> pending;
       pending.swap(n.listener.pending);
-      for (const Entry& e : pending) n.rep->OnStoreEntry(e, now_);
+      for (const Entry& e : pending) n.rep->OnStoreEntry(e, events_.now());
     }
     std::vector<replication::Effect> reffects = n.rep->TakeEffects();
     for (replication::Effect& e : reffects) {
@@ -321,9 +317,9 @@ void MembershipSim::AfterEvent(int i) {
 
 void MembershipSim::ScheduleTick(int i) {
   Node& n = *nodes_[i];
-  TimeMs at = n.mem->NextTimeout(now_);
+  TimeMs at = n.mem->NextTimeout(events_.now());
   if (n.rep) at = std::min(at, n.rep->NextTimeout());
-  at = std::max(now_ + 1, at);
+  at = std::max(events_.now() + 1, at);
   if (at == std::numeric_limits<TimeMs>::max()) return;
   if (n.tick_at >= 0 && n.tick_at <= at) return;
   n.tick_at = at;
@@ -331,8 +327,8 @@ void MembershipSim::ScheduleTick(int i) {
     Node& m = *nodes_[i];
     if (!m.up || m.tick_at != at) return;
     m.tick_at = -1;
-    m.mem->Tick(now_);
-    if (m.rep) m.rep->Tick(now_);
+    m.mem->Tick(events_.now());
+    if (m.rep) m.rep->Tick(events_.now());
     AfterEvent(i);
   });
 }
@@ -342,17 +338,7 @@ void MembershipSim::RunFor(TimeMs duration) {
 }
 
 bool MembershipSim::RunUntil(const std::function<bool()>& pred, TimeMs max_duration) {
-  const TimeMs deadline = now_ + max_duration;
-  if (pred()) return true;
-  while (!queue_.empty() && queue_.top().at <= deadline) {
-    Event ev = queue_.top();
-    queue_.pop();
-    now_ = ev.at;
-    ev.fn();
-    if ((queue_.empty() || queue_.top().at != now_) && pred()) return true;
-  }
-  now_ = std::max(now_, deadline);
-  return pred();
+  return events_.RunUntil(pred, max_duration);
 }
 
 std::vector<int> MembershipSim::Active(int node) const {

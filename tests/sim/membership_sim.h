@@ -28,6 +28,7 @@
 #include "plumlog/store.h"
 #include "replication/membership.h"
 #include "replication/replicator.h"
+#include "tests/sim/event_queue.h"
 #include "tests/sim/simulator.h"
 
 namespace plumlog::sim {
@@ -51,7 +52,7 @@ class MembershipSim {
   void EnableReplication(ReplicationOptions options);
 
   uint64_t seed() const { return seed_; }
-  TimeMs now() const { return now_; }
+  TimeMs now() const { return events_.now(); }
   std::mt19937_64& rng() { return rng_; }
   LinkModel& link() { return link_; }
   const MembershipSimStats& stats() const { return stats_; }
@@ -102,13 +103,7 @@ class MembershipSim {
 
  private:
   struct Node;
-  struct Event {
-    TimeMs at;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
-  };
-  void Schedule(TimeMs at, std::function<void()> fn);
+  void Schedule(TimeMs at, std::function<void()> fn) { events_.Schedule(at, std::move(fn)); }
   TimeMs Latency(int a = -1, int b = -1);
   TimeMs FifoAt(int from, int to);
   bool Reachable(int a, int b) const;
@@ -127,9 +122,7 @@ class MembershipSim {
   bool replication_ = false;
   ReplicationOptions rep_options_;
   std::mt19937_64 rng_;
-  TimeMs now_ = 0;
-  uint64_t next_seq_ = 0;
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
+  EventQueue events_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<FeedId, int> index_;
   std::vector<int> partition_;

@@ -66,7 +66,7 @@ void Simulator::StartNode(int i) {
   n.rep->SetMembers(n.members);
   n.up = true;
   n.tick_at = -1;
-  n.rep->Tick(now_);
+  n.rep->Tick(events_.now());
   AfterEvent(i);
 }
 
@@ -141,14 +141,10 @@ void Simulator::SetPolicy(int node, replication::ReplicationPolicy* policy) {
     nodes_[node]->rep.reset();
     StartNode(node);
     for (int nb : nodes_[node]->neighbours) {
-      if (nodes_[nb]->up) nodes_[node]->rep->OnPeerUp(id(nb), now_);
+      if (nodes_[nb]->up) nodes_[node]->rep->OnPeerUp(id(nb), events_.now());
     }
     AfterEvent(node);
   }
-}
-
-void Simulator::Schedule(TimeMs at, std::function<void()> fn) {
-  queue_.push(Event{at, next_seq_++, std::move(fn)});
 }
 
 TimeMs Simulator::Latency() {
@@ -166,9 +162,9 @@ void Simulator::Connect(int a, int b) {
   nodes_[a]->neighbours.insert(b);
   nodes_[b]->neighbours.insert(a);
   if (nodes_[a]->up && nodes_[b]->up) {
-    nodes_[a]->rep->OnPeerUp(id(b), now_);
+    nodes_[a]->rep->OnPeerUp(id(b), events_.now());
     AfterEvent(a);
-    nodes_[b]->rep->OnPeerUp(id(a), now_);
+    nodes_[b]->rep->OnPeerUp(id(a), events_.now());
     AfterEvent(b);
   }
 }
@@ -179,7 +175,7 @@ void Simulator::Disconnect(int a, int b) {
   nodes_[b]->neighbours.erase(a);
   for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
     if (nodes_[x]->up) {
-      nodes_[x]->rep->OnPeerDown(id(y), now_);
+      nodes_[x]->rep->OnPeerDown(id(y), events_.now());
       AfterEvent(x);
     }
   }
@@ -221,9 +217,9 @@ void Simulator::Crash(int i) {
   n.listener.pending.clear();
   // Neighbours see the connection drop one latency later.
   for (int nb : n.neighbours) {
-    Schedule(now_ + Latency(), [this, nb, i] {
+    Schedule(events_.now() + Latency(), [this, nb, i] {
       if (nodes_[nb]->up) {
-        nodes_[nb]->rep->OnPeerDown(id(i), now_);
+        nodes_[nb]->rep->OnPeerDown(id(i), events_.now());
         AfterEvent(nb);
       }
     });
@@ -236,8 +232,8 @@ void Simulator::Restart(int i) {
   StartNode(i);
   for (int nb : n.neighbours) {
     if (nodes_[nb]->up) {
-      n.rep->OnPeerUp(id(nb), now_);
-      nodes_[nb]->rep->OnPeerUp(id(i), now_);
+      n.rep->OnPeerUp(id(nb), events_.now());
+      nodes_[nb]->rep->OnPeerUp(id(i), events_.now());
       AfterEvent(nb);
     }
   }
@@ -267,7 +263,7 @@ void Simulator::AfterEvent(int i) {
     if (!n.listener.pending.empty()) {
       std::vector<Entry> pending;
       pending.swap(n.listener.pending);
-      for (const Entry& e : pending) n.rep->OnStoreEntry(e, now_);
+      for (const Entry& e : pending) n.rep->OnStoreEntry(e, events_.now());
     }
     std::vector<replication::Effect> effects = n.rep->TakeEffects();
     if (effects.empty() && n.listener.pending.empty()) break;
@@ -296,14 +292,14 @@ void Simulator::AfterEvent(int i) {
 
 void Simulator::ScheduleTick(int i) {
   Node& n = *nodes_[i];
-  TimeMs at = std::max(now_ + 1, n.rep->NextTimeout());
+  TimeMs at = std::max(events_.now() + 1, n.rep->NextTimeout());
   if (n.tick_at >= 0 && n.tick_at <= at) return;
   n.tick_at = at;
   Schedule(at, [this, i, at] {
     Node& m = *nodes_[i];
     if (!m.up || m.tick_at != at) return;
     m.tick_at = -1;
-    m.rep->Tick(now_);
+    m.rep->Tick(events_.now());
     AfterEvent(i);
   });
 }
@@ -315,7 +311,7 @@ void Simulator::Deliver(int from, int to, replication::Effect effect) {
     return;
   }
   const uint64_t key = static_cast<uint64_t>(from) << 32 | static_cast<uint32_t>(to);
-  TimeMs at = now_ + Latency();
+  TimeMs at = events_.now() + Latency();
   TimeMs& clear = link_clear_[key];
   at = std::max(at, clear);
   clear = at;
@@ -329,7 +325,7 @@ void Simulator::Deliver(int from, int to, replication::Effect effect) {
     stats_.bytes += shared->frame.size();
     stats_.payload_entries += shared->entries;
     if (on_deliver) on_deliver(from, to, *shared);
-    nodes_[to]->rep->OnFrame(id(from), shared->frame, now_);
+    nodes_[to]->rep->OnFrame(id(from), shared->frame, events_.now());
     AfterEvent(to);
   });
 }
@@ -339,19 +335,7 @@ void Simulator::RunFor(TimeMs duration) {
 }
 
 bool Simulator::RunUntil(const std::function<bool()>& pred, TimeMs max_duration) {
-  const TimeMs deadline = now_ + max_duration;
-  if (pred()) return true;
-  while (!queue_.empty() && queue_.top().at <= deadline) {
-    Event ev = queue_.top();
-    queue_.pop();
-    now_ = ev.at;
-    ++stats_.events;
-    ev.fn();
-    // Check the predicate once per distinct time step.
-    if ((queue_.empty() || queue_.top().at != now_) && pred()) return true;
-  }
-  now_ = std::max(now_, deadline);
-  return pred();
+  return events_.RunUntil(pred, max_duration, [this] { ++stats_.events; });
 }
 
 Clock Simulator::UnionClock() const {

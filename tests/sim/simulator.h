@@ -22,6 +22,7 @@
 #include "crypto/keypair.h"
 #include "plumlog/store.h"
 #include "replication/replicator.h"
+#include "tests/sim/event_queue.h"
 
 namespace plumlog::sim {
 
@@ -54,7 +55,7 @@ class Simulator {
   ~Simulator();
 
   uint64_t seed() const { return seed_; }
-  TimeMs now() const { return now_; }
+  TimeMs now() const { return events_.now(); }
   std::mt19937_64& rng() { return rng_; }
   const SimStats& stats() const { return stats_; }
   void ResetStats() { stats_ = SimStats(); }
@@ -110,13 +111,7 @@ class Simulator {
 
  private:
   struct Node;
-  struct Event {
-    TimeMs at;
-    uint64_t seq;
-    std::function<void()> fn;
-    bool operator>(const Event& o) const { return at != o.at ? at > o.at : seq > o.seq; }
-  };
-  void Schedule(TimeMs at, std::function<void()> fn);
+  void Schedule(TimeMs at, std::function<void()> fn) { events_.Schedule(at, std::move(fn)); }
   void AfterEvent(int node);
   void ScheduleTick(int node);
   void Deliver(int from, int to, replication::Effect effect);
@@ -128,9 +123,7 @@ class Simulator {
   ReplicationOptions options_;
   LinkModel link_;
   std::mt19937_64 rng_;
-  TimeMs now_ = 0;
-  uint64_t next_seq_ = 0;
-  std::priority_queue<Event, std::vector<Event>, std::greater<Event>> queue_;
+  EventQueue events_;
   std::vector<std::unique_ptr<Node>> nodes_;
   std::unordered_map<FeedId, int> index_;
   std::vector<int> partition_;  // group per node; empty = no partition
