@@ -31,6 +31,8 @@ struct Replicator::PeerFeed {
 struct Replicator::Peer {
   FeedId id;
   bool connected = false;
+  bool congested = false;       // the transport's send queue is full: no backlog pumping
+  bool notes_received = false;  // their notes arrived since they connected
   TimeMs last_seen = 0;
   std::unordered_map<FeedId, PeerFeed> feeds;
   std::map<FeedId, int64_t> stored_clock;  // notes of the last connection, kept current
@@ -122,6 +124,8 @@ void Replicator::OnPeerUp(const FeedId& peer, TimeMs now) {
   Peer& p = TransientPeer(peer, now);
   if (p.connected) return;
   p.connected = true;
+  p.congested = false;
+  p.notes_received = false;
   p.feeds.clear();
   peer_order_.push_back(peer);
   Result<std::map<FeedId, int64_t>> stored = store_->LoadPeerClock(peer);
@@ -130,6 +134,12 @@ void Replicator::OnPeerUp(const FeedId& peer, TimeMs now) {
   for (const auto& [id, fs] : feeds_) sum += fs.seq;
   p.progress_start = sum;
   SendInitialNotes(p);
+  if (p.out_notes.empty()) {
+    // Nothing changed since the last connection: an empty Notes frame still
+    // tells the peer our clock is complete (InSyncWith waits for it).
+    ++stats_.frames_sent;
+    Send(p.id, EncodeMessage(NotesMessage{}), MessageType::kNotes);
+  }
   FlushAll();
 }
 
@@ -224,6 +234,7 @@ void Replicator::OnFrame(const FeedId& peer, std::string_view frame, TimeMs now)
 }
 
 void Replicator::HandleNotes(Peer& p, NotesMessage& m, TimeMs now) {
+  if (p.connected) p.notes_received = true;
   for (const NoteItem& item : m.notes) {
     const FeedId& feed = item.feed;
     PeerFeed& pf = p.feeds[feed];
@@ -505,7 +516,7 @@ void Replicator::OnStoreEntry(const Entry& entry, TimeMs now) {
     PeerFeed& pf = it->second;
     if (!pf.replicates || pf.seq >= entry.seq()) continue;
     if (pf.tx) {
-      if (!p.backlog.count(feed) && pf.sent + 1 == entry.seq()) {
+      if (!p.congested && !p.backlog.count(feed) && pf.sent + 1 == entry.seq()) {
         p.out_push.emplace_back(fs.hops, entry);
         pf.sent = entry.seq();
         p.stored_clock[feed] = MakeNote(pf.sent, true);
@@ -675,7 +686,7 @@ void Replicator::Pump(Peer& p) {
 }
 
 void Replicator::Flush(Peer& p) {
-  if (p.connected) Pump(p);
+  if (p.connected && !p.congested) Pump(p);
   if (!p.out_notes.empty()) {
     NotesMessage m;
     auto emit = [&] {
@@ -813,7 +824,7 @@ TimeMs Replicator::NextTimeout() const {
   }
   // A backlog left over by max_push_per_pump continues on the next Tick: due now.
   for (const auto& [id, p] : peers_) {
-    if (p->connected && !p->backlog.empty()) return 0;
+    if (p->connected && !p->congested && !p->backlog.empty()) return 0;
   }
   return next;
 }
@@ -942,6 +953,66 @@ Progress Replicator::GetPeerProgress(const FeedId& peer) const {
 }
 
 std::vector<FeedId> Replicator::ConnectedPeers() const { return peer_order_; }
+
+void Replicator::SetPeerCongested(const FeedId& peer, bool congested) {
+  Peer* p = FindPeer(peer);
+  if (p == nullptr || p->congested == congested) return;
+  p->congested = congested;
+  if (!congested && p->connected) Flush(*p);
+}
+
+bool Replicator::InSyncWith(const FeedId& peer) const {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return false;
+  const Peer& p = *it->second;
+  if (!p.connected || !p.notes_received) return false;
+  if (!p.backlog.empty() || !p.out_push.empty() || !p.out_repair.empty() ||
+      !p.out_notes.empty()) {
+    return false;
+  }
+  for (const auto& [feed, fs] : feeds_) {
+    if (fs.forked || !SharedWith(feed, peer)) continue;
+    auto jt = p.feeds.find(feed);
+    if (jt == p.feeds.end() || !jt->second.known) {
+      // They have not answered our note for a feed we hold yet.
+      if (fs.seq > 0) return false;
+      continue;
+    }
+    const PeerFeed& pf = jt->second;
+    if (!pf.replicates || pf.error) continue;
+    if (pf.seq > fs.seq) return false;                 // they have more
+    if (pf.tx && pf.sent < fs.seq && pf.seq < fs.seq) return false;  // we owe them
+  }
+  // Feeds only they have: we must hold them too.
+  for (const auto& [feed, pf] : p.feeds) {
+    if (!pf.known || !pf.replicates || pf.error || pf.seq == 0) continue;
+    if (feeds_.count(feed)) continue;
+    if (SharedWith(feed, peer)) return false;
+  }
+  return true;
+}
+
+std::vector<Replicator::FeedStatus> Replicator::FeedStatuses() const {
+  std::vector<FeedStatus> out;
+  out.reserve(feeds_.size());
+  for (const auto& [feed, fs] : feeds_) {
+    FeedStatus st;
+    st.feed = feed;
+    st.local = fs.seq;
+    st.remote = fs.seq;
+    st.forked = fs.forked;
+    if (fs.eager) st.eager = *fs.eager;
+    for (const auto& [pid, p] : peers_) {
+      if (!p->connected) continue;
+      auto jt = p->feeds.find(feed);
+      if (jt != p->feeds.end() && jt->second.replicates && !jt->second.error) {
+        st.remote = std::max(st.remote, jt->second.seq);
+      }
+    }
+    out.push_back(st);
+  }
+  return out;
+}
 
 std::optional<FeedId> Replicator::EagerSource(const FeedId& feed) const {
   auto it = feeds_.find(feed);

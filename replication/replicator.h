@@ -129,6 +129,24 @@ class Replicator {
   Progress GetPeerProgress(const FeedId& peer) const;
   const ReplicationStats& stats() const { return stats_; }
   std::vector<FeedId> ConnectedPeers() const;
+
+  // The transport's send queue to `peer` is over its soft limit (true) or has
+  // drained (false). While congested no catch-up entries are produced for the
+  // peer (new entries wait in its backlog); notes and repair still flow.
+  void SetPeerCongested(const FeedId& peer, bool congested);
+  // `peer` is connected, its notes arrived, we hold everything it offered for
+  // the feeds we share, and nothing we owe it is left unsent (the caller
+  // checks its own transport queue). A feed of ours the peer has not answered
+  // about yet counts as not in sync.
+  bool InSyncWith(const FeedId& peer) const;
+  struct FeedStatus {
+    FeedId feed;
+    uint64_t local = 0;   // our sequence
+    uint64_t remote = 0;  // the most a connected peer claims (at least local)
+    bool forked = false;
+    std::optional<FeedId> eager;
+  };
+  std::vector<FeedStatus> FeedStatuses() const;
   // The peer currently eager for `feed`, if any (tests, status).
   std::optional<FeedId> EagerSource(const FeedId& feed) const;
   // Saves every connected peer's clock now (also done periodically and on

@@ -283,8 +283,16 @@ void FeedStore::AddListener(StoreListener* listener) {
 }
 
 void FeedStore::RemoveListener(StoreListener* listener) {
-  std::lock_guard<std::mutex> l(listeners_mu_);
-  std::erase(listeners_, listener);
+  {
+    std::lock_guard<std::mutex> l(listeners_mu_);
+    std::erase(listeners_, listener);
+  }
+  // Wait out notifications in flight on other threads, so the caller may
+  // destroy `listener` once this returns (not from inside a notification of
+  // this store: that thread holds the lock itself).
+  if (std::find(tl_in_listener.begin(), tl_in_listener.end(), this) == tl_in_listener.end()) {
+    std::unique_lock<std::shared_mutex> wait(notify_mu_);
+  }
 }
 
 uint64_t FeedStore::NowMs() const {
@@ -596,6 +604,7 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
     listeners = listeners_;
   }
   if (!listeners.empty()) {
+    std::shared_lock<std::shared_mutex> notifying(notify_mu_);
     tl_in_listener.push_back(this);
     for (const Entry* e : new_entries) {
       for (StoreListener* li : listeners) li->OnEntry(*e);

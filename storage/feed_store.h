@@ -28,6 +28,7 @@ class FeedStore final : public Store {
   ~FeedStore() override;
 
   const FeedId& local_id() const override { return key_.public_key(); }
+  std::span<const uint8_t, 32> identity_seed() const override { return key_.seed(); }
   Result<Entry> Append(std::string_view content) override;
   Result<std::vector<Entry>> AppendBatch(const std::vector<std::string>& contents) override;
   IngestResult Ingest(std::vector<Entry> entries) override;
@@ -90,6 +91,9 @@ class FeedStore final : public Store {
   bool leader_active_ = false;
 
   std::mutex listeners_mu_;
+  // Held shared while listeners are called; RemoveListener takes it exclusively
+  // to wait for calls in flight.
+  std::shared_mutex notify_mu_;
   std::vector<StoreListener*> listeners_;
 };
 

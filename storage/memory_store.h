@@ -27,6 +27,7 @@ class MemoryStore final : public Store {
   ~MemoryStore() override;
 
   const FeedId& local_id() const override { return key_.public_key(); }
+  std::span<const uint8_t, 32> identity_seed() const override { return key_.seed(); }
   Result<Entry> Append(std::string_view content) override;
   Result<std::vector<Entry>> AppendBatch(const std::vector<std::string>& contents) override;
   IngestResult Ingest(std::vector<Entry> entries) override;

@@ -42,6 +42,10 @@ class Store {
 
   // The local author's feed id.
   virtual const FeedId& local_id() const = 0;
+  // The local identity's 32-byte Ed25519 seed (its secret key, as in
+  // <home>/secret). The Node needs it for the secret handshake; anyone holding
+  // it can write to the local feed.
+  virtual std::span<const uint8_t, 32> identity_seed() const = 0;
 
   // Appends one entry to the local feed. `content` must be exactly one msgpack
   // value; the encoded entry must fit kMaxEntryBytes. Returns the stored entry

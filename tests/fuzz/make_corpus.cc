@@ -1,6 +1,7 @@
 // Writes the seed inputs of the fuzz corpora (tests/fuzz/corpus/<target>/):
-// valid entries, export streams, ids, msgpack values and a secret key file,
-// all from a fixed key so the output is the same on every run.
+// valid entries, export streams, ids, msgpack values, a secret key file and
+// replication frames of every type, all from a fixed key so the output is the
+// same on every run.
 //
 //   plumlog_fuzz_make_corpus OUT_DIR
 //
@@ -23,6 +24,8 @@
 
 #include "crypto/keypair.h"
 #include "plumlog/types.h"
+#include "replication/message.h"
+#include "replication/note.h"
 #include "storage/entry_codec.h"
 #include "storage/export_stream.h"
 #include "storage/msgpack_reader.h"
@@ -34,6 +37,7 @@ using plumlog::Entry;
 using plumlog::EntryCodec;
 using plumlog::crypto::KeyPair;
 namespace mp = plumlog::storage;
+namespace rep = plumlog::replication;
 
 [[noreturn]] void Die(const std::string& why) {
   std::fprintf(stderr, "make_corpus: %s\n", why.c_str());
@@ -229,6 +233,55 @@ int main(int argc, char** argv) {
   fs::remove(key_dir / "seed-valid");
   plumlog::Status st = alice.Save((key_dir / "seed-valid").string());
   if (!st.ok()) Die("cannot save the key: " + st.ToString());
+
+  // ---- replication frames (replication/message.h) ----
+  const fs::path frames = out / "replication_message";
+  auto frame = [&](const std::string& name, const rep::Message& m) {
+    WriteSeed(frames, "frame-" + name, rep::EncodeMessage(m));
+  };
+  const plumlog::FeedId a = alice.public_key();
+  const plumlog::FeedId b = bob.public_key();
+  const plumlog::FeedId c = *plumlog::FeedId::FromBytes(some_id.view());
+  const plumlog::FeedId lo = a < b ? a : b;
+  const plumlog::FeedId hi = a < b ? b : a;
+  frame("notes-empty", rep::NotesMessage{});
+  frame("notes", rep::NotesMessage{{{a, 11 << 1, 0},              // replicate, send
+                                    {b, (3 << 1) | 1, 2},         // replicate, don't send
+                                    {c, -1, 0},                    // don't replicate
+                                    {lo, int64_t{1} << 40, rep::kMaxHops}}});
+  frame("entries-empty", rep::EntriesMessage{});
+  frame("entries-push", rep::EntriesMessage{1, false, {chain[0], chain[1], chain[2]}});
+  frame("entries-repair",
+        rep::EntriesMessage{rep::kMaxHops, true, {min_fields, wide_ints, chain[7]}});
+  {
+    std::vector<rep::DigestItem> clock = {
+        {lo, 11, rep::HeadPrefix(chain[10].id())},
+        {hi, rep::kMaxNoteSeq, rep::HeadPrefix(max_fields.id())}};
+    for (size_t i = 0; i < 2; ++i) {
+      frame("digest-" + std::to_string(i), rep::SplitDigest(7 + i, clock)[0]);
+      clock.pop_back();
+    }
+    frame("digest-empty", rep::SplitDigest(0, {})[0]);
+    rep::DigestMessage narrow;  // a part of a split clock: [lo, lo]
+    narrow.round = uint64_t{1} << 33;
+    narrow.lo = lo;
+    narrow.hi = lo;
+    narrow.clock = {{lo, 1, 0x0102030405060708}};
+    frame("digest-narrow", narrow);
+  }
+  frame("want-empty", rep::WantMessage{});
+  frame("want", rep::WantMessage{{{a, 0}, {b, 5}, {c, rep::kMaxNoteSeq}}});
+  {
+    const Entry other = Build(alice, 1, std::nullopt, 2, kTs + 1, "\xc2");
+    frame("fork-proof", rep::ForkProofMessage{chain[0], other});
+    const Entry other_max =
+        Build(bob, plumlog::kMaxClockValue, chain[1].id(), plumlog::kMaxClockValue,
+              plumlog::kMaxClockValue, std::string(1, '\x7e'));
+    frame("fork-proof-max", rep::ForkProofMessage{max_fields, other_max});
+  }
+  // Longer array headers, which the decoder accepts (array32 for fixarray).
+  WriteSeed(frames, "frame-want-long-headers",
+            Bytes({0xdd, 0, 0, 0, 2, 4, 0xdd, 0, 0, 0, 0}));
 
   std::printf("seeds written under %s\n", out.c_str());
   return 0;
