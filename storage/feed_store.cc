@@ -576,7 +576,10 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
     wb.Put(cfs_[kCfHeads], author.view(), HeadValue(head));
   }
   Status st;
-  if (wb.Count() > 0) st = FromRocks(db_->Write(write_options_, &wb), "cannot write to the store");
+  if (wb.Count() > 0) {
+    std::lock_guard<std::mutex> w(db_write_mu_);
+    st = FromRocks(db_->Write(write_options_, &wb), "cannot write to the store");
+  }
   if (!st.ok()) {
     for (WriteOp* op : group) {
       if (op->kind != WriteOp::Kind::kIngest) {
@@ -728,6 +731,7 @@ Status FeedStore::SavePeerClock(const FeedId& peer, const std::map<FeedId, int64
     wb.Put(cfs_[kCfPeerClocks], PeerClockKey(peer, author), v);
   }
   // Peer clocks are an optimisation (request skipping): no fsync needed.
+  std::lock_guard<std::mutex> w(db_write_mu_);
   return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "cannot save a peer clock");
 }
 

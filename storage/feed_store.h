@@ -91,6 +91,9 @@ class FeedStore final : public Store {
   bool leader_active_ = false;
 
   std::mutex listeners_mu_;
+  // Every db_->Write holds it: one writer at a time (RocksDB would queue them
+  // itself, in code ThreadSanitizer cannot see).
+  std::mutex db_write_mu_;
   // Held shared while listeners are called; RemoveListener takes it exclusively
   // to wait for calls in flight.
   std::shared_mutex notify_mu_;

@@ -67,6 +67,8 @@ case "$mode" in
     "$cmake" --build "$work/app" >"$work/app-build.log" 2>&1 ||
       { cat "$work/app-build.log" >&2; fail "find_package(plumlog) project did not build"; }
     check_embed "$work/app/embed"
+    bash "$src/examples/chat_test.sh" "$work/app/chat" ||
+      fail "the chat example built against the installed package failed"
 
     export PKG_CONFIG_PATH="$prefix/$libdir/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}"
     pc=$(pkg-config --cflags --libs plumlog) || fail "pkg-config does not find plumlog"

@@ -1,0 +1,100 @@
+#include "plumlog/chat.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "storage/msgpack_reader.h"
+#include "tests/storage/store_test_util.h"
+
+namespace plumlog::chat {
+namespace {
+
+TEST(ChatContentTest, MessageAndNickRoundTrip) {
+  Result<std::string> m = EncodeMessage("lobby", "héllo wörld");
+  ASSERT_TRUE(m.ok());
+  Content c = Parse(*m);
+  EXPECT_EQ(c.kind, Content::Kind::kMessage);
+  EXPECT_EQ(c.room, "lobby");
+  EXPECT_EQ(c.text, "héllo wörld");
+  Result<std::string> n = EncodeNick("alice");
+  ASSERT_TRUE(n.ok());
+  Content d = Parse(*n);
+  EXPECT_EQ(d.kind, Content::Kind::kNick);
+  EXPECT_EQ(d.name, "alice");
+}
+
+TEST(ChatContentTest, RejectsBadRoomsTextAndNames) {
+  for (const char* room : {"", "has space", "a/b", "ünicode"}) {
+    EXPECT_FALSE(EncodeMessage(room, "x").ok()) << room;
+  }
+  EXPECT_FALSE(EncodeMessage(std::string(65, 'r'), "x").ok());
+  EXPECT_TRUE(EncodeMessage(std::string(64, 'r'), "x").ok());
+  EXPECT_FALSE(EncodeMessage("lobby", "").ok());
+  EXPECT_FALSE(EncodeMessage("lobby", std::string(kMaxTextBytes + 1, 'x')).ok());
+  EXPECT_TRUE(EncodeMessage("lobby", std::string(kMaxTextBytes, 'x')).ok());
+  for (const std::string& bad : {std::string("\xff"), std::string("\xc0\x80"),  // overlong
+                                std::string("\xed\xa0\x80"),                  // surrogate
+                                std::string("ab\xe2\x82")}) {                 // truncated
+    EXPECT_FALSE(EncodeMessage("lobby", bad).ok());
+    EXPECT_FALSE(EncodeNick(bad).ok());
+  }
+  EXPECT_FALSE(EncodeNick("tab\there").ok());
+  EXPECT_FALSE(EncodeNick(std::string(65, 'n')).ok());
+}
+
+TEST(ChatContentTest, OtherContentIsIgnoredAndUnknownKeysAreSkipped) {
+  EXPECT_EQ(Parse(TextContent("just text")).kind, Content::Kind::kOther);
+  EXPECT_EQ(Parse("").kind, Content::Kind::kOther);
+  EXPECT_EQ(Parse("\x81").kind, Content::Kind::kOther);  // truncated map
+  // A later version's extra key (with a nested value) is skipped.
+  std::string m;
+  storage::AppendMsgpackMapHeader(&m, 4);
+  storage::AppendMsgpackStr(&m, "reply_to");
+  storage::AppendMsgpackArrayHeader(&m, 2);
+  storage::AppendMsgpackUint(&m, 1);
+  storage::AppendMsgpackUint(&m, 2);
+  storage::AppendMsgpackStr(&m, "type");
+  storage::AppendMsgpackStr(&m, kMessageType);
+  storage::AppendMsgpackStr(&m, "room");
+  storage::AppendMsgpackStr(&m, "lobby");
+  storage::AppendMsgpackStr(&m, "text");
+  storage::AppendMsgpackStr(&m, "hi");
+  Content c = Parse(m);
+  EXPECT_EQ(c.kind, Content::Kind::kMessage);
+  EXPECT_EQ(c.text, "hi");
+  // Wrong value types or a wrong type string are not chat.
+  std::string wrong;
+  storage::AppendMsgpackMapHeader(&wrong, 3);
+  storage::AppendMsgpackStr(&wrong, "type");
+  storage::AppendMsgpackStr(&wrong, "plumlog/chat2");
+  storage::AppendMsgpackStr(&wrong, "room");
+  storage::AppendMsgpackStr(&wrong, "lobby");
+  storage::AppendMsgpackStr(&wrong, "text");
+  storage::AppendMsgpackStr(&wrong, "hi");
+  EXPECT_EQ(Parse(wrong).kind, Content::Kind::kOther);
+  std::string no_text;
+  storage::AppendMsgpackMapHeader(&no_text, 2);
+  storage::AppendMsgpackStr(&no_text, "type");
+  storage::AppendMsgpackStr(&no_text, kMessageType);
+  storage::AppendMsgpackStr(&no_text, "room");
+  storage::AppendMsgpackUint(&no_text, 5);
+  EXPECT_EQ(Parse(no_text).kind, Content::Kind::kOther);
+}
+
+TEST(ChatContentTest, CausalOrderIsLamportThenAuthorThenSeq) {
+  testing::FeedBuilder a(testing::KeyFromByte(1)), b(testing::KeyFromByte(2));
+  Entry a1 = a.Next("a1", 5), a2 = a.Next("a2", 9);
+  Entry b1 = b.Next("b1", 5), b2 = b.Next("b2", 7);
+  std::vector<Entry> v = {a2, b2, b1, a1};
+  std::sort(v.begin(), v.end(), CausalLess);
+  const bool a_first = a.id() < b.id();
+  EXPECT_EQ(v[0].id(), (a_first ? a1 : b1).id());
+  EXPECT_EQ(v[1].id(), (a_first ? b1 : a1).id());
+  EXPECT_EQ(v[2].id(), b2.id());
+  EXPECT_EQ(v[3].id(), a2.id());
+  EXPECT_FALSE(CausalLess(a1, a1));
+}
+
+}  // namespace
+}  // namespace plumlog::chat
