@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "cli/content_json.h"
+#include "cli/control_client.h"
+#include "cli/daemon_commands.h"
 #include "cli/entry_format.h"
 #include "cli/home.h"
 #include "cli/output.h"
@@ -98,7 +100,17 @@ int RunInit(const std::string& home) {
   return st.ok() ? kExitOk : Fail(st);
 }
 
-int RunWhoami(const std::string& home) {
+int RunWhoami(const std::string& home, bool address) {
+  if (address) {
+    Result<std::unique_ptr<ControlClient>> client = RequireDaemon(home);
+    if (!client.ok()) return Fail(client.status());
+    FeedId id;
+    std::string addr;
+    Status st = DaemonHello(client->get(), &id, &addr);
+    if (st.ok()) st = WriteStdout(addr + "\n");
+    if (st.ok()) st = FlushStdout();
+    return st.ok() ? kExitOk : Fail(st);
+  }
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly, 1);
   if (!store.ok()) return Fail(store.status());
   Status st = WriteStdout((*store)->local_id().ToString() + "\n");
@@ -106,11 +118,46 @@ int RunWhoami(const std::string& home) {
   return st.ok() ? kExitOk : Fail(st);
 }
 
+namespace {
+
+// Appends through a running daemon (which owns the store); *handled false
+// when no daemon answers.
+int AppendViaDaemon(const std::string& home, const std::string& content,
+                    bool* handled) {
+  *handled = false;
+  std::unique_ptr<ControlClient> client;
+  Status st = ConnectIfRunning(home, &client);
+  if (!st.ok()) {
+    *handled = true;
+    return Fail(st);
+  }
+  if (!client) return kExitFailed;
+  *handled = true;
+  Result<std::pair<uint64_t, EntryId>> entry =
+      DaemonAppend(client.get(), content);
+  if (!entry.ok()) return Fail(entry.status());
+  st = WriteStdout(std::to_string(entry->first) + "\t" +
+                   entry->second.ToString() + "\n");
+  if (st.ok()) st = FlushStdout();
+  return st.ok() ? kExitOk : Fail(st);
+}
+
+}  // namespace
+
 int RunAppend(const std::string& home, const AppendArgs& args) {
   // Read the content before taking the writer lock: stdin may be slow.
   Result<std::string> content = AppendContent(args);
   if (!content.ok()) return Fail(content.status());
+  // A running daemon owns the store: append through it.
+  bool handled = false;
+  int code = AppendViaDaemon(home, *content, &handled);
+  if (handled) return code;
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite, 1);
+  if (!store.ok() && store.status().code() == Status::Code::kBusy) {
+    // A daemon may have started since we looked.
+    code = AppendViaDaemon(home, *content, &handled);
+    if (handled) return code;
+  }
   if (!store.ok()) return Fail(store.status());
   Result<Entry> entry = (*store)->Append(*content);
   if (!entry.ok()) return Fail(entry.status().WithContext("cannot append"));
@@ -139,7 +186,8 @@ namespace {
 
 // Check works on a read-only view, so it runs while another process writes.
 Result<CheckReport> CheckStore(const std::string& home) {
-  PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, OpenStore(home, Access::kReadOnly));
+  PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<Store> store,
+                           OpenStore(home, Access::kReadOnly));
   Result<CheckReport> report = store->Check();
   if (!report.ok()) return report.status().WithContext("check failed");
   return report;

@@ -1,4 +1,5 @@
 // The simple subcommands: init, whoami, append, feeds, check (docs/cli.md).
+// `append` goes through the daemon's control socket when a daemon runs.
 // Each Run* returns the process exit code and has printed any error itself.
 #ifndef PLUMLOG_CLI_COMMANDS_H_
 #define PLUMLOG_CLI_COMMANDS_H_
@@ -31,7 +32,8 @@ struct AppendArgs {
 };
 
 int RunInit(const std::string& home);
-int RunWhoami(const std::string& home);
+// With `address`: the running daemon's address instead of the feed id.
+int RunWhoami(const std::string& home, bool address);
 int RunAppend(const std::string& home, const AppendArgs& args);
 int RunFeeds(const std::string& home, bool json);
 int RunCheck(const std::string& home);

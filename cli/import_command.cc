@@ -8,12 +8,16 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <thread>
 
+#include "cli/control_client.h"
+#include "cli/control_protocol.h"
 #include "cli/home.h"
 #include "cli/output.h"
 #include "cli/stream_verifier.h"
 #include "storage/export_stream.h"
+#include "storage/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
@@ -107,9 +111,12 @@ struct IngestTotals {
   uint64_t duplicates = 0;
 };
 
-Status IngestBatch(Store* store, std::vector<Entry>* batch,
+// Stores one batch: Store::Ingest, or the same through the daemon.
+using IngestFn = std::function<Result<IngestResult>(std::vector<Entry>)>;
+
+Status IngestBatch(const IngestFn& ingest, std::vector<Entry>* batch,
                    uint64_t first_index, IngestTotals* totals) {
-  const IngestResult r = store->Ingest(*batch);
+  PLUMLOG_ASSIGN_OR_RETURN(const IngestResult r, ingest(*batch));
   totals->stored += r.stored;
   totals->duplicates += r.duplicates;
   if (!r.ok()) {
@@ -125,27 +132,67 @@ Status IngestBatch(Store* store, std::vector<Entry>* batch,
 }
 
 // Pass 2: ingests the verified stream in batches.
-Status Ingest(const std::string& path, Store* store, IngestTotals* totals) {
+Status Ingest(const std::string& path, const IngestFn& ingest,
+              IngestTotals* totals) {
   std::ifstream in;
   PLUMLOG_RETURN_IF_ERROR(OpenStream(path, &in));
   storage::ExportReader reader(&in);
   std::vector<Entry> batch;
   batch.reserve(kIngestBatch);
   uint64_t first_index = 1;
+  size_t batch_bytes = 0;
   while (true) {
     Entry e;
     bool done = false;
     PLUMLOG_RETURN_IF_ERROR(reader.Next(&e, &done));
     if (done) break;
+    batch_bytes += e.encoded().size() + 8;
     batch.push_back(std::move(e));
-    if (batch.size() == kIngestBatch) {
-      PLUMLOG_RETURN_IF_ERROR(IngestBatch(store, &batch, first_index, totals));
+    if (batch.size() == kIngestBatch || batch_bytes >= kMaxIngestFrameBytes) {
+      PLUMLOG_RETURN_IF_ERROR(IngestBatch(ingest, &batch, first_index, totals));
       first_index = reader.count() + 1;
+      batch_bytes = 0;
     }
   }
   if (!batch.empty())
-    PLUMLOG_RETURN_IF_ERROR(IngestBatch(store, &batch, first_index, totals));
+    PLUMLOG_RETURN_IF_ERROR(IngestBatch(ingest, &batch, first_index, totals));
   return Status::OK();
+}
+
+// The daemon's answer to an ingest request, as an IngestResult.
+Result<IngestResult> IngestViaDaemon(ControlClient* client,
+                                     const std::vector<Entry>& entries) {
+  std::string req = ControlRequest(kIngest, 1);
+  storage::AppendMsgpackArrayHeader(&req,
+                                    static_cast<uint32_t>(entries.size()));
+  for (const Entry& e : entries) storage::AppendMsgpackBin(&req, e.encoded());
+  uint32_t n = 0;
+  std::string results;
+  // Verifying and writing a batch may take a while on a slow disk.
+  PLUMLOG_RETURN_IF_ERROR(client->Call(req, 300000, &n, &results));
+  storage::MsgpackReader r(results);
+  IngestResult out;
+  uint64_t v = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("stored", &v));
+  out.stored = static_cast<size_t>(v);
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("duplicates", &v));
+  out.duplicates = static_cast<size_t>(v);
+  if (!r.TryReadNil()) {
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("failed index", &v));
+    if (v >= entries.size())
+      return Status::Corruption("the daemon sent a bad failed index");
+    out.failed_index = static_cast<size_t>(v);
+  }
+  uint64_t code = 0;
+  std::string_view message;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("failure code", &code));
+  PLUMLOG_RETURN_IF_ERROR(
+      r.ReadStr("failure message", kMaxControlFrameBytes, &message));
+  if (out.failed_index) {
+    out.failure = StatusFromCode(code, std::string(message));
+    if (out.failure.ok()) out.failure = Status::IOError(std::string(message));
+  }
+  return out;
 }
 
 }  // namespace
@@ -161,14 +208,36 @@ int RunImport(const std::string& home, const ImportArgs& args) {
     return Fail(
         Status::IOError("cannot read " + path + ": " + std::strerror(errno)));
   }
-  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite);
+  // A running daemon owns the store: verify against a read-only view and
+  // ingest through the daemon.
+  std::unique_ptr<ControlClient> client;
+  Status st = ConnectIfRunning(home, &client);
+  if (!st.ok()) return Fail(st);
+  Result<std::unique_ptr<Store>> store =
+      OpenStore(home, client ? Access::kReadOnly : Access::kWrite);
+  if (!client && !store.ok() && store.status().code() == Status::Code::kBusy) {
+    // A daemon may have started since we looked.
+    st = ConnectIfRunning(home, &client);
+    if (!st.ok()) return Fail(st);
+    if (client) store = OpenStore(home, Access::kReadOnly);
+  }
   if (!store.ok()) return Fail(store.status());
   uint64_t count = 0;
-  Status st = Verify(path, **store, &count);
+  st = Verify(path, **store, &count);
   if (!st.ok())
     return Fail(st.WithContext("import refused, nothing was written"));
+  IngestFn ingest;
+  if (client) {
+    ingest = [&client](std::vector<Entry> batch) {
+      return IngestViaDaemon(client.get(), batch);
+    };
+  } else {
+    ingest = [&store](std::vector<Entry> batch) -> Result<IngestResult> {
+      return (*store)->Ingest(std::move(batch));
+    };
+  }
   IngestTotals totals;
-  st = Ingest(path, store->get(), &totals);
+  st = Ingest(path, ingest, &totals);
   if (!st.ok()) return Fail(st.WithContext("import failed"));
   st = WriteStdout("imported " + std::to_string(count) +
                    " entries: " + std::to_string(totals.stored) + " stored, " +

@@ -9,11 +9,15 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/control_protocol.h"
+#include "cli/daemon_commands.h"
 #include "cli/export_command.h"
 #include "cli/home.h"
 #include "cli/import_command.h"
 #include "cli/output.h"
 #include "cli/read_command.h"
+#include "cli/serve_command.h"
+#include "cli/sync_command.h"
 
 namespace plumlog::cli {
 namespace {
@@ -59,8 +63,12 @@ int Main(int argc, char** argv) {
       "Create a new store with a new identity and print its feed id.\n"
       "Fails if the home already holds a store.");
 
+  bool whoami_address = false;
   CLI::App* whoami = app.add_subcommand(
       "whoami", "Print the local feed id (@<base64>.ed25519).");
+  whoami->add_flag("--address", whoami_address,
+                   "Print the running daemon's address "
+                   "(net:HOST:PORT~shs:KEY) instead; fails without a daemon");
 
   AppendArgs append_args;
   CLI::App* append = app.add_subcommand(
@@ -169,6 +177,162 @@ int Main(int argc, char** argv) {
                   "Export stream file; omitted or - = standard input")
       ->type_name("");
 
+  // ---- the daemon and the commands that talk to it ----
+  const CLI::Validator host_port_arg(
+      [](std::string& s) { return CheckHostPortArg(s); }, "", "host:port");
+  const CLI::Validator peer_arg(
+      [](std::string& s) { return CheckPeerAddressArg(s); }, "", "address");
+  const CLI::Validator key_arg(
+      [](std::string& s) { return CheckNetworkKeyArg(s); }, "", "key");
+  const CLI::Validator preset_arg(
+      [](std::string& s) { return CheckPresetArg(s); }, "", "preset");
+  const CLI::Validator feed_id_arg(
+      [](std::string& s) { return CheckFeedIdArg(s); }, "", "feed id");
+
+  ServeArgs serve_args;
+  std::string serve_listen, serve_advertise, serve_key, serve_preset;
+  std::vector<std::string> serve_peers;
+  bool serve_no_membership = false;
+  uint64_t serve_max_connections = 0;
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run the daemon: replicate with peers over TCP until SIGINT or SIGTERM.\n"
+      "Prints its address (net:HOST:PORT~shs:KEY) on standard output, logs to "
+      "standard error.\n"
+      "While it runs it owns the store; append, import, peers, status, "
+      "follow, unfollow,\n"
+      "block and sync talk to it through <home>/control.sock.");
+  CLI::Option* listen_opt =
+      serve
+          ->add_option("--listen", serve_listen,
+                       "Listen for peers on HOST:PORT (default 0.0.0.0:8640; "
+                       "with --preset test 127.0.0.1:0, a free port)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* advertise_opt =
+      serve
+          ->add_option("--advertise", serve_advertise,
+                       "HOST:PORT announced to other members (default: the "
+                       "listen address)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* peer_opt =
+      serve
+          ->add_option("--peer", serve_peers,
+                       "Dial this peer and keep it connected (repeatable); "
+                       "replaces the config file's peers")
+          ->type_name("ADDR")
+          ->check(peer_arg);
+  CLI::Option* key_opt =
+      serve
+          ->add_option("--network-key", serve_key,
+                       "The network's 32-byte secret as 64 hex digits or "
+                       "base64 (default: plumlog's own key)")
+          ->type_name("KEY")
+          ->check(key_arg);
+  CLI::Option* no_membership_opt = serve->add_flag(
+      "--no-membership", serve_no_membership,
+      "No membership protocol: replicate only with --peer peers and peers "
+      "that dial in");
+  CLI::Option* preset_opt =
+      serve
+          ->add_option("--preset", serve_preset,
+                       "Timers and limits: lan (default), wan (slow links) or "
+                       "test (loopback, fast timers)")
+          ->type_name("NAME")
+          ->check(preset_arg);
+  CLI::Option* config_opt =
+      serve
+          ->add_option("--config", serve_args.config,
+                       "Read settings from FILE (`key = value` lines with the "
+                       "flags' names; flags override)")
+          ->type_name("FILE");
+  (void)config_opt;
+  CLI::Option* max_conn_opt =
+      serve
+          ->add_option("--max-connections", serve_max_connections,
+                       "Most open peer connections (default 128)")
+          ->type_name("N")
+          ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+
+  bool peers_json = false;
+  CLI::App* peers = app.add_subcommand(
+      "peers",
+      "List the daemon's configured peers and its connections; `peers add "
+      "ADDR` and\n`peers remove ID` change the configured peers.");
+  peers->add_flag("--json", peers_json,
+                  "One JSON object: configured_peers, connections");
+  std::string peer_add_addr, peer_remove_id;
+  CLI::App* peers_add = peers->add_subcommand(
+      "add", "Dial ADDR (net:HOST:PORT~shs:KEY) and keep it connected.");
+  peers_add->add_option("ADDR", peer_add_addr, "net:HOST:PORT~shs:KEY")
+      ->required()
+      ->type_name("")
+      ->check(peer_arg);
+  CLI::App* peers_remove = peers->add_subcommand(
+      "remove", "Stop keeping a connection to the peer with this feed id.");
+  peers_remove->add_option("ID", peer_remove_id, "@<base64>.ed25519")
+      ->required()
+      ->type_name("")
+      ->check(feed_id_arg);
+  peers->require_subcommand(0, 1);
+
+  bool status_json = false;
+  CLI::App* status = app.add_subcommand(
+      "status",
+      "Show the daemon's state: connections, configured peers, membership "
+      "views and\nmembers, per-feed progress and counters.");
+  status->add_flag("--json", status_json, "One JSON object");
+
+  std::string follow_id, unfollow_id, block_id;
+  CLI::App* follow = app.add_subcommand(
+      "follow",
+      "Replicate feed ID (matters when the daemon does not replicate every "
+      "feed).");
+  follow->add_option("ID", follow_id, "@<base64>.ed25519")
+      ->required()
+      ->type_name("")
+      ->check(feed_id_arg);
+  CLI::App* unfollow =
+      app.add_subcommand("unfollow", "Stop following feed ID.");
+  unfollow->add_option("ID", unfollow_id, "@<base64>.ed25519")
+      ->required()
+      ->type_name("")
+      ->check(feed_id_arg);
+  CLI::App* block = app.add_subcommand(
+      "block",
+      "Never replicate feed ID with anyone (entries already stored stay).");
+  block->add_option("ID", block_id, "@<base64>.ed25519")
+      ->required()
+      ->type_name("")
+      ->check(feed_id_arg);
+
+  SyncArgs sync_args;
+  CLI::App* sync = app.add_subcommand(
+      "sync",
+      "Replicate once with the peer at ADDR until both sides hold the same "
+      "entries, then\nexit 0. Uses the daemon when one runs, else opens the "
+      "store itself (dials only).\nA progress bar is drawn on standard error "
+      "when it is a terminal.");
+  sync->add_option("ADDR", sync_args.address, "net:HOST:PORT~shs:KEY")
+      ->required()
+      ->type_name("")
+      ->check(peer_arg);
+  sync->add_option("--timeout", sync_args.timeout_s,
+                   "Give up (exit 1) after this many seconds (default 60)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{86400}));
+  CLI::Option* sync_key_opt =
+      sync->add_option("--network-key", sync_args.network_key,
+                       "Network key (without a daemon; default plumlog's)")
+          ->type_name("KEY")
+          ->check(key_arg);
+  (void)sync_key_opt;
+  sync->add_option("--preset", sync_args.preset,
+                   "Timers (without a daemon): lan (default), wan or test")
+      ->type_name("NAME")
+      ->check(preset_arg);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -185,7 +349,7 @@ int Main(int argc, char** argv) {
           return UsageFail(
               "unknown command: " + arg +
               " (commands: init, whoami, append, read, feeds, check, export, "
-              "import)");
+              "import, serve, peers, status, follow, unfollow, block, sync)");
         }
       }
     }
@@ -197,17 +361,35 @@ int Main(int argc, char** argv) {
   append_args.has_file = file_opt->count() > 0;
   append_args.has_json_file = json_file_opt->count() > 0;
   read_args.has_limit = limit_opt->count() > 0;
+  if (listen_opt->count() > 0) serve_args.flags.listen = serve_listen;
+  if (advertise_opt->count() > 0) serve_args.flags.advertise = serve_advertise;
+  if (peer_opt->count() > 0) serve_args.flags.peers = serve_peers;
+  if (key_opt->count() > 0) serve_args.flags.network_key = serve_key;
+  if (no_membership_opt->count() > 0)
+    serve_args.flags.no_membership = serve_no_membership;
+  if (preset_opt->count() > 0) serve_args.flags.preset = serve_preset;
+  if (max_conn_opt->count() > 0)
+    serve_args.flags.max_connections = serve_max_connections;
 
   Result<std::string> home = ResolveHome(home_flag);
   if (!home.ok()) return Fail(home.status());
   if (*init) return RunInit(*home);
-  if (*whoami) return RunWhoami(*home);
+  if (*whoami) return RunWhoami(*home, whoami_address);
   if (*append) return RunAppend(*home, append_args);
   if (*read) return RunRead(*home, read_args);
   if (*feeds) return RunFeeds(*home, feeds_json);
   if (*check) return RunCheck(*home);
   if (*exp) return RunExport(*home, export_args);
   if (*imp) return RunImport(*home, import_args);
+  if (*serve) return RunServe(*home, serve_args);
+  if (*peers_add) return RunPeersAdd(*home, peer_add_addr);
+  if (*peers_remove) return RunPeersRemove(*home, peer_remove_id);
+  if (*peers) return RunPeersList(*home, peers_json);
+  if (*status) return RunStatus(*home, status_json);
+  if (*follow) return RunFeedControl(*home, kFollow, follow_id);
+  if (*unfollow) return RunFeedControl(*home, kUnfollow, unfollow_id);
+  if (*block) return RunFeedControl(*home, kBlock, block_id);
+  if (*sync) return RunSync(*home, sync_args);
   return UsageFail("no command given");
 }
 

@@ -577,7 +577,7 @@ void Node::Impl::OpenNeighbor(const FeedId& peer) {
 
 bool Node::Impl::WantsReplication(const FeedId& peer) const {
   if (!membership_) return true;
-  return active_.count(peer) > 0 || configured_.count(peer) > 0;
+  return active_.count(peer) > 0 || configured_.count(peer) > 0 || requested_.count(peer) > 0;
 }
 
 void Node::Impl::UpdateReplicationPeer(const FeedId& peer) {
@@ -616,6 +616,17 @@ void Node::Impl::OnFrame(Connection* c, std::string_view frame) {
                false);
     }
   } else {
+    // Notes come only from a peer whose replicator took us as a peer: it
+    // configured us (`peers add`, `sync`) or has us in its active view. Such
+    // a peer replicates with us even when our own views do not list it.
+    if (frame.size() >= 2 && frame[1] == static_cast<char>(replication::MessageType::kNotes) &&
+        !rep_peers_.count(peer)) {
+      auto it = peers_.find(peer);
+      if (it != peers_.end() && it->second.primary == c) {
+        requested_.insert(peer);
+        UpdateReplicationPeer(peer);
+      }
+    }
     replicator_->OnFrame(peer, frame, now);
   }
   // Frames arrive in batches (one read); Drain runs when the read callback returns.
@@ -707,6 +718,7 @@ void Node::Impl::OnClose(Connection* c, CloseReason reason, const Status& why) {
 
 void Node::Impl::LostPeer(const FeedId& peer) {
   const int64_t now = Now();
+  requested_.erase(peer);
   if (rep_peers_.erase(peer)) replicator_->OnPeerDown(peer, now);
   congested_.erase(peer);
   if (membership_) membership_->OnDisconnected(peer, now);
@@ -825,6 +837,7 @@ NodeStatus Node::Impl::GetStatus() {
     cs.peer = c->remote_id();
     cs.remote = c->remote_address();
     cs.outbound = c->outbound();
+    cs.open = c->open();
     cs.replicating = c->open() && rep_peers_.count(cs.peer) > 0 &&
                      peers_.count(cs.peer) && peers_.at(cs.peer).primary == c;
     cs.age_ms = now - c->opened_at();

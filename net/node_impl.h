@@ -152,6 +152,7 @@ class Node::Impl final : public net::Connection::Handler {
   std::unordered_set<net::Connection*> conns_;  // every live Connection
   std::unordered_map<FeedId, PeerConns> peers_;
   std::unordered_set<FeedId> active_;     // membership's active view
+  std::unordered_set<FeedId> requested_;  // peers that sent us notes (they replicate with us)
   std::unordered_set<FeedId> rep_peers_;  // Replicator::OnPeerUp'd
   std::unordered_set<FeedId> congested_;
   std::map<FeedId, Configured> configured_;

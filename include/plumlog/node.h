@@ -208,6 +208,7 @@ struct ConnectionStatus {
   FeedId peer;
   std::string remote;       // HOST:PORT of the socket
   bool outbound = false;    // we dialled it
+  bool open = false;        // handshake done (false: still connecting or handshaking)
   bool replicating = false;  // a replication neighbour (active view or configured peer)
   int64_t age_ms = 0;
   uint64_t bytes_sent = 0;

@@ -231,6 +231,23 @@ TEST(NodeTest, ThreeNodesJoinThroughMembershipAndConverge) {
   a.node->RemoveListener(&events);
 }
 
+TEST(NodeTest, AOneShotPeerWithoutMembershipSyncsWithAMembershipNode) {
+  // `plumlog sync` without a daemon: no membership, Connect once.
+  TestNode member(TestNode::Options(true));
+  TestNode client(TestNode::Options(false));
+  AppendN(member.store.get(), 300);
+  AppendN(client.store.get(), 200);
+  ASSERT_TRUE(client.node->Connect(member.node->address()).ok());
+  const FeedId fm = member.store->local_id(), fc = client.store->local_id();
+  ASSERT_TRUE(WaitUntil([&] { return *client.node->InSyncWith(fm); }, 20000));
+  EXPECT_EQ(client.Seq(fm), 300u);
+  EXPECT_TRUE(WaitUntil([&] { return member.Seq(fc) == 200; }));
+  NodeStatus st = *member.node->GetStatus();
+  ASSERT_EQ(st.connections.size(), 1u);
+  EXPECT_TRUE(st.connections[0].open);
+  EXPECT_TRUE(st.connections[0].replicating);
+}
+
 TEST(NodeTest, AttachRunsOnTheCallersLoop) {
   TempDir dir;
   ASSERT_TRUE(Store::Init(dir.path()).ok());

@@ -1,0 +1,306 @@
+#include "cli/control_protocol.h"
+
+#include <algorithm>
+
+#include "storage/msgpack_reader.h"
+
+namespace plumlog::cli {
+
+using storage::AppendMsgpackArrayHeader;
+using storage::AppendMsgpackBin;
+using storage::AppendMsgpackBool;
+using storage::AppendMsgpackMapHeader;
+using storage::AppendMsgpackStr;
+using storage::AppendMsgpackUint;
+using storage::MsgpackReader;
+
+namespace {
+
+// Limits on what a status may hold when decoded (a daemon never sends more;
+// they only keep a broken daemon from making the client allocate wildly).
+constexpr uint32_t kMaxListItems = 1u << 20;
+constexpr size_t kMaxText = 4096;
+
+uint64_t NonNegative(int64_t v) { return v < 0 ? 0 : static_cast<uint64_t>(v); }
+
+Status ReadId(MsgpackReader* r, std::string_view what, FeedId* id) {
+  std::string_view raw;
+  PLUMLOG_RETURN_IF_ERROR(r->ReadBinExact(what, FeedId::kSize, &raw));
+  *id = *FeedId::FromBytes(raw);
+  return Status::OK();
+}
+
+Status ReadText(MsgpackReader* r, std::string_view what, std::string* out) {
+  std::string_view s;
+  PLUMLOG_RETURN_IF_ERROR(r->ReadStr(what, kMaxText, &s));
+  out->assign(s);
+  return Status::OK();
+}
+
+Status ReadList(MsgpackReader* r, std::string_view what, uint32_t* n) {
+  PLUMLOG_RETURN_IF_ERROR(r->ReadArrayHeader(what, n));
+  if (*n > kMaxListItems || *n > r->remaining())
+    return Status::Corruption(std::string(what) + ": too many items");
+  return Status::OK();
+}
+
+}  // namespace
+
+std::string Frame(std::string_view payload) {
+  std::string out;
+  out.reserve(4 + payload.size());
+  const uint32_t n = static_cast<uint32_t>(payload.size());
+  out.push_back(static_cast<char>(n >> 24));
+  out.push_back(static_cast<char>(n >> 16));
+  out.push_back(static_cast<char>(n >> 8));
+  out.push_back(static_cast<char>(n));
+  out.append(payload);
+  return out;
+}
+
+uint32_t FrameLength(std::string_view data) {
+  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+std::string OkResponse(uint32_t results) {
+  std::string out;
+  AppendMsgpackArrayHeader(&out, 2 + results);
+  AppendMsgpackUint(&out, 0);
+  AppendMsgpackStr(&out, "");
+  return out;
+}
+
+std::string ErrorResponse(const Status& status) {
+  std::string out;
+  AppendMsgpackArrayHeader(&out, 2);
+  AppendMsgpackUint(&out, static_cast<uint64_t>(status.code()));
+  AppendMsgpackStr(&out, status.message());
+  return out;
+}
+
+Status StatusFromCode(uint64_t code, std::string message) {
+  using Code = Status::Code;
+  switch (static_cast<Code>(code)) {
+    case Code::kOk:
+      return Status::OK();
+    case Code::kNotFound:
+      return Status::NotFound(message);
+    case Code::kInvalidArgument:
+      return Status::InvalidArgument(message);
+    case Code::kCorruption:
+      return Status::Corruption(message);
+    case Code::kIOError:
+      return Status::IOError(message);
+    case Code::kBusy:
+      return Status::Busy(message);
+    case Code::kAlreadyExists:
+      return Status::AlreadyExists(message);
+    case Code::kFailedPrecondition:
+      return Status::FailedPrecondition(message);
+    case Code::kPermissionDenied:
+      return Status::PermissionDenied(message);
+    case Code::kInvalidEntry:
+      return Status::InvalidEntry(message);
+    case Code::kForked:
+      return Status::Forked(message);
+    case Code::kNoSpace:
+      return Status::NoSpace(message);
+    case Code::kTooLarge:
+      return Status::TooLarge(message);
+    case Code::kAborted:
+      return Status::Aborted(message);
+  }
+  return Status::IOError(message);
+}
+
+const std::vector<CounterField>& CounterFields() {
+  static const std::vector<CounterField> kFields = {
+      {"connections_accepted", &NodeCounters::connections_accepted},
+      {"connections_dialed", &NodeCounters::connections_dialed},
+      {"dial_failures", &NodeCounters::dial_failures},
+      {"handshakes_ok", &NodeCounters::handshakes_ok},
+      {"handshake_failures", &NodeCounters::handshake_failures},
+      {"handshake_timeouts", &NodeCounters::handshake_timeouts},
+      {"idle_timeouts", &NodeCounters::idle_timeouts},
+      {"refused_max_connections", &NodeCounters::refused_max_connections},
+      {"stream_errors", &NodeCounters::stream_errors},
+      {"oversized_frames", &NodeCounters::oversized_frames},
+      {"malformed_frames", &NodeCounters::malformed_frames},
+      {"invalid_entries", &NodeCounters::invalid_entries},
+      {"forks", &NodeCounters::forks},
+      {"slow_peer_disconnects", &NodeCounters::slow_peer_disconnects},
+      {"throttled", &NodeCounters::throttled},
+      {"entries_received", &NodeCounters::entries_received},
+      {"entries_stored", &NodeCounters::entries_stored},
+      {"entries_sent", &NodeCounters::entries_sent},
+      {"duplicates_received", &NodeCounters::duplicates_received},
+      {"frames_sent", &NodeCounters::frames_sent},
+      {"frames_received", &NodeCounters::frames_received},
+      {"bytes_sent", &NodeCounters::bytes_sent},
+      {"bytes_received", &NodeCounters::bytes_received},
+  };
+  return kFields;
+}
+
+// [id, address, uptime, connections, configured, active, passive,
+//  members_alive, members, progress start, current, target, feeds, counters]
+void EncodeStatus(const NodeStatus& s, std::string* out) {
+  AppendMsgpackBin(out, s.id.view());
+  AppendMsgpackStr(out, s.address.port == 0 && s.address.host.empty()
+                            ? std::string()
+                            : s.address.ToString());
+  AppendMsgpackUint(out, NonNegative(s.uptime_ms));
+  AppendMsgpackArrayHeader(out, static_cast<uint32_t>(s.connections.size()));
+  for (const ConnectionStatus& c : s.connections) {
+    AppendMsgpackArrayHeader(out, 8);
+    AppendMsgpackBin(out, c.peer.view());
+    AppendMsgpackStr(out, c.remote);
+    AppendMsgpackBool(out, c.outbound);
+    AppendMsgpackBool(out, c.replicating);
+    AppendMsgpackUint(out, NonNegative(c.age_ms));
+    AppendMsgpackUint(out, c.bytes_sent);
+    AppendMsgpackUint(out, c.bytes_received);
+    AppendMsgpackUint(out, c.send_queue_bytes);
+  }
+  AppendMsgpackArrayHeader(out,
+                           static_cast<uint32_t>(s.configured_peers.size()));
+  for (const PeerAddress& p : s.configured_peers)
+    AppendMsgpackStr(out, p.ToString());
+  for (const std::vector<FeedId>* view : {&s.active_view, &s.passive_view}) {
+    AppendMsgpackArrayHeader(out, static_cast<uint32_t>(view->size()));
+    for (const FeedId& id : *view) AppendMsgpackBin(out, id.view());
+  }
+  AppendMsgpackUint(out, s.members_alive);
+  AppendMsgpackArrayHeader(out, static_cast<uint32_t>(s.members.size()));
+  for (const auto& [id, state] : s.members) {
+    AppendMsgpackArrayHeader(out, 2);
+    AppendMsgpackBin(out, id.view());
+    AppendMsgpackStr(out, state);
+  }
+  AppendMsgpackUint(out, s.progress_start);
+  AppendMsgpackUint(out, s.progress_current);
+  AppendMsgpackUint(out, s.progress_target);
+  AppendMsgpackArrayHeader(out, static_cast<uint32_t>(s.feeds.size()));
+  for (const FeedProgress& f : s.feeds) {
+    AppendMsgpackArrayHeader(out, 3);
+    AppendMsgpackBin(out, f.feed.view());
+    AppendMsgpackUint(out, f.local);
+    AppendMsgpackUint(out, f.remote);
+  }
+  const auto& fields = CounterFields();
+  AppendMsgpackMapHeader(out, static_cast<uint32_t>(fields.size()));
+  for (const CounterField& f : fields) {
+    AppendMsgpackStr(out, f.name);
+    AppendMsgpackUint(out, s.counters.*f.field);
+  }
+}
+
+Status DecodeStatus(std::string_view data, NodeStatus* s) {
+  MsgpackReader r(data);
+  PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "id", &s->id));
+  std::string address;
+  PLUMLOG_RETURN_IF_ERROR(ReadText(&r, "address", &address));
+  if (!address.empty()) {
+    Result<PeerAddress> a = PeerAddress::Parse(address);
+    if (a.ok()) s->address = *a;
+  }
+  uint64_t v = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("uptime", &v));
+  s->uptime_ms = static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX));
+  uint32_t n = 0;
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "connections", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    ConnectionStatus c;
+    uint32_t fields = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("connection", &fields));
+    if (fields != 8) return Status::Corruption("connection: expected 8 fields");
+    PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "connection peer", &c.peer));
+    PLUMLOG_RETURN_IF_ERROR(ReadText(&r, "connection remote", &c.remote));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadBool("outbound", &c.outbound));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadBool("replicating", &c.replicating));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("age", &v));
+    c.age_ms = static_cast<int64_t>(std::min<uint64_t>(v, INT64_MAX));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("bytes sent", &c.bytes_sent));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("bytes received", &c.bytes_received));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("send queue", &v));
+    c.send_queue_bytes = static_cast<size_t>(v);
+    s->connections.push_back(std::move(c));
+  }
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "configured peers", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string text;
+    PLUMLOG_RETURN_IF_ERROR(ReadText(&r, "configured peer", &text));
+    Result<PeerAddress> a = PeerAddress::Parse(text);
+    if (!a.ok()) return a.status().WithContext("configured peer");
+    s->configured_peers.push_back(*a);
+  }
+  for (std::vector<FeedId>* view : {&s->active_view, &s->passive_view}) {
+    PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "view", &n));
+    for (uint32_t i = 0; i < n; ++i) {
+      FeedId id;
+      PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "view member", &id));
+      view->push_back(id);
+    }
+  }
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("members alive", &v));
+  s->members_alive = static_cast<size_t>(v);
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "members", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t fields = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("member", &fields));
+    if (fields != 2) return Status::Corruption("member: expected 2 fields");
+    FeedId id;
+    std::string state;
+    PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "member id", &id));
+    PLUMLOG_RETURN_IF_ERROR(ReadText(&r, "member state", &state));
+    s->members.emplace_back(id, std::move(state));
+  }
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("progress start", &s->progress_start));
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("progress current", &s->progress_current));
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("progress target", &s->progress_target));
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "feeds", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t fields = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("feed", &fields));
+    if (fields != 3) return Status::Corruption("feed: expected 3 fields");
+    FeedProgress f;
+    PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "feed id", &f.feed));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("feed local", &f.local));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("feed remote", &f.remote));
+    s->feeds.push_back(f);
+  }
+  PLUMLOG_RETURN_IF_ERROR(r.ReadMapHeader("counters", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view name;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadStr("counter name", 64, &name));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("counter", &v));
+    for (const CounterField& f : CounterFields()) {
+      if (name == f.name) s->counters.*f.field = v;
+    }
+  }
+  return r.ExpectEnd("status");
+}
+
+Status ParseResponse(std::string_view payload, uint32_t* result_count,
+                     std::string_view* results) {
+  MsgpackReader r(payload);
+  uint32_t n = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("response", &n));
+  if (n < 2) return Status::Corruption("response: too short");
+  uint64_t code = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("response code", &code));
+  std::string_view message;
+  PLUMLOG_RETURN_IF_ERROR(
+      r.ReadStr("response message", kMaxControlFrameBytes, &message));
+  if (code != 0) {
+    Status st = StatusFromCode(code, std::string(message));
+    return st.ok() ? Status::IOError(std::string(message)) : st;
+  }
+  *result_count = n - 2;
+  *results = payload.substr(r.offset());
+  return Status::OK();
+}
+
+}  // namespace plumlog::cli

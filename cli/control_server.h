@@ -1,0 +1,80 @@
+// The daemon's side of the control socket: a unix socket server on a libuv
+// loop that reads length-prefixed request frames (cli/control_protocol.h),
+// hands each to a ControlHandler and writes back its response. A client that
+// sends a frame over the limit or an empty frame gets an error response and
+// is disconnected; the handler validates every request's contents.
+#ifndef PLUMLOG_CLI_CONTROL_SERVER_H_
+#define PLUMLOG_CLI_CONTROL_SERVER_H_
+
+#include <uv.h>
+
+#include <cstddef>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "plumlog/status.h"
+
+namespace plumlog::cli {
+
+class ControlHandler {
+ public:
+  virtual ~ControlHandler() = default;
+  // Returns the response payload for one request payload. Runs on the loop.
+  virtual std::string Handle(std::string_view request) = 0;
+};
+
+class ControlServer {
+ public:
+  // Most clients connected at once; more are disconnected at once.
+  static constexpr size_t kMaxClients = 64;
+  // Responses queued to one client above which it is disconnected (it does
+  // not read its answers).
+  static constexpr size_t kMaxQueuedBytes = size_t{64} << 20;
+
+  // Binds `path` (mode 0600; an existing file there is replaced, so check
+  // that no daemon answers on it first) and listens on `loop`. `handler` is
+  // not owned and must outlive the server.
+  static Result<std::unique_ptr<ControlServer>> Start(uv_loop_t* loop,
+                                                      const std::string& path,
+                                                      ControlHandler* handler);
+  // The server must have been closed and its handles' close callbacks run
+  // (the loop run after Close()).
+  ~ControlServer();
+  ControlServer(const ControlServer&) = delete;
+  ControlServer& operator=(const ControlServer&) = delete;
+
+  // Stops listening, disconnects every client and removes the socket file.
+  // Completes as the loop runs.
+  void Close();
+  bool closed() const { return closed_ && open_handles_ == 0; }
+
+ private:
+  struct Client;
+  struct WriteRequest;
+
+  ControlServer(uv_loop_t* loop, std::string path, ControlHandler* handler);
+  static void OnConnection(uv_stream_t* server, int status);
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnWrite(uv_write_t* req, int status);
+  static void OnClientClosed(uv_handle_t* handle);
+  static void OnListenerClosed(uv_handle_t* handle);
+
+  void HandleInput(Client* client);
+  void Send(Client* client, std::string_view payload);
+  void CloseClient(Client* client);
+
+  uv_loop_t* loop_;
+  std::string path_;
+  ControlHandler* handler_;
+  uv_pipe_t listener_;
+  bool closed_ = false;
+  size_t open_handles_ = 0;
+  std::set<Client*> clients_;
+};
+
+}  // namespace plumlog::cli
+
+#endif  // PLUMLOG_CLI_CONTROL_SERVER_H_

@@ -1,0 +1,342 @@
+#include "cli/serve_command.h"
+
+#include <unistd.h>
+#include <uv.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/control_client.h"
+#include "cli/control_protocol.h"
+#include "cli/control_server.h"
+#include "cli/home.h"
+#include "cli/output.h"
+#include "plumlog/node.h"
+#include "storage/msgpack_reader.h"
+
+namespace plumlog::cli {
+namespace {
+
+using storage::AppendMsgpackBin;
+using storage::AppendMsgpackBool;
+using storage::AppendMsgpackNil;
+using storage::AppendMsgpackStr;
+using storage::AppendMsgpackUint;
+using storage::MsgpackReader;
+
+void Log(const std::string& line) {
+  const std::string out = "plumlog serve: " + line + "\n";
+  std::fwrite(out.data(), 1, out.size(), stderr);
+  std::fflush(stderr);
+}
+
+// Answers control requests with the store and the node (both on this loop).
+class Daemon : public ControlHandler {
+ public:
+  Daemon(Store* store, Node* node) : store_(store), node_(node) {}
+
+  std::string Handle(std::string_view request) override {
+    MsgpackReader r(request);
+    uint32_t n = 0;
+    std::string_view method;
+    Status st = r.ReadArrayHeader("request", &n);
+    if (st.ok() && n == 0) st = Status::InvalidArgument("request: empty array");
+    if (st.ok()) st = r.ReadStr("request method", 64, &method);
+    if (!st.ok()) return ErrorResponse(st.WithContext("malformed request"));
+    const uint32_t args = n - 1;
+    std::string response;
+    st = Dispatch(method, args, &r, &response);
+    if (!st.ok()) return ErrorResponse(st);
+    return response;
+  }
+
+ private:
+  static Status Arity(std::string_view method, uint32_t got, uint32_t want) {
+    if (got == want) return Status::OK();
+    return Status::InvalidArgument(std::string(method) + ": expected " +
+                                   std::to_string(want) + " arguments, got " +
+                                   std::to_string(got));
+  }
+
+  static Status ReadFeed(MsgpackReader* r, FeedId* id) {
+    std::string_view raw;
+    PLUMLOG_RETURN_IF_ERROR(r->ReadBinExact("feed id", FeedId::kSize, &raw));
+    *id = *FeedId::FromBytes(raw);
+    return Status::OK();
+  }
+
+  static Status ReadAddress(MsgpackReader* r, PeerAddress* out) {
+    std::string_view text;
+    PLUMLOG_RETURN_IF_ERROR(r->ReadStr("address", kMaxAddressBytes, &text));
+    Result<PeerAddress> a = PeerAddress::Parse(text);
+    if (!a.ok()) return a.status();
+    *out = *a;
+    return Status::OK();
+  }
+
+  Status Dispatch(std::string_view method, uint32_t args, MsgpackReader* r,
+                  std::string* out) {
+    if (method == kHello) {
+      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
+      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
+      *out = OkResponse(3);
+      AppendMsgpackBin(out, store_->local_id().view());
+      AppendMsgpackStr(out, node_->address().ToString());
+      AppendMsgpackUint(out, static_cast<uint64_t>(::getpid()));
+      return Status::OK();
+    }
+    if (method == kAppend) {
+      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+      std::string_view content;
+      PLUMLOG_RETURN_IF_ERROR(
+          r->ReadBin("content", kMaxControlFrameBytes, &content));
+      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
+      Result<Entry> e = store_->Append(content);
+      if (!e.ok()) return e.status().WithContext("cannot append");
+      *out = OkResponse(2);
+      AppendMsgpackUint(out, e->seq());
+      AppendMsgpackBin(out, e->id().view());
+      return Status::OK();
+    }
+    if (method == kIngest) {
+      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+      uint32_t count = 0;
+      PLUMLOG_RETURN_IF_ERROR(r->ReadArrayHeader("entries", &count));
+      if (count > kMaxIngestEntries) {
+        return Status::TooLarge("ingest: more than " +
+                                std::to_string(kMaxIngestEntries) +
+                                " entries in one request");
+      }
+      std::vector<Entry> entries;
+      entries.reserve(count);
+      for (uint32_t i = 0; i < count; ++i) {
+        std::string_view raw;
+        PLUMLOG_RETURN_IF_ERROR(r->ReadBin("entry", kMaxEntryBytes, &raw));
+        Result<Entry> e = Entry::Decode(raw);
+        if (!e.ok()) {
+          return e.status().WithContext("ingest: entry " + std::to_string(i));
+        }
+        entries.push_back(std::move(*e));
+      }
+      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
+      const IngestResult result = store_->Ingest(std::move(entries));
+      *out = OkResponse(5);
+      AppendMsgpackUint(out, result.stored);
+      AppendMsgpackUint(out, result.duplicates);
+      if (result.failed_index) {
+        AppendMsgpackUint(out, *result.failed_index);
+      } else {
+        AppendMsgpackNil(out);
+      }
+      AppendMsgpackUint(out, static_cast<uint64_t>(result.failure.code()));
+      AppendMsgpackStr(out, result.failure.message());
+      return Status::OK();
+    }
+    if (method == kStatus) {
+      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
+      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
+      PLUMLOG_ASSIGN_OR_RETURN(NodeStatus status, node_->GetStatus());
+      *out = OkResponse(14);
+      EncodeStatus(status, out);
+      return Status::OK();
+    }
+    if (method == kPeersAdd || method == kConnect) {
+      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+      PeerAddress peer;
+      PLUMLOG_RETURN_IF_ERROR(ReadAddress(r, &peer));
+      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
+      if (method == kPeersAdd) {
+        PLUMLOG_RETURN_IF_ERROR(node_->AddPeer(peer));
+        Log("peer added " + peer.ToString());
+      } else {
+        PLUMLOG_RETURN_IF_ERROR(node_->Connect(peer));
+        Log("connecting once to " + peer.ToString());
+      }
+      *out = OkResponse(0);
+      return Status::OK();
+    }
+    if (method == kPeersRemove || method == kFollow || method == kUnfollow ||
+        method == kBlock || method == kInSync) {
+      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+      FeedId id;
+      PLUMLOG_RETURN_IF_ERROR(ReadFeed(r, &id));
+      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
+      if (method == kInSync) return InSync(id, out);
+      if (method == kPeersRemove) {
+        PLUMLOG_RETURN_IF_ERROR(node_->RemovePeer(id));
+        Log("peer removed " + id.ToString());
+      } else if (method == kFollow) {
+        PLUMLOG_RETURN_IF_ERROR(node_->Follow(id));
+        Log("following " + id.ToString());
+      } else if (method == kUnfollow) {
+        PLUMLOG_RETURN_IF_ERROR(node_->Unfollow(id));
+        Log("unfollowed " + id.ToString());
+      } else {
+        PLUMLOG_RETURN_IF_ERROR(node_->Block(id));
+        Log("blocked " + id.ToString());
+      }
+      *out = OkResponse(0);
+      return Status::OK();
+    }
+    return Status::InvalidArgument("unknown control method '" +
+                                   std::string(method.substr(0, 64)) + "'");
+  }
+
+  Status InSync(const FeedId& peer, std::string* out) {
+    PLUMLOG_ASSIGN_OR_RETURN(bool in_sync, node_->InSyncWith(peer));
+    PLUMLOG_ASSIGN_OR_RETURN(NodeStatus status, node_->GetStatus());
+    bool connected = false;
+    // Connections in their handshake are listed too; only an open one (a
+    // replication neighbour) counts.
+    for (const ConnectionStatus& c : status.connections)
+      connected = connected || (c.peer == peer && c.replicating);
+    *out = OkResponse(5);
+    AppendMsgpackBool(out, in_sync);
+    AppendMsgpackBool(out, connected);
+    AppendMsgpackUint(out, status.progress_start);
+    AppendMsgpackUint(out, status.progress_current);
+    AppendMsgpackUint(out, status.progress_target);
+    return Status::OK();
+  }
+
+  Store* store_;
+  Node* node_;
+};
+
+// Everything on the loop: the node, the control server, the signals.
+struct Server {
+  uv_loop_t loop;
+  uv_signal_t sigint;
+  uv_signal_t sigterm;
+  std::unique_ptr<Node> node;
+  std::unique_ptr<ControlServer> control;
+  bool stopping = false;
+  int signal_handles = 0;
+};
+
+void OnSignalClosed(uv_handle_t* h) {
+  static_cast<Server*>(h->data)->signal_handles--;
+}
+
+void OnStopSignal(uv_signal_t* handle, int signum) {
+  auto* s = static_cast<Server*>(handle->data);
+  if (s->stopping) return;
+  s->stopping = true;
+  Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+      ", shutting down");
+  s->control->Close();
+  s->node->Stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), &OnSignalClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), &OnSignalClosed);
+}
+
+void CloseAny(uv_handle_t* h, void*) {
+  if (!uv_is_closing(h)) uv_close(h, nullptr);
+}
+
+// Refuses when a daemon already answers on the control socket.
+Status CheckNoDaemon(const std::string& home) {
+  std::unique_ptr<ControlClient> client;
+  Status st = ConnectIfRunning(home, &client);
+  if (!st.ok()) return st;
+  if (client) {
+    std::string pid;
+    uint32_t n = 0;
+    std::string results;
+    if (client->Call(ControlRequest(kHello, 0), 5000, &n, &results).ok()) {
+      MsgpackReader r(results);
+      std::string_view raw, addr;
+      uint64_t p = 0;
+      if (r.ReadBin("id", 32, &raw).ok() && r.ReadStr("a", 4096, &addr).ok() &&
+          r.ReadUint("pid", &p).ok()) {
+        pid = " (pid " + std::to_string(p) + ")";
+      }
+    }
+    return Status::Busy("a daemon is already running on " + home + pid +
+                        "; it answers on " + ControlSocketPath(home));
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+int RunServe(const std::string& home, const ServeArgs& args) {
+  ServeSettings settings;
+  if (!args.config.empty()) {
+    Result<std::string> text = ReadInput(args.config);
+    if (!text.ok()) return Fail(text.status());
+    Status st = ParseServeConfig(*text, args.config, &settings);
+    if (!st.ok()) return Fail(st);
+  }
+  settings = OverlaySettings(settings, args.flags);
+  Result<NodeOptions> options = BuildNodeOptions(settings);
+  if (!options.ok()) return Fail(options.status());
+
+  Status st = CheckNoDaemon(home);
+  if (!st.ok()) return Fail(st);
+  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite);
+  if (!store.ok()) {
+    // Maybe a daemon started meanwhile: say so if it answers.
+    Status daemon = CheckNoDaemon(home);
+    return Fail(daemon.ok() ? store.status() : daemon);
+  }
+
+  auto server = std::make_unique<Server>();
+  uv_loop_init(&server->loop);
+  Result<std::unique_ptr<Node>> node =
+      Node::Attach(store->get(), *options, &server->loop);
+  if (!node.ok()) {
+    uv_loop_close(&server->loop);
+    return Fail(node.status().WithContext("cannot start the node"));
+  }
+  server->node = std::move(*node);
+  Daemon daemon(store->get(), server->node.get());
+  Result<std::unique_ptr<ControlServer>> control =
+      ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
+  if (!control.ok()) {
+    server->node->Stop();
+    uv_run(&server->loop, UV_RUN_DEFAULT);
+    server->node.reset();
+    uv_walk(&server->loop, &CloseAny, nullptr);
+    uv_run(&server->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&server->loop);
+    return Fail(control.status());
+  }
+  server->control = std::move(*control);
+
+  for (uv_signal_t* sig : {&server->sigint, &server->sigterm}) {
+    uv_signal_init(&server->loop, sig);
+    sig->data = server.get();
+    server->signal_handles++;
+  }
+  uv_signal_start(&server->sigint, &OnStopSignal, SIGINT);
+  uv_signal_start(&server->sigterm, &OnStopSignal, SIGTERM);
+
+  const PeerAddress address = server->node->address();
+  Log("listening on " + address.HostPort() + " as " +
+      server->node->id().ToString());
+  Log("control socket " + ControlSocketPath(home));
+  for (const PeerAddress& p : options->peers) Log("peer added " + p.ToString());
+  // The address on stdout, so that another daemon can --peer it.
+  st = WriteStdout(address.ToString() + "\n");
+  if (st.ok()) st = FlushStdout();
+  if (!st.ok()) Log("cannot print the address: " + st.message());
+
+  uv_run(&server->loop, UV_RUN_DEFAULT);
+  if (!server->node->stopped()) Log("warning: the node did not stop cleanly");
+  server->node.reset();
+  // Anything still open (there should be nothing) is closed before the loop.
+  uv_walk(&server->loop, &CloseAny, nullptr);
+  uv_run(&server->loop, UV_RUN_DEFAULT);
+  server->control.reset();
+  if (uv_loop_close(&server->loop) != 0)
+    Log("warning: handles left open at exit");
+  store->reset();
+  Log("stopped");
+  return kExitOk;
+}
+
+}  // namespace plumlog::cli
