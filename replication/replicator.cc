@@ -177,8 +177,16 @@ void Replicator::SendInitialNotes(Peer& p) {
       pf.sent = fs.seq;
       return;
     }
-    if (!fs.eager && (it == p.stored_clock.end() || NoteSeq(it->second) > fs.seq ||
-                      !NoteReplicates(it->second))) {
+    // The first peer to connect becomes the eager source of what we hold (as
+    // in EBT), but not of a feed we hold nothing of unless this peer is known
+    // to have some: for a new feed, two nodes connecting to each other first
+    // would become each other's source and miss its first entries until a
+    // graft timeout; with no source, the first announcement of an entry picks
+    // its sender at once.
+    const bool known_ahead = it != p.stored_clock.end() && NoteReplicates(it->second) &&
+                             NoteSeq(it->second) > fs.seq;
+    if (!fs.eager && (known_ahead || (fs.seq > 0 && (it == p.stored_clock.end() ||
+                                                     !NoteReplicates(it->second))))) {
       fs.eager = p.id;
       fs.last_delivery = p.last_seen;
     }

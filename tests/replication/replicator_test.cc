@@ -343,10 +343,13 @@ TEST(ReplicatorTest, InitialNotesMakeTheFirstPeerEagerAndLaterPeersLazy) {
   EXPECT_EQ(a.rep().stats().notes_sent, 4u);
   EXPECT_EQ(a.rep().stats().frames_sent, 2u);
 
-  // A node with nothing announces its own feed at sequence 0.
+  // A node with nothing announces its own feed at sequence 0, and takes no
+  // eager source for a feed it holds nothing of (note 1: seq 0, don't send):
+  // the first announcement of an entry will pick one.
   Node d(4);
   d.rep().OnPeerUp(b, kT0);
-  EXPECT_EQ(Notes(d.Take(), b), (std::map<FeedId, int64_t>{{d.id(), 0}}));
+  EXPECT_EQ(Notes(d.Take(), b), (std::map<FeedId, int64_t>{{d.id(), 1}}));
+  EXPECT_EQ(d.rep().EagerSource(d.id()), std::nullopt);
 }
 
 // A-B-C triangle; everyone holds a1. C chose B as its eager source for A's
