@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 
+#include "cli/chat_command.h"
 #include "cli/commands.h"
 #include "cli/control_protocol.h"
 #include "cli/daemon_commands.h"
@@ -333,6 +334,57 @@ int Main(int argc, char** argv) {
       ->type_name("NAME")
       ->check(preset_arg);
 
+  ChatArgs chat_args;
+  std::string chat_listen, chat_advertise, chat_key, chat_preset;
+  std::vector<std::string> chat_peers;
+  bool chat_no_membership = false;
+  CLI::App* chat = app.add_subcommand(
+      "chat",
+      "Chat in a room: print its history in causal order, then new messages "
+      "as they\narrive (\"<nick> text\"); each line typed is sent to the "
+      "room. /help lists the\ncommands (/nick, /who, /peers, /quit). Uses "
+      "the daemon when one runs, else runs\na node of its own (--listen, "
+      "--peer, ... apply then). See docs/chat.md.");
+  chat->add_option("--room", chat_args.room,
+                   "The room: 1-64 characters of A-Z a-z 0-9 . _ -")
+      ->required()
+      ->type_name("NAME");
+  chat->add_option("--nick", chat_args.nick,
+                   "Set this nickname (an entry in your feed) unless it is "
+                   "already yours")
+      ->type_name("NAME");
+  CLI::Option* chat_listen_opt =
+      chat->add_option("--listen", chat_listen,
+                       "Without a daemon: listen for peers on HOST:PORT "
+                       "(default 0.0.0.0:8640; port 0 = a free port)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* chat_advertise_opt =
+      chat->add_option("--advertise", chat_advertise,
+                       "Without a daemon: HOST:PORT announced to other members")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* chat_peer_opt =
+      chat->add_option("--peer", chat_peers,
+                       "Without a daemon: dial this peer and keep it connected "
+                       "(repeatable)")
+          ->type_name("ADDR")
+          ->check(peer_arg);
+  CLI::Option* chat_key_opt =
+      chat->add_option("--network-key", chat_key,
+                       "Without a daemon: the network key (default plumlog's)")
+          ->type_name("KEY")
+          ->check(key_arg);
+  CLI::Option* chat_no_membership_opt = chat->add_flag(
+      "--no-membership", chat_no_membership,
+      "Without a daemon: no membership protocol (only --peer peers and peers "
+      "that dial in)");
+  CLI::Option* chat_preset_opt =
+      chat->add_option("--preset", chat_preset,
+                       "Without a daemon: lan (default), wan or test")
+          ->type_name("NAME")
+          ->check(preset_arg);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -349,7 +401,7 @@ int Main(int argc, char** argv) {
           return UsageFail(
               "unknown command: " + arg +
               " (commands: init, whoami, append, read, feeds, check, export, "
-              "import, serve, peers, status, follow, unfollow, block, sync)");
+              "import, serve, peers, status, follow, unfollow, block, sync, chat)");
         }
       }
     }
@@ -371,6 +423,15 @@ int Main(int argc, char** argv) {
   if (max_conn_opt->count() > 0)
     serve_args.flags.max_connections = serve_max_connections;
 
+  if (chat_listen_opt->count() > 0) chat_args.node.listen = chat_listen;
+  if (chat_advertise_opt->count() > 0)
+    chat_args.node.advertise = chat_advertise;
+  if (chat_peer_opt->count() > 0) chat_args.node.peers = chat_peers;
+  if (chat_key_opt->count() > 0) chat_args.node.network_key = chat_key;
+  if (chat_no_membership_opt->count() > 0)
+    chat_args.node.no_membership = chat_no_membership;
+  if (chat_preset_opt->count() > 0) chat_args.node.preset = chat_preset;
+
   Result<std::string> home = ResolveHome(home_flag);
   if (!home.ok()) return Fail(home.status());
   if (*init) return RunInit(*home);
@@ -390,6 +451,7 @@ int Main(int argc, char** argv) {
   if (*unfollow) return RunFeedControl(*home, kUnfollow, unfollow_id);
   if (*block) return RunFeedControl(*home, kBlock, block_id);
   if (*sync) return RunSync(*home, sync_args);
+  if (*chat) return RunChat(*home, chat_args);
   return UsageFail("no command given");
 }
 

@@ -68,7 +68,8 @@ Connection::Connection(uv_loop_t* loop, Handler* handler, const ConnectionConfig
       state_(outbound ? State::kResolving : State::kHandshake),
       read_buf_(new char[kReadBufferBytes]),
       created_(now),
-      last_activity_(now),
+      last_received_(now),
+      last_sent_(now),
       last_refill_(now),
       tokens_(config->max_frames_per_second) {
   uv_tcp_init(loop_, &tcp_);
@@ -175,8 +176,9 @@ std::string Connection::LocalAddress() const {
 
 void Connection::StartHandshake() {
   state_ = State::kHandshake;
-  last_activity_ = static_cast<TimeMs>(uv_now(loop_));
-  created_ = last_activity_;  // the handshake timeout runs from here
+  last_received_ = static_cast<TimeMs>(uv_now(loop_));
+  last_sent_ = last_received_;
+  created_ = last_received_;  // the handshake timeout runs from here
   uv_tcp_nodelay(&tcp_, 1);
   uv_tcp_keepalive(&tcp_, 1, 30);
   if (outbound_) {
@@ -206,7 +208,7 @@ void Connection::OnRead(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   if (c->state_ == State::kClosing) return;
   if (n > 0) {
     c->bytes_received_ += static_cast<uint64_t>(n);
-    c->last_activity_ = static_cast<TimeMs>(uv_now(c->loop_));
+    c->last_received_ = static_cast<TimeMs>(uv_now(c->loop_));
     c->HandleData(std::string_view(buf->base, static_cast<size_t>(n)));
   } else if (n == UV_EOF) {
     c->HandleEof();
@@ -298,6 +300,7 @@ void Connection::Send(std::string_view frame) {
   if (state_ == State::kClosing) return;
   AppendFrame(frame, &plain_out_);
   ++frames_sent_;
+  last_sent_ = static_cast<TimeMs>(uv_now(loop_));
   UpdateCongestion();
 }
 
@@ -345,7 +348,6 @@ void Connection::OnWrite(uv_write_t* req, int status) {
     c->Close(CloseReason::kSocketError, UvStatus(status, "write"), false);
     return;
   }
-  c->last_activity_ = static_cast<TimeMs>(uv_now(c->loop_));
   c->UpdateCongestion();
 }
 
@@ -423,8 +425,14 @@ void Connection::CheckTimers(TimeMs now) {
     }
     return;
   }
-  if (now - last_activity_ >= config_->idle_timeout_ms && queued_bytes_ == 0) {
-    Close(CloseReason::kIdleTimeout, Status::IOError("idle"), true);
+  // Silence from the peer, whatever we keep writing: writes into a dead link
+  // complete into the kernel's buffer, and TCP keepalive stays quiet while
+  // data is unacknowledged. Live replication peers hear from each other at
+  // least every third of the timeout (the node's keepalive).
+  if (now - last_received_ >= config_->idle_timeout_ms) {
+    Close(CloseReason::kIdleTimeout,
+          Status::IOError("nothing received for " + std::to_string(now - last_received_) + " ms"),
+          false);
     return;
   }
   // Refill the frame budget: max_frames_per_second per second, one second of burst.

@@ -112,6 +112,7 @@ class Connection {
   // Local socket address (HOST:PORT), empty until connected.
   std::string LocalAddress() const;
   TimeMs opened_at() const { return created_; }
+  TimeMs last_sent() const { return last_sent_; }
   size_t queued_bytes() const { return queued_bytes_ + plain_out_.size(); }
   bool congested() const { return congested_; }
   uint64_t bytes_sent() const { return bytes_sent_; }
@@ -178,7 +179,8 @@ class Connection {
   std::unique_ptr<char[]> read_buf_;
 
   TimeMs created_;
-  TimeMs last_activity_;
+  TimeMs last_received_;  // last bytes read (the idle timeout runs from here)
+  TimeMs last_sent_;      // last frame queued
   TimeMs linger_deadline_ = 0;
   TimeMs last_refill_;
   double tokens_;

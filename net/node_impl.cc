@@ -324,7 +324,13 @@ void Node::Impl::RunMembershipEffects(bool* progress) {
           membership_->OnConnected(e.peer, Now());
         } else if (it == peers_.end() || it->second.dialing == nullptr) {
           const std::string addr = e.address.empty() ? AddressOf(e.peer) : e.address;
-          if (addr.empty() || Dial(e.peer, addr) == nullptr) {
+          auto bo = dial_backoff_.find(e.peer);
+          if (bo != dial_backoff_.end() && Now() < bo->second.next) {
+            // Failed recently: report the failure when the backoff ends, not
+            // now (a handshake refused in 1 ms would otherwise be retried
+            // every millisecond).
+            deferred_failures_.emplace(bo->second.next, e.peer);
+          } else if (addr.empty() || Dial(e.peer, addr) == nullptr) {
             membership_->OnDisconnected(e.peer, Now());
           }
         }
@@ -350,6 +356,11 @@ void Node::Impl::RunMembershipEffects(bool* progress) {
           UpdateReplicationPeer(e.peer);
         }
         views_changed = true;
+        if (e.event == replication::MembershipEvent::kDown) {
+          // SWIM's verdict: whatever connection we still hold is dead (a
+          // configured peer is redialled with backoff).
+          CloseAll(e.peer, CloseReason::kLocal, Status::OK());
+        }
         Log("member %s %s", e.peer.Short().c_str(), replication::MembershipEventName(e.event));
         Emit(MemberEvent{ToKind(e.event), e.peer, e.incarnation});
         break;
@@ -410,7 +421,9 @@ void Node::Impl::ArmTimer() {
   const int64_t now = Now();
   int64_t next = replicator_->NextTimeout();
   if (membership_) next = std::min(next, membership_->NextTimeout(now));
-  const int64_t delay = std::max<int64_t>(0, next - now);
+  // At least 1 ms: libuv runs a timer re-armed with 0 from its own callback
+  // again in the same pass, without polling sockets in between.
+  const int64_t delay = std::max<int64_t>(1, next - now);
   const int64_t due = now + delay;
   if (timer_due_ == due && uv_is_active(reinterpret_cast<uv_handle_t*>(&timer_))) return;
   timer_due_ = due;
@@ -445,6 +458,23 @@ void Node::Impl::Housekeeping() {
   if (stopping_) {
     MaybeFinishStop();
     return;
+  }
+  // Keepalive: an empty Notes frame (a no-op for the receiver) to every
+  // replication peer we have sent nothing for a third of the idle timeout,
+  // so that its idle timer only fires when the link is dead.
+  for (const FeedId& peer : rep_peers_) {
+    auto it = peers_.find(peer);
+    if (it == peers_.end() || it->second.primary == nullptr) continue;
+    Connection* c = it->second.primary;
+    if (now - c->last_sent() >= options_.idle_timeout_ms / 3) {
+      c->Send(replication::EncodeMessage(replication::NotesMessage{}));
+    }
+  }
+  // Membership dials whose failure report waits out the peer's backoff.
+  while (!deferred_failures_.empty() && deferred_failures_.begin()->first <= now) {
+    const FeedId peer = deferred_failures_.begin()->second;
+    deferred_failures_.erase(deferred_failures_.begin());
+    if (membership_) membership_->OnDisconnected(peer, now);
   }
   DialConfigured();
   Drain();
@@ -492,8 +522,12 @@ void Node::Impl::SendTo(const FeedId& peer, std::string_view frame, const std::s
   if (peer == self_ || stopping_) return;
   auto it = peers_.find(peer);
   if (it != peers_.end()) {
-    if (it->second.primary != nullptr) {
-      it->second.primary->Send(frame);
+    if (Connection* c = it->second.primary; c != nullptr) {
+      c->Send(frame);
+      if (c->congested() && rep_peers_.count(peer) && congested_.insert(peer).second) {
+        // Tell the replicator at once, before its next pump overshoots.
+        replicator_->SetPeerCongested(peer, true);
+      }
       return;
     }
     if (it->second.dialing != nullptr) {
@@ -503,6 +537,8 @@ void Node::Impl::SendTo(const FeedId& peer, std::string_view frame, const std::s
   }
   const std::string addr = address.empty() ? AddressOf(peer) : address;
   if (addr.empty()) return;  // nowhere to send it: like a lost datagram
+  auto bo = dial_backoff_.find(peer);
+  if (bo != dial_backoff_.end() && Now() < bo->second.next) return;  // dialled in vain lately
   Connection* c = Dial(peer, addr);
   if (c != nullptr) c->Send(frame);
 }
@@ -564,6 +600,7 @@ void Node::Impl::OnOpen(Connection* c) {
     if (membership_) membership_->OnDisconnected(peer, now);
   }
   pc.primary = c;
+  dial_backoff_.erase(peer);
   OpenNeighbor(peer);
 }
 
@@ -673,6 +710,12 @@ void Node::Impl::OnClose(Connection* c, CloseReason reason, const Status& why) {
   if (pc.dialing == c) {
     pc.dialing = nullptr;
     ++counters_.dial_failures;
+    if (reason != CloseReason::kLocal) {
+      DialBackoff& b = dial_backoff_[peer];
+      b.delay_ms = std::clamp(b.delay_ms * 2, options_.reconnect_min_ms, options_.reconnect_max_ms);
+      std::uniform_real_distribution<double> jitter(0.75, 1.25);
+      b.next = now + static_cast<int64_t>(static_cast<double>(b.delay_ms) * jitter(rng_));
+    }
     if (pc.primary == nullptr) {
       if (membership_ && !stopping_) membership_->OnDisconnected(peer, now);
       auto ct = configured_.find(peer);

@@ -157,6 +157,12 @@ class Node::Impl final : public net::Connection::Handler {
   std::unordered_set<FeedId> congested_;
   std::map<FeedId, Configured> configured_;
   std::unordered_map<FeedId, std::string> addresses_;  // learnt dial addresses
+  struct DialBackoff {
+    int64_t delay_ms = 0;
+    int64_t next = 0;  // no new dial before this
+  };
+  std::unordered_map<FeedId, DialBackoff> dial_backoff_;  // peers whose last dial failed
+  std::multimap<int64_t, FeedId> deferred_failures_;     // (when, peer) for the membership
   std::vector<NodeListener*> listeners_;
   NodeCounters counters_;
 

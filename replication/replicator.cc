@@ -820,7 +820,10 @@ TimeMs Replicator::NextTimeout() const {
   for (const auto& [feed, w] : pending_wants_) next = std::min(next, w.deadline);
   for (const auto& [feed, fs] : feeds_) {
     if (fs.graft_deadline != 0) next = std::min(next, fs.graft_deadline);
-    if (fs.eager) {
+    // As CheckGrafts: a silent eager source matters only while no graft
+    // deadline is pending (else NextTimeout would stay in the past and a
+    // driver would spin).
+    if (fs.eager && fs.graft_deadline == 0) {
       // CheckGrafts acts on a silent eager source only when it claims more.
       auto p = peers_.find(*fs.eager);
       if (p == peers_.end()) continue;

@@ -5,6 +5,7 @@
 #include <rocksdb/table.h>
 #include <rocksdb/transaction_log.h>
 #include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +47,10 @@ rocksdb::Options DbOptions(const StoreOptions& o) {
   opts.keep_log_file_num = 3;
   opts.max_log_file_size = 4 << 20;
   opts.write_buffer_size = o.write_buffer_bytes;
+  if (o.memtable_budget_bytes > 0) {
+    opts.write_buffer_manager =
+        std::make_shared<rocksdb::WriteBufferManager>(o.memtable_budget_bytes);
+  }
   // Replay the WAL into the memtable on open instead of flushing it to new
   // table files every time: short-lived processes (`plumlog append`) open
   // fast and leave no pile of tiny files.

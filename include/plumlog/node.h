@@ -98,13 +98,16 @@ struct NodeOptions {
   // A connection whose handshake has not finished this long after it was
   // opened is closed. Default: 5000 ms.
   int64_t handshake_timeout_ms = 5000;
-  // A connection that carried no data either way this long is closed
-  // (replication peers are probed every second, so only idle short-lived
-  // connections hit it). Default: 30000 ms.
+  // A connection on which nothing was received this long is closed: an idle
+  // short-lived connection, or a dead link (a peer cut off by the network
+  // does not reset the connection). Replication peers send each other a
+  // keepalive after a third of it without traffic. Default: 30000 ms.
   int64_t idle_timeout_ms = 30000;
   // Bytes queued for one peer above which no more catch-up (backlog) entries
-  // are produced for it until the queue drains below half. Default: 4 MiB.
-  size_t send_queue_soft_bytes = size_t{4} << 20;
+  // are produced for it until the queue drains below half. A LAN's
+  // bandwidth-delay product is far below it; a hub with many peers holds at
+  // most about this much (plus one pump, ~1.2 MB) per peer. Default: 1 MiB.
+  size_t send_queue_soft_bytes = size_t{1} << 20;
   // Bytes queued for one peer above which the peer is disconnected as too
   // slow. Must exceed the soft limit by at least one frame (1 MiB).
   // Default: 64 MiB.

@@ -48,6 +48,13 @@ struct StoreOptions {
   // RocksDB memtable size per column family before a flush. Default: 16 MiB.
   size_t write_buffer_bytes = size_t{16} << 20;
 
+  // All memtables together (8 column families, each up to two memtables
+  // while one flushes) stay under this: past it RocksDB flushes the largest.
+  // Bounds a daemon's memory however much it ingests (flushing memtables
+  // count until written, so the peak is about twice this). 0: no shared
+  // limit. Default: 32 MiB.
+  size_t memtable_budget_bytes = size_t{32} << 20;
+
   // Source of entry timestamps, in ms since the Unix epoch. nullptr: the
   // system clock. The simulator passes its virtual clock. Default: nullptr.
   uint64_t (*clock_ms)() = nullptr;

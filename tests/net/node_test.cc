@@ -248,6 +248,40 @@ TEST(NodeTest, AOneShotPeerWithoutMembershipSyncsWithAMembershipNode) {
   EXPECT_TRUE(st.connections[0].replicating);
 }
 
+TEST(NodeTest, IdleReplicationPeersKeepEachOtherAliveButASilentPeerIsDropped) {
+  NodeOptions o = TestNode::Options();
+  o.idle_timeout_ms = 600;
+  TestNode a(o), b(o);
+  ASSERT_TRUE(a.node->AddPeer(b.node->address()).ok());
+  ASSERT_TRUE(WaitUntil([&] { return *a.node->InSyncWith(b.store->local_id()); }));
+  // Idle for more than three timeouts: the keepalives hold the link.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  EXPECT_EQ(a.Counters().idle_timeouts, 0u);
+  EXPECT_EQ(b.Counters().idle_timeouts, 0u);
+  EXPECT_EQ(a.Counters().connections_dialed, 1u);
+  // A peer that completes the handshake and then never sends a byte (a dead
+  // link looks the same) is dropped, whatever we keep writing to it.
+  auto silent = RawPeer::Connect(b.port());
+  ASSERT_TRUE(silent->Handshake(KeyFromByte(30), DefaultNetworkKey(), b.store->local_id()).ok());
+  EXPECT_TRUE(WaitUntil([&] { return b.Counters().idle_timeouts == 1; }, 5000));
+}
+
+TEST(NodeTest, ARefusedHandshakeIsRetriedWithBackoffNotInALoop) {
+  NodeOptions other = TestNode::Options(true);
+  other.network_key[5] ^= 0x10;
+  TestNode b(other);
+  NodeOptions o = TestNode::Options(true);
+  o.peers.push_back(b.node->address());  // also the membership's join contact
+  TestNode a(o);
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  // Backoff from 100 ms doubling (Test preset): a handful of dials in 2 s,
+  // not thousands.
+  const uint64_t dials = a.Counters().connections_dialed;
+  EXPECT_GE(dials, 2u);
+  EXPECT_LE(dials, 20u);
+  EXPECT_EQ(a.Counters().handshakes_ok, 0u);
+}
+
 TEST(NodeTest, AttachRunsOnTheCallersLoop) {
   TempDir dir;
   ASSERT_TRUE(Store::Init(dir.path()).ok());

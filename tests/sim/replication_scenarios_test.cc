@@ -126,6 +126,7 @@ TEST_F(ReplicationSim, ThirtyPercentLossHealedByDigests) {
       << "not converged at t=" << sim.now();
   EXPECT_GT(sim.stats().dropped, 0u);
   EXPECT_GT(sim.replicator(0).stats().digests_sent, 0u);
+  EXPECT_EQ(sim.stats().stale_timeouts, 0u);
   ExpectAllStoresValid(sim);
 }
 
@@ -234,6 +235,7 @@ TEST_F(ReplicationSim, ChurnThenConvergence) {
     sim.RunFor(100);
   }
   EXPECT_GT(crashes, 20);
+  EXPECT_EQ(sim.stats().stale_timeouts, 0u);
   for (int i = 0; i < n; ++i) sim.Restart(i);
   ASSERT_TRUE(sim.RunUntil([&] { return sim.Converged(); }, 120'000))
       << "not converged after churn at t=" << sim.now();

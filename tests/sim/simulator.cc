@@ -292,7 +292,8 @@ void Simulator::AfterEvent(int i) {
 
 void Simulator::ScheduleTick(int i) {
   Node& n = *nodes_[i];
-  TimeMs at = std::max(events_.now() + 1, n.rep->NextTimeout());
+  const TimeMs next = n.rep->NextTimeout();
+  TimeMs at = std::max(events_.now() + 1, next);
   if (n.tick_at >= 0 && n.tick_at <= at) return;
   n.tick_at = at;
   Schedule(at, [this, i, at] {
@@ -300,6 +301,10 @@ void Simulator::ScheduleTick(int i) {
     if (!m.up || m.tick_at != at) return;
     m.tick_at = -1;
     m.rep->Tick(events_.now());
+    // Tick handled everything due: what is left must lie ahead (a real
+    // driver would otherwise spin on it).
+    const TimeMs left = m.rep->NextTimeout();
+    if (left != 0 && left <= events_.now()) ++stats_.stale_timeouts;
     AfterEvent(i);
   });
 }

@@ -40,6 +40,10 @@ struct SimStats {
   uint64_t payload_entries = 0;   // entries carried by delivered Entries frames
   uint64_t bytes = 0;
   uint64_t events = 0;
+  // Times a replicator, right after Tick(now), still had something due at or
+  // before now (NextTimeout() <= now, not 0): a real driver would spin on
+  // it. Must stay 0.
+  uint64_t stale_timeouts = 0;
 };
 
 // Returns SIM_SEED from the environment if set, else `fallback`.
