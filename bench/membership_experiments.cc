@@ -1,10 +1,12 @@
 // Membership experiments in the deterministic simulator (docs/membership.md).
 //
 //   membership_experiments [--experiment all|reliability|detection|fp|fp-hour|cost]
-//                          [--seed N] [--nodes 1000,2000] [--quick] [--out DIR]
+//                          [--seed N] [--nodes 1000,2000] [--fails 50,80,90,95]
+//                          [--failure silent|reset|both] [--quick] [--out DIR]
 //
 // reliability: plumtree (the Replicator) over HyParView views; right after
-//              50/80/90/95 % of the nodes crash at once, one entry per round
+//              50/80/90/95 % of the nodes crash at once (silent host crash,
+//              or process crash whose connections are reset), one entry per round
 //              (1 s of simulated time) from a random survivor: share of the
 //              survivors holding it at the end of its round, and the first
 //              round from which views are connected and reliability is 100 %.
@@ -67,7 +69,9 @@ PlotOptions Plot(std::string title, std::string x, std::string y, PlotOptions::L
 struct Flags {
   std::string experiment = "all";
   uint64_t seed = 1;
-  std::vector<int> nodes = {1000, 2000};
+  std::vector<int> nodes;  // default: 1000, 2000 (reliability), 50 ... 2000 (detection)
+  std::vector<int> fails = {50, 80, 90, 95};
+  std::string failure = "both";  // silent | reset | both
   bool quick = false;
   std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
 };
@@ -105,68 +109,116 @@ double Mean(const std::vector<double>& v) {
 
 // ---------------------------------------------------------------------------
 
+// One reliability run: `n` nodes, `pct` % crash at once (silently, or with
+// their connections reset), then one broadcast per round.
+struct ReliabilityRun {
+  std::vector<double> per_round;  // % of the other survivors reached
+  size_t survivors = 0;
+  int connected_from = -1;  // first round from which views stay connected
+  int full_from = -1;       // ... and every broadcast reaches everyone
+  double wall_s = 0;
+};
+
+ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max_rounds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  ReliabilityRun out;
+  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  // Every node subscribes to the feeds broadcast on (the sources are chosen
+  // up front): with replicate_all every node would also track every other
+  // node's empty feed, O(n) replicator state per node and O(n^2) work per
+  // simulated second, without changing what is measured.
+  ReplicationOptions ro = ReplicationOptions::Test();
+  ro.replicate_all = false;
+  sim.EnableReplication(ro);
+  sim.AddNodes(n);
+  std::vector<int> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), sim.rng());
+  const int dead = n * pct / 100;
+  std::vector<int> alive(order.begin() + dead, order.end());
+  std::vector<int> sources;
+  for (int r = 0; r < max_rounds; ++r) {
+    sources.push_back(alive[std::uniform_int_distribution<size_t>(0, alive.size() - 1)(sim.rng())]);
+  }
+  std::vector<int> feeds = sources;
+  std::sort(feeds.begin(), feeds.end());
+  feeds.erase(std::unique(feeds.begin(), feeds.end()), feeds.end());
+  for (int i = 0; i < n; ++i) {
+    for (int src : feeds) sim.replicator(i).Follow(sim.id(src), true, 0);
+  }
+  JoinAll(sim, 2, 10000);
+  for (int i = 0; i < dead; ++i) sim.Crash(order[i], reset);
+  out.survivors = alive.size();
+  // Stop once views were connected and every broadcast complete for 10
+  // rounds in a row (the table reports the first of those rounds).
+  constexpr int kStableRounds = 10;
+  for (int r = 0; r < max_rounds; ++r) {
+    const int src = sources[r];
+    std::string content;
+    storage::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
+    Result<Entry> e = sim.Append(src, content);
+    if (!e.ok()) continue;
+    sim.RunFor(1000);
+    int have = 0;
+    for (int a : alive) {
+      if (a == src) continue;
+      Result<FeedInfo> fi = sim.store(a).Feed(sim.id(src));
+      if (fi.ok() && fi->seq >= e->seq()) ++have;
+    }
+    const double rel = 100.0 * have / std::max<size_t>(1, alive.size() - 1);
+    out.per_round.push_back(rel);
+    const bool connected = sim.OverlayConnected();
+    if (connected && out.connected_from < 0) out.connected_from = r;
+    if (!connected) out.connected_from = -1;
+    if (rel >= 100.0 && connected && out.full_from < 0) out.full_from = r;
+    if (rel < 100.0 || !connected) out.full_from = -1;
+    if (out.full_from >= 0 && r - out.full_from + 1 >= kStableRounds) break;
+  }
+  out.wall_s = Secs(t0);
+  return out;
+}
+
 void Reliability(const Flags& f) {
-  const std::vector<int> fails = {50, 80, 90, 95};
   const int rounds = f.quick ? 20 : 40;
   std::printf("\n## Broadcast reliability after mass failure (plumtree over HyParView)\n\n");
-  std::printf("Test presets (probe 200 ms), links 1-10 ms, round = 1 s, entry per round "
-              "from a random survivor.\n\n");
-  std::printf("| nodes | failed | survivors | round 0 reliability | min reliability | "
-              "views connected from round | 100 %% from round | wall s |\n");
-  std::printf("|---|---|---|---|---|---|---|---|\n");
-  for (int n : f.nodes) {
+  std::printf(
+      "Test presets (probe 200 ms), links 1-10 ms, round = 1 s, entry per round "
+      "from a random survivor; at most %d rounds, stopped after 10 complete rounds "
+      "in a row.\n\n",
+      rounds);
+  std::printf(
+      "| nodes | failed | crash | survivors | round 0 reliability | min reliability | "
+      "views connected from round | 100 %% from round | wall s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  for (int n : f.nodes.empty() ? std::vector<int>{1000, 2000} : f.nodes) {
     PlotOptions po = Plot("Reliability per round after mass failure, " + std::to_string(n) +
-                              " nodes",
+                              " nodes (dashed: silent crash, solid: connections reset)",
                           "round (1 s) after the failure", "survivors reached",
                           PlotOptions::Legend::kBottomRight);
     po.y_max = 100;
     po.y_suffix = "%";
     SvgPlot plot(po);
-    for (int pct : fails) {
-      const auto t0 = std::chrono::steady_clock::now();
-      const uint64_t seed = f.seed * 1000 + static_cast<uint64_t>(n) + pct;
-      MembershipSim sim(seed, MembershipOptions::Test(), Lan());
-      sim.EnableReplication(ReplicationOptions::Test());
-      sim.AddNodes(n);
-      JoinAll(sim, 2, 10000);
-      std::vector<int> order(n);
-      std::iota(order.begin(), order.end(), 0);
-      std::shuffle(order.begin(), order.end(), sim.rng());
-      const int dead = n * pct / 100;
-      for (int i = 0; i < dead; ++i) sim.Crash(order[i]);
-      std::vector<int> alive(order.begin() + dead, order.end());
-      PlotSeries series = Series(std::to_string(pct) + " % failed");
-      double first = -1, min_rel = 100;
-      int connected_from = -1, full_from = -1;
-      for (int r = 0; r < rounds; ++r) {
-        const int src = alive[std::uniform_int_distribution<size_t>(0, alive.size() - 1)(sim.rng())];
-        std::string content;
-        storage::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
-        Result<Entry> e = sim.Append(src, content);
-        if (!e.ok()) continue;
-        sim.RunFor(1000);
-        int have = 0;
-        for (int a : alive) {
-          if (a == src) continue;
-          Result<FeedInfo> fi = sim.store(a).Feed(sim.id(src));
-          if (fi.ok() && fi->seq >= e->seq()) ++have;
+    for (int pct : f.fails) {
+      for (int model = 0; model < 2; ++model) {
+        const bool reset = model == 1;
+        if ((reset && f.failure == "silent") || (!reset && f.failure == "reset")) continue;
+        const uint64_t seed = f.seed * 1000 + static_cast<uint64_t>(n) + pct;
+        ReliabilityRun r = RunReliability(seed, n, pct, reset, rounds);
+        PlotSeries series =
+            Series(std::to_string(pct) + " % " + (reset ? "reset" : "silent"), !reset);
+        double min_rel = 100;
+        for (size_t i = 0; i < r.per_round.size(); ++i) {
+          series.points.push_back({static_cast<double>(i), r.per_round[i]});
+          min_rel = std::min(min_rel, r.per_round[i]);
         }
-        const double rel = 100.0 * have / std::max<size_t>(1, alive.size() - 1);
-        if (first < 0) first = rel;
-        min_rel = std::min(min_rel, rel);
-        series.points.push_back({static_cast<double>(r), rel});
-        const bool connected = sim.OverlayConnected();
-        if (connected && connected_from < 0) connected_from = r;
-        if (!connected) connected_from = -1;
-        if (rel >= 100.0 && connected && full_from < 0) full_from = r;
-        if (rel < 100.0 || !connected) full_from = -1;
+        plot.AddSeries(series);
+        std::printf("| %d | %d %% | %s | %zu | %.1f %% | %.1f %% | %s | %s | %.1f |\n", n, pct,
+                    reset ? "process (reset)" : "host (silent)", r.survivors,
+                    r.per_round.empty() ? 0.0 : r.per_round[0], min_rel,
+                    r.connected_from < 0 ? "never" : std::to_string(r.connected_from).c_str(),
+                    r.full_from < 0 ? "never" : std::to_string(r.full_from).c_str(), r.wall_s);
+        std::fflush(stdout);
       }
-      plot.AddSeries(series);
-      std::printf("| %d | %d %% | %zu | %.1f %% | %.1f %% | %s | %s | %.1f |\n", n, pct,
-                  alive.size(), first, min_rel,
-                  connected_from < 0 ? "never" : std::to_string(connected_from).c_str(),
-                  full_from < 0 ? "never" : std::to_string(full_from).c_str(), Secs(t0));
-      std::fflush(stdout);
     }
     plot.WriteFile(f.out + "/membership_reliability_" + std::to_string(n) + ".svg");
   }
@@ -176,6 +228,7 @@ void Reliability(const Flags& f) {
 
 void Detection(const Flags& f) {
   std::vector<int> sizes = {50, 100, 200, 500, 1000, 2000};
+  if (!f.nodes.empty()) sizes = f.nodes;
   const int trials = f.quick ? 5 : 20;
   const MembershipOptions o = MembershipOptions::Lan();
   std::printf("\n## SWIM crash detection (LAN preset: probe 1 s, timeout 500 ms, 3 indirect, "
@@ -345,6 +398,8 @@ int main(int argc, char** argv) {
     if (a == "--experiment") f.experiment = next();
     else if (a == "--seed") f.seed = std::strtoull(next(), nullptr, 10);
     else if (a == "--nodes") f.nodes = ParseList(next());
+    else if (a == "--fails") f.fails = ParseList(next());
+    else if (a == "--failure") f.failure = next();
     else if (a == "--quick") f.quick = true;
     else if (a == "--out") f.out = next();
     else {

@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -626,6 +628,9 @@ void RunFanout() {
 //   stat -> "STAT <VmRSS kB> <VmHWM kB> <entries stored> <open connections>"
 //   quit -> stops the node and exits
 int RssChild(const std::string& home) {
+  if (const char* t = std::getenv("NODE_BENCH_MMAP_THRESHOLD")) {
+    mallopt(M_MMAP_THRESHOLD, std::atoi(t));
+  }
   auto store = OpenStore(home);
   auto node = StartNode(store.get(), LoopbackOptions(false));
   std::printf("ADDR %s\n", node->address().ToString().c_str());
@@ -642,6 +647,14 @@ int RssChild(const std::string& home) {
     } else if (!std::strncmp(line, "quit", 4)) {
       break;
     }
+  }
+  if (std::getenv("NODE_BENCH_MALLOC_STATS")) {
+    // Where the memory is: glibc's arenas, and what returning free pages gives back.
+    const long before = ProcStatusKb(0, "VmRSS");
+    malloc_stats();
+    malloc_trim(0);
+    std::fprintf(stderr, "VmRSS %ld kB, after malloc_trim %ld kB\n", before,
+                 ProcStatusKb(0, "VmRSS"));
   }
   node.reset();
   store.reset();

@@ -430,9 +430,10 @@ void Connection::CheckTimers(TimeMs now) {
   // data is unacknowledged. Live replication peers hear from each other at
   // least every third of the timeout (the node's keepalive).
   if (now - last_received_ >= config_->idle_timeout_ms) {
-    Close(CloseReason::kIdleTimeout,
-          Status::IOError("nothing received for " + std::to_string(now - last_received_) + " ms"),
-          false);
+    std::string why = "nothing received for ";
+    why += std::to_string(now - last_received_);
+    why += " ms";
+    Close(CloseReason::kIdleTimeout, Status::IOError(why), false);
     return;
   }
   // Refill the frame budget: max_frames_per_second per second, one second of burst.

@@ -190,6 +190,7 @@ Status NodeOptions::Validate() const {
   if (max_frames_per_second == 0) {
     return Status::InvalidArgument("max_frames_per_second must be > 0");
   }
+  if (release_memory_ms < 0) return Status::InvalidArgument("release_memory_ms must be >= 0");
   if (reconnect_min_ms <= 0 || reconnect_max_ms < reconnect_min_ms) {
     return Status::InvalidArgument("need 0 < reconnect_min_ms <= reconnect_max_ms");
   }

@@ -8,6 +8,10 @@
 #include <ctime>
 #include <future>
 
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
 #include "net/host_port.h"
 #include "net/uv_status.h"
 #include "replication/membership_message.h"
@@ -476,6 +480,12 @@ void Node::Impl::Housekeeping() {
     deferred_failures_.erase(deferred_failures_.begin());
     if (membership_) membership_->OnDisconnected(peer, now);
   }
+#ifdef __GLIBC__
+  if (options_.release_memory_ms > 0 && now >= next_release_) {
+    next_release_ = now + options_.release_memory_ms;
+    malloc_trim(0);
+  }
+#endif
   DialConfigured();
   Drain();
 }

@@ -148,6 +148,7 @@ class Node::Impl final : public net::Connection::Handler {
   bool listening_ = false;
   int handles_open_ = 0;
   int64_t timer_due_ = -1;
+  int64_t next_release_ = 0;  // next malloc_trim
 
   std::unordered_set<net::Connection*> conns_;  // every live Connection
   std::unordered_map<FeedId, PeerConns> peers_;

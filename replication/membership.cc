@@ -11,6 +11,15 @@ constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
 // Direct pings a node that suspects a member only by hearsay sends before it
 // declares the member dead (one per probe interval).
 constexpr uint32_t kLastChancePings = 8;
+// Direct pings (one per probe timeout) that must go unanswered before we
+// adopt someone else's dead or left verdict about a member.
+constexpr uint32_t kVerdictPings = 2;
+// Ping-reqs relayed at once; more are ignored (a peer cannot make us keep
+// unbounded state or send unbounded pings).
+constexpr size_t kMaxRelays = 64;
+// Distinct suspecters remembered per suspicion, at least (the timeout stops
+// shrinking at suspicion_confirmations; a liar cannot grow the set beyond).
+constexpr size_t kMinConfirmationsKept = 8;
 }  // namespace
 
 const char* MembershipEventName(MembershipEvent e) {
@@ -67,14 +76,47 @@ std::string Membership::AddressOf(const FeedId& id) const {
   return it == members_.end() ? std::string() : it->second.address;
 }
 
-Membership::Member* Membership::Learn(const FeedId& id, std::string_view address,
-                                      bool self_claimed, TimeMs now) {
+size_t Membership::MaxIntroduced() const {
+  // One peer may fill at most a quarter of the table with members that have
+  // not talked to us; legitimate gossip spreads introductions over all of a
+  // node's neighbours.
+  return std::max<size_t>(1, options_.max_members / 4);
+}
+
+size_t Membership::MaxConfirmations() const {
+  return std::max<size_t>(kMinConfirmationsKept, options_.suspicion_confirmations + 1);
+}
+
+void Membership::Proven(Member& m) {
+  if (!m.introducer) return;
+  auto it = introduced_.find(*m.introducer);
+  if (it != introduced_.end() && --it->second == 0) introduced_.erase(it);
+  m.introducer.reset();
+}
+
+void Membership::Forget(const FeedId& id) {
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  Proven(it->second);
+  members_.erase(it);
+  gone_.erase(id);
+  suspects_.erase(id);
+}
+
+Membership::Member* Membership::Learn(const FeedId& id, std::string_view address, bool self_claimed,
+                                      TimeMs now, const FeedId* teller) {
   if (id == self_) return nullptr;
   auto it = members_.find(id);
   if (it == members_.end()) {
     if (members_.size() >= options_.max_members) return nullptr;
+    if (teller) {
+      size_t& count = introduced_[*teller];
+      if (count >= MaxIntroduced()) return nullptr;
+      ++count;
+    }
     it = members_.emplace(id, Member()).first;
     it->second.state_since = now;
+    if (teller) it->second.introducer = *teller;
     ++live_count_;
   }
   Member& m = it->second;
@@ -96,7 +138,11 @@ void Membership::SetState(const FeedId& id, Member& m, MemberState s, TimeMs now
   if (s == MemberState::kDead || s == MemberState::kLeft) gone_.insert(id);
   m.state = s;
   m.state_since = now;
-  if (s != MemberState::kSuspect) m.confirmations.clear();
+  if (s != MemberState::kSuspect) {
+    m.confirmations.clear();
+    m.verdict = MemberState::kSuspect;
+    m.told = 0;
+  }
 }
 
 size_t Membership::ClusterSizeEstimate() const { return live_count_ + 1; }
@@ -312,7 +358,7 @@ void Membership::StartShuffle(TimeMs now) {
   Send(target, m);
 }
 
-void Membership::IntegrateSamples(const std::vector<PeerSample>& samples,
+void Membership::IntegrateSamples(const FeedId& from, const std::vector<PeerSample>& samples,
                                   const std::vector<PeerSample>& sent, TimeMs now) {
   std::vector<FeedId> evictable;
   for (const PeerSample& s : sent) evictable.push_back(s.id);
@@ -323,7 +369,7 @@ void Membership::IntegrateSamples(const std::vector<PeerSample>& samples,
         (it->second.state == MemberState::kDead || it->second.state == MemberState::kLeft)) {
       continue;
     }
-    if (!Learn(s.id, s.address, /*self_claimed=*/false, now)) continue;
+    if (!Learn(s.id, s.address, /*self_claimed=*/false, now, &from)) continue;
     if (passive_.size() >= options_.passive_view_size && options_.passive_view_size > 0) {
       // Prefer evicting what we sent (the other side has it now).
       bool evicted = false;
@@ -397,6 +443,12 @@ void Membership::OnDisconnected(const FeedId& peer, TimeMs now) {
     if (probe_ && probe_->target == peer) probe_.reset();
     Report(MembershipEvent::kNeighborDown, peer);
     AddPassive(peer, now);
+    // HyParView replaces it at once; SWIM still has to find out whether it
+    // is alive (only active neighbours are probed otherwise).
+    if (recheck_.size() < 2 * options_.active_view_size &&
+        std::find(recheck_.begin(), recheck_.end(), peer) == recheck_.end()) {
+      recheck_.push_back(peer);
+    }
     FillActive(now);
   }
 }
@@ -411,6 +463,7 @@ void Membership::OnFrame(const FeedId& peer, std::string_view frame, TimeMs now)
   }
   // A frame is direct evidence that `peer` (the handshake's id) exists.
   if (Member* m = Learn(peer, {}, false, now)) {
+    Proven(*m);
     if (m->state == MemberState::kAlive && !m->announced) {
       m->announced = true;
       Report(MembershipEvent::kMemberUp, peer, m->incarnation);
@@ -430,7 +483,7 @@ void Membership::OnFrame(const FeedId& peer, std::string_view frame, TimeMs now)
   } else if (auto* s = std::get_if<ShuffleMessage>(&msg)) {
     HandleShuffle(peer, *s, now);
   } else if (auto* sr = std::get_if<ShuffleReplyMessage>(&msg)) {
-    IntegrateSamples(sr->samples, last_shuffle_sent_, now);
+    IntegrateSamples(peer, sr->samples, last_shuffle_sent_, now);
   } else if (auto* p = std::get_if<PingMessage>(&msg)) {
     HandlePing(peer, *p, now);
   } else if (auto* a = std::get_if<AckMessage>(&msg)) {
@@ -463,17 +516,26 @@ void Membership::HandleForwardJoin(const FeedId& from, const ForwardJoinMessage&
       (it->second.state == MemberState::kDead || it->second.state == MemberState::kLeft)) {
     return;  // stale news; the node must refute first
   }
-  Learn(m.node, m.address, false, now);
+  if (!Learn(m.node, m.address, false, now, &from)) return;
+  // Connections we open for forward-joins are bounded: beyond two views'
+  // worth in flight the joiner only goes into the passive view.
+  const bool can_accept = pending_.size() < 2 * options_.active_view_size;
   if (m.ttl == 0 || active_.size() <= 1) {
-    StartRequest(m.node, Pending::Kind::kForwardJoinAccept, true, now);
+    if (can_accept) {
+      StartRequest(m.node, Pending::Kind::kForwardJoinAccept, true, now);
+    } else {
+      AddPassive(m.node, now);
+    }
     return;
   }
   if (m.ttl == options_.passive_random_walk_length) AddPassive(m.node, now);
   FeedId next;
   if (RandomActiveExcept(from, m.node, &next)) {
     Send(next, ForwardJoinMessage{m.node, AddressOf(m.node), m.ttl - 1});
-  } else {
+  } else if (can_accept) {
     StartRequest(m.node, Pending::Kind::kForwardJoinAccept, true, now);
+  } else {
+    AddPassive(m.node, now);
   }
 }
 
@@ -530,13 +592,13 @@ void Membership::HandleShuffle(const FeedId& from, const ShuffleMessage& m, Time
     Send(next, fwd);
     return;
   }
-  Learn(m.origin, m.origin_address, false, now);
+  if (!Learn(m.origin, m.origin_address, false, now, &from)) return;
   ShuffleReplyMessage reply;
   for (const FeedId& id : Sample(passive_, m.samples.size())) {
     reply.samples.push_back({id, AddressOf(id)});
   }
   Send(m.origin, reply, m.origin_address);
-  IntegrateSamples(m.samples, reply.samples, now);
+  IntegrateSamples(from, m.samples, reply.samples, now);
 }
 
 // ---------------------------------------------------------------------------
@@ -567,6 +629,7 @@ void Membership::HandlePingReq(const FeedId& from, const PingReqMessage& m, Time
     Send(from, AckMessage{m.seq, Piggyback(from)});
     return;
   }
+  if (relays_.size() >= kMaxRelays) return;
   const uint64_t seq = next_seq_++;
   relays_[seq] = Relay{from, m.seq, m.target, now + options_.probe_timeout_ms};
   std::string address = AddressOf(m.target);
@@ -589,6 +652,20 @@ void Membership::ProbeRound(TimeMs now) {
       Send(target, PingMessage{p.seq, Piggyback(target)});
       return;
     }
+  }
+  while (!recheck_.empty()) {
+    const FeedId target = recheck_.front();
+    recheck_.erase(recheck_.begin());
+    auto it = members_.find(target);
+    if (it == members_.end() || it->second.state != MemberState::kAlive) continue;
+    Probe p;
+    p.target = target;
+    p.seq = next_seq_++;
+    p.started = now;
+    probe_ = p;
+    ++stats_.pings_sent;
+    Send(target, PingMessage{p.seq, Piggyback(target)});
+    return;
   }
   if (probe_index_ >= probe_order_.size()) {
     probe_order_ = active_;
@@ -642,11 +719,52 @@ void Membership::CheckProbe(TimeMs now) {
       ++stats_.suspicions;
       StartSuspicion(target, m, m.incarnation, self_, now);
     } else if (m.state == MemberState::kSuspect && !m.confirmations.count(self_)) {
+      // Our own evidence: the member now counts as confirmed by us, and a
+      // verdict someone else reached needs no further check.
+      if (m.confirmations.size() >= MaxConfirmations()) {  // make room for ours
+        m.confirmations.erase(std::prev(m.confirmations.end()));
+      }
       m.confirmations.insert(self_);
-      m.suspect_deadline =
-          m.suspect_start + SuspicionTimeout(m.confirmations.size() - 1);
+      m.suspect_deadline = std::min(m.suspect_deadline,
+                                    m.suspect_start + SuspicionTimeout(m.confirmations.size() - 1));
       Enqueue(MemberUpdate{target, m.incarnation, MemberState::kSuspect, {}, self_});
+      if (m.verdict != MemberState::kSuspect) {
+        DeclareDead(target, now, m.verdict);
+        return;
+      }
+      TellSuspecters(target, m);
     }
+  }
+}
+
+bool Membership::Confirm(Member& m, const FeedId& by) {
+  if (m.confirmations.count(by) || m.confirmations.size() >= MaxConfirmations()) return false;
+  m.confirmations.insert(by);
+  // The timeout only shrinks; a last-chance or verdict ping already due
+  // keeps its (nearer) deadline.
+  m.suspect_deadline =
+      std::min(m.suspect_deadline, m.suspect_start + SuspicionTimeout(m.confirmations.size() - 1));
+  return true;
+}
+
+void Membership::TellSuspecters(const FeedId& id, Member& m) {
+  if (!m.confirmations.count(self_) || m.confirmations.size() < 2 ||
+      m.told == m.confirmations.size()) {
+    return;
+  }
+  m.told = m.confirmations.size();
+  // One ping to each other suspecter carrying every suspecter we know of:
+  // each of them reaches the confirmed (base) timeout at once. Bounded by
+  // MaxConfirmations() per change of the set.
+  std::vector<MemberUpdate> news;
+  for (const FeedId& by : m.confirmations) {
+    if (news.size() >= kMaxPiggybackUpdates) break;
+    news.push_back(MemberUpdate{id, m.incarnation, MemberState::kSuspect, {}, by});
+  }
+  for (const FeedId& by : m.confirmations) {
+    if (by == self_ || by == id) continue;
+    ++stats_.pings_sent;
+    Send(by, PingMessage{next_seq_++, news});
   }
 }
 
@@ -658,6 +776,8 @@ void Membership::StartSuspicion(const FeedId& id, Member& m, uint64_t incarnatio
   m.confirmations.clear();
   m.confirmations.insert(by);
   m.last_chance_pings = 0;
+  m.verdict = MemberState::kSuspect;
+  m.told = 0;
   m.suspect_deadline = now + SuspicionTimeout(0);
   // A suspected neighbour is probed next, out of turn: a second opinion
   // confirms a real failure sooner, and tells a live one to refute.
@@ -673,6 +793,19 @@ void Membership::CheckSuspicions(TimeMs now) {
   }
   for (const FeedId& id : expired) {
     Member& m = members_[id];
+    if (!m.confirmations.count(self_) && m.verdict != MemberState::kSuspect) {
+      // Someone else's verdict: adopt it only once our own direct pings (one
+      // per probe timeout) went unanswered. A live member's ack refutes it.
+      if (m.last_chance_pings < kVerdictPings) {
+        ++m.last_chance_pings;
+        m.suspect_deadline = now + options_.probe_timeout_ms;
+        ++stats_.pings_sent;
+        Send(id, PingMessage{next_seq_++, Piggyback(id)});
+        continue;
+      }
+      DeclareDead(id, now, m.verdict);
+      continue;
+    }
     if (!m.confirmations.count(self_) && m.last_chance_pings < kLastChancePings) {
       // Hearsay only: infection-style dissemination does not reach everyone,
       // so the member's refutation may have missed us. Ask it directly; its
@@ -687,14 +820,15 @@ void Membership::CheckSuspicions(TimeMs now) {
   }
 }
 
-void Membership::DeclareDead(const FeedId& id, TimeMs now) {
+void Membership::DeclareDead(const FeedId& id, TimeMs now, MemberState state) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
   Member& m = it->second;
-  SetState(id, m, MemberState::kDead, now);
-  ++stats_.declared_dead;
-  Report(MembershipEvent::kDown, id, m.incarnation);
-  Enqueue(MemberUpdate{id, m.incarnation, MemberState::kDead, {}, self_});
+  SetState(id, m, state, now);
+  if (state == MemberState::kDead) ++stats_.declared_dead;
+  Report(state == MemberState::kDead ? MembershipEvent::kDown : MembershipEvent::kLeft, id,
+         m.incarnation);
+  Enqueue(MemberUpdate{id, m.incarnation, state, {}, self_});
   OnMemberGone(id, now);
 }
 
@@ -746,7 +880,7 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
     case MemberState::kAlive: {
       Member* m = nullptr;
       if (it == members_.end()) {
-        m = Learn(u.id, u.address, u.by == u.id, now);
+        m = Learn(u.id, u.address, u.by == u.id, now, &from);
         if (!m) return;
         m->incarnation = u.incarnation;
       } else {
@@ -767,15 +901,24 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
       return;
     }
     case MemberState::kSuspect: {
-      if (it == members_.end()) return;  // unknown: ignore (memberlist does too)
+      if (it == members_.end()) {
+        // Unknown (join news still on its way after a mass join): learnt as a
+        // member so the suspicion travels on. memberlist ignores it, but its
+        // push-pull sync makes everyone know everyone; here a dropped
+        // suspicion never reaches the member's other neighbours, whose
+        // confirmations bring the timeout down.
+        Member* fresh = Learn(u.id, {}, false, now, &from);
+        if (!fresh) return;
+        fresh->incarnation = u.incarnation;
+        it = members_.find(u.id);
+      }
       Member& m = it->second;
       if (u.incarnation < m.incarnation) return;
       if (m.state == MemberState::kDead || m.state == MemberState::kLeft) return;
       if (m.state == MemberState::kSuspect && u.incarnation == m.incarnation) {
-        if (u.by == self_ || m.confirmations.count(u.by)) return;
-        m.confirmations.insert(u.by);
-        m.suspect_deadline = m.suspect_start + SuspicionTimeout(m.confirmations.size() - 1);
+        if (u.by == self_ || !Confirm(m, u.by)) return;
         Enqueue(u);
+        TellSuspecters(u.id, m);
         return;
       }
       StartSuspicion(u.id, m, u.incarnation, u.by, now);
@@ -785,13 +928,38 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
     case MemberState::kLeft: {
       Member* m = nullptr;
       if (it == members_.end()) {
-        m = Learn(u.id, {}, false, now);
+        m = Learn(u.id, {}, false, now, &from);
         if (!m) return;
       } else {
         m = &it->second;
         if (u.incarnation < m->incarnation) return;
         if (m->state == MemberState::kLeft) return;
         if (m->state == MemberState::kDead && u.state == MemberState::kDead) return;
+        // Accepted at once only from the member itself (its own leave) or
+        // when we failed to reach it ourselves; otherwise it is someone
+        // else's word: held as a suspicion until our direct pings fail.
+        const bool first_hand = (u.state == MemberState::kLeft && from == u.id) ||
+                                (m->state == MemberState::kSuspect &&
+                                 u.incarnation == m->incarnation && m->confirmations.count(self_));
+        if (!first_hand && m->state != MemberState::kDead) {
+          if (m->state != MemberState::kSuspect || u.incarnation > m->incarnation) {
+            StartSuspicion(u.id, *m, u.incarnation, u.by, now);
+          } else if (u.by != self_) {
+            Confirm(*m, u.by);
+          }
+          if (m->verdict != u.state) {
+            if (m->verdict == MemberState::kSuspect) {
+              m->last_chance_pings = 0;
+              m->suspect_deadline = now;  // first ping on the next Tick
+            }
+            // A leave outranks a crash verdict (it is what the member said).
+            if (m->verdict != MemberState::kLeft) m->verdict = u.state;
+          }
+          // Passed on as it came (every node checks it for itself), so a real
+          // verdict still spreads at gossip speed.
+          Enqueue(u);
+          return;
+        }
       }
       m->incarnation = u.incarnation;
       SetState(u.id, *m, u.state, now);
@@ -804,11 +972,19 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
   }
 }
 
+Membership::BroadcastKey Membership::KeyOf(const Broadcast& b) {
+  const bool urgent = b.update.state != MemberState::kAlive || b.update.incarnation > 0;
+  return BroadcastKey{!urgent, b.transmits, b.order, b.update.id};
+}
+
 void Membership::Enqueue(const MemberUpdate& u) {
-  Broadcast& b = broadcasts_[u.id];
+  auto [it, inserted] = broadcasts_.try_emplace(u.id);
+  Broadcast& b = it->second;
+  if (!inserted) broadcast_queue_.erase(KeyOf(b));
   b.update = u;
   b.transmits = 0;
   b.order = ++broadcast_order_;
+  broadcast_queue_.insert(KeyOf(b));
 }
 
 std::vector<MemberUpdate> Membership::Piggyback(const FeedId& to) {
@@ -820,35 +996,26 @@ std::vector<MemberUpdate> Membership::Piggyback(const FeedId& to) {
     out.push_back(MemberUpdate{to, mit->second.incarnation, mit->second.state, {}, self_});
   }
   if (broadcasts_.empty() || options_.max_piggyback == 0) return out;
-  std::vector<Broadcast*> order;
-  order.reserve(broadcasts_.size());
-  for (auto& [id, b] : broadcasts_) {
-    if (id != to) order.push_back(&b);
-  }
   const size_t want = options_.max_piggyback > out.size() ? options_.max_piggyback - out.size() : 0;
-  // Failure news and refutations go before plain join news (alive at
-  // incarnation 0), which after a mass join can fill the queue for minutes;
-  // then fewest transmissions, then newest.
-  auto urgent = [](const Broadcast* x) {
-    return x->update.state != MemberState::kAlive || x->update.incarnation > 0;
-  };
-  auto cmp = [&](const Broadcast* a, const Broadcast* b) {
-    if (urgent(a) != urgent(b)) return urgent(a);
-    return a->transmits != b->transmits ? a->transmits < b->transmits : a->order > b->order;
-  };
-  if (order.size() > want) {
-    std::partial_sort(order.begin(), order.begin() + static_cast<ptrdiff_t>(want), order.end(), cmp);
-    order.resize(want);
-  } else {
-    std::sort(order.begin(), order.end(), cmp);
+  // The queue is kept in piggyback order (see BroadcastKey): the first `want`
+  // entries not about the recipient, in O(want log n).
+  std::vector<BroadcastKey> taken;
+  for (auto it = broadcast_queue_.begin(); it != broadcast_queue_.end() && taken.size() < want;
+       ++it) {
+    if (it->id != to) taken.push_back(*it);
   }
   const uint32_t limit = RetransmitLimit();
-  std::vector<FeedId> done;
-  for (Broadcast* b : order) {
-    out.push_back(b->update);
-    if (++b->transmits >= limit) done.push_back(b->update.id);
+  for (const BroadcastKey& k : taken) {
+    broadcast_queue_.erase(k);
+    auto bit = broadcasts_.find(k.id);
+    Broadcast& b = bit->second;
+    out.push_back(b.update);
+    if (++b.transmits >= limit) {
+      broadcasts_.erase(bit);
+    } else {
+      broadcast_queue_.insert(KeyOf(b));
+    }
   }
-  for (const FeedId& id : done) broadcasts_.erase(id);
   return out;
 }
 
@@ -863,10 +1030,7 @@ void Membership::ProbeTheDead(TimeMs now) {
       dead.push_back(id);
     }
   }
-  for (const FeedId& id : forget) {
-    members_.erase(id);
-    gone_.erase(id);
-  }
+  for (const FeedId& id : forget) Forget(id);
   if (dead.empty()) return;
   std::uniform_int_distribution<size_t> d(0, dead.size() - 1);
   const FeedId target = dead[d(rng_)];

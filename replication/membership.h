@@ -9,7 +9,10 @@
 // interval, indirect probes through other neighbours, Lifeguard suspicion whose
 // timeout shrinks with independent confirmations, incarnation numbers and
 // refutation, infection-style dissemination piggybacked on probes with a
-// bounded retransmit count, graceful leave.
+// bounded retransmit count, graceful leave. Suspecters that failed to reach a
+// member themselves tell each other directly; a dead or left verdict from a
+// third party is only adopted after our own direct pings go unanswered; one
+// peer can introduce at most max_members / 4 unproven members.
 //
 // Events in: Join, OnConnected/OnDisconnected (transport), OnFrame, Tick,
 // Leave. Effects out: TakeEffects() returns frames to send, connections to
@@ -141,11 +144,21 @@ class Membership {
     // suspicion (state == kSuspect)
     TimeMs suspect_start = 0;
     TimeMs suspect_deadline = 0;
-    std::set<FeedId> confirmations;  // distinct suspecters
+    std::set<FeedId> confirmations;  // distinct suspecters (at most MaxConfirmations())
     bool announced = false;          // kMemberUp reported for the current life
     // Suspicions known only by hearsay get a few direct last-chance pings
     // before we declare the member dead ourselves.
     uint32_t last_chance_pings = 0;
+    // kDead or kLeft: a verdict someone else reached, held as a suspicion
+    // until our own direct pings fail (a peer cannot get a member declared
+    // dead by lying). kSuspect: none.
+    MemberState verdict = MemberState::kSuspect;
+    // confirmations.size() when we last sent our suspicion directly to the
+    // other suspecters (0: never).
+    size_t told = 0;
+    // Who told us of this member (hearsay), until it proves itself by
+    // talking to us; counted in introduced_.
+    std::optional<FeedId> introducer;
   };
   struct Pending {  // a connection + neighbour/join request in flight
     enum class Kind : uint8_t { kJoin, kNeighbor, kForwardJoinAccept } kind = Kind::kNeighbor;
@@ -172,13 +185,37 @@ class Membership {
     uint32_t transmits = 0;
     uint64_t order = 0;  // newer first among equal transmit counts
   };
+  // Piggyback order: failure news and refutations before plain join news
+  // (alive at incarnation 0), then fewest transmissions, then newest. `order`
+  // is unique, so the key is too.
+  struct BroadcastKey {
+    bool join_news = false;
+    uint32_t transmits = 0;
+    uint64_t order = 0;
+    FeedId id;
+    bool operator<(const BroadcastKey& o) const {
+      if (join_news != o.join_news) return !join_news;
+      if (transmits != o.transmits) return transmits < o.transmits;
+      return order > o.order;
+    }
+  };
+  static BroadcastKey KeyOf(const Broadcast& b);
 
   void Send(const FeedId& peer, const MembershipMessage& m, std::string_view address = {});
   void Report(MembershipEvent e, const FeedId& peer, uint64_t incarnation = 0);
   std::string AddressOf(const FeedId& id) const;
   // Records `id` (and its address: a claim by the node itself replaces what
   // we have, a third party's only fills a gap). Null if the table is full.
-  Member* Learn(const FeedId& id, std::string_view address, bool self_claimed, TimeMs now);
+  // `teller` is the peer a third-party claim came from (empty: the member
+  // itself or our own configuration): one teller introduces at most
+  // MaxIntroduced() members that have not yet talked to us.
+  Member* Learn(const FeedId& id, std::string_view address, bool self_claimed, TimeMs now,
+                const FeedId* teller = nullptr);
+  // The member talked to us over a connection the handshake proved.
+  void Proven(Member& m);
+  void Forget(const FeedId& id);
+  size_t MaxIntroduced() const;
+  size_t MaxConfirmations() const;
   void SetState(const FeedId& id, Member& m, MemberState s, TimeMs now);
   std::vector<FeedId> Sample(const std::vector<FeedId>& from, size_t k);
 
@@ -207,7 +244,7 @@ class Membership {
   void HandlePing(const FeedId& from, const PingMessage& m, TimeMs now);
   void HandleAck(const FeedId& from, const AckMessage& m, TimeMs now);
   void HandlePingReq(const FeedId& from, const PingReqMessage& m, TimeMs now);
-  void IntegrateSamples(const std::vector<PeerSample>& samples,
+  void IntegrateSamples(const FeedId& from, const std::vector<PeerSample>& samples,
                         const std::vector<PeerSample>& sent, TimeMs now);
 
   // SWIM.
@@ -220,7 +257,13 @@ class Membership {
   void ApplyAll(const std::vector<MemberUpdate>& updates, const FeedId& from, TimeMs now);
   void StartSuspicion(const FeedId& id, Member& m, uint64_t incarnation, const FeedId& by,
                       TimeMs now);
-  void DeclareDead(const FeedId& id, TimeMs now);
+  // Adds `by` as an independent suspecter; false if known or the set is full.
+  bool Confirm(Member& m, const FeedId& by);
+  // We failed to reach `id` ourselves: tell the other suspecters directly
+  // (dissemination by gossip alone is slow to reach them).
+  void TellSuspecters(const FeedId& id, Member& m);
+  // `state` is kDead or kLeft.
+  void DeclareDead(const FeedId& id, TimeMs now, MemberState state = MemberState::kDead);
   void Refute(uint64_t at_least, const FeedId& teller, bool was_dead, TimeMs now);
   TimeMs SuspicionTimeout(size_t confirmations) const;
   void Enqueue(const MemberUpdate& u);
@@ -237,6 +280,7 @@ class Membership {
   std::vector<FeedId> passive_;
   std::map<FeedId, Pending> pending_;
   std::unordered_map<FeedId, Member, IdHash> members_;
+  std::unordered_map<FeedId, size_t, IdHash> introduced_;  // by teller, unproven members
   size_t live_count_ = 0;  // members alive or suspect
   std::set<FeedId> suspects_;  // members in kSuspect (timers)
   std::set<FeedId> gone_;      // members in kDead or kLeft (reconnect, forgetting)
@@ -251,10 +295,16 @@ class Membership {
   std::vector<FeedId> probe_order_;
   size_t probe_index_ = 0;
   std::optional<FeedId> probe_next_;  // a suspected neighbour, probed out of turn
+  // Neighbours whose connection broke without a Disconnect (a reset, e.g. a
+  // killed process): probed once out of turn although no longer in the
+  // active view, so that a dead one is suspected and declared like any
+  // other. At most 2 * active_view_size.
+  std::vector<FeedId> recheck_;
   uint64_t next_seq_ = 1;
   std::map<uint64_t, Relay> relays_;  // by our ping seq
 
   std::map<FeedId, Broadcast> broadcasts_;
+  std::set<BroadcastKey> broadcast_queue_;  // broadcasts_ in piggyback order
   uint64_t broadcast_order_ = 0;
 
   std::vector<PeerSample> last_shuffle_sent_;

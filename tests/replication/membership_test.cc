@@ -395,6 +395,27 @@ TEST_F(MembershipTest, LostNeighborIsReplacedFromThePassiveView) {
 // ---------------------------------------------------------------------------
 // SWIM
 
+TEST_F(MembershipTest, ANeighbourLostToAResetIsStillProbedAndSuspected) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  // The connection to 2 breaks without a Disconnect (its process was killed).
+  m->OnDisconnected(Id(2), now_);
+  Effects e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kNeighborDown, Id(2)));
+  auto view = m->ActiveView();
+  EXPECT_EQ(std::find(view.begin(), view.end(), Id(2)), view.end());
+  // It is no longer a neighbour, yet the next probe goes to it.
+  auto ping = NextPing(*m);
+  ASSERT_TRUE(ping);
+  EXPECT_EQ(ping->peer, Id(2));
+  // Unanswered: suspected by us, like a failed probe of a neighbour.
+  now_ += o_.probe_interval_ms;
+  m->Tick(now_);
+  EXPECT_TRUE(Take(*m).HasEvent(MembershipEvent::kSuspect, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+}
+
 TEST_F(MembershipTest, ProbeAckedMeansNoSuspicion) {
   auto m = Make();
   AddNeighbor(*m, 2);
@@ -638,6 +659,275 @@ TEST_F(MembershipTest, NextTimeoutIsNeverInThePast) {
     // Everything due at `now_` was handled: the next deadline is later.
     ASSERT_GT(m->NextTimeout(now_), now_) << "iteration " << i;
   }
+}
+
+// ---------------------------------------------------------------------------
+// Hostile peers
+
+// Ids beyond Id(n)'s 256: distinct for n < 65536.
+FeedId Big(int n) {
+  FeedId id;
+  id.mutable_bytes().fill(0xAB);
+  id.mutable_bytes()[0] = static_cast<uint8_t>(n & 0xff);
+  id.mutable_bytes()[1] = static_cast<uint8_t>(n >> 8);
+  return id;
+}
+
+// Acks every ping `m` sent to one of `answer` (the peers are alive).
+void AnswerPings(Membership& m, const Effects& e, const std::vector<FeedId>& answer, TimeMs now) {
+  for (const auto& s : e.Sends(T::kPing)) {
+    if (std::find(answer.begin(), answer.end(), s.peer) == answer.end()) continue;
+    m.OnFrame(s.peer, Frame(AckMessage{std::get<PingMessage>(Decoded(s)).seq, {}}), now);
+  }
+}
+
+TEST_F(MembershipTest, ALieThatAMemberIsDeadOnlyMakesItSuspect) {
+  auto m = Make();
+  AddNeighbor(*m, 2);  // the member lied about
+  AddNeighbor(*m, 3);  // the liar
+  m->OnFrame(Id(3), Frame(PingMessage{7, {{Id(2), 0, MemberState::kDead, "", Id(3)}}}), now_);
+  Effects e = Take(*m);
+  EXPECT_FALSE(e.HasEvent(MembershipEvent::kDown, Id(2)));
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kSuspect, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+  // On the next tick it asks the member itself, telling it it is suspected.
+  now_ += 1;
+  m->Tick(now_);
+  e = Take(*m);
+  const FeedId two = Id(2);
+  auto pings = e.Sends(T::kPing, &two);
+  ASSERT_EQ(pings.size(), 1u);
+  const PingMessage ping = std::get<PingMessage>(Decoded(pings[0]));
+  ASSERT_FALSE(ping.updates.empty());
+  EXPECT_EQ(ping.updates[0].id, Id(2));
+  EXPECT_EQ(ping.updates[0].state, MemberState::kSuspect);
+  // The member refutes in its ack.
+  m->OnFrame(Id(2), Frame(AckMessage{ping.seq, {{Id(2), 1, MemberState::kAlive, "addr-2", Id(2)}}}),
+             now_);
+  e = Take(*m);
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kAlive);
+  // Ten seconds later (many suspicion timeouts) nobody was declared dead and
+  // the member is still a neighbour.
+  const TimeMs end = now_ + 10000;
+  while (now_ < end) {
+    now_ = std::max(now_ + 1, m->NextTimeout(now_));
+    m->Tick(now_);
+    e = Take(*m);
+    EXPECT_FALSE(e.HasEvent(MembershipEvent::kDown, Id(2)));
+    AnswerPings(*m, e, {Id(2), Id(3)}, now_);
+    Take(*m);
+  }
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kAlive);
+  EXPECT_EQ(m->stats().declared_dead, 0u);
+  auto view = m->ActiveView();
+  EXPECT_NE(std::find(view.begin(), view.end(), Id(2)), view.end());
+}
+
+TEST_F(MembershipTest, AHearsayLeaveIsCheckedButTheMembersOwnIsNot) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  m->OnFrame(Id(3), Frame(PingMessage{7, {{Id(2), 0, MemberState::kLeft, "", Id(2)}}}), now_);
+  Effects e = Take(*m);
+  EXPECT_FALSE(e.HasEvent(MembershipEvent::kLeft, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+  // The member's own leave message is first-hand.
+  m->OnFrame(Id(2), Frame(LeaveMessage{0}), now_);
+  e = Take(*m);
+  EXPECT_TRUE(e.HasEvent(MembershipEvent::kLeft, Id(2)));
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kLeft);
+}
+
+TEST_F(MembershipTest, AnUnansweredVerdictIsAdoptedAfterOurOwnPings) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  const TimeMs told = now_;
+  m->OnFrame(Id(3), Frame(PingMessage{7, {{Id(2), 0, MemberState::kDead, "", Id(3)}}}), now_);
+  Take(*m);
+  // Node 2 is really gone: it answers nothing.
+  int pings_to_2 = 0;
+  TimeMs down_at = -1;
+  while (down_at < 0 && now_ < told + 10000) {
+    now_ = std::max(now_ + 1, m->NextTimeout(now_));
+    m->Tick(now_);
+    Effects e = Take(*m);
+    const FeedId two = Id(2);
+    pings_to_2 += static_cast<int>(e.Sends(T::kPing, &two).size());
+    if (e.HasEvent(MembershipEvent::kDown, Id(2))) down_at = now_;
+    AnswerPings(*m, e, {Id(3)}, now_);
+    Take(*m);
+  }
+  ASSERT_GE(down_at, 0);
+  EXPECT_GE(pings_to_2, 2);
+  // Two direct pings, one probe timeout apart, then the verdict.
+  EXPECT_GE(down_at, told + o_.probe_timeout_ms);
+  EXPECT_LE(down_at, told + 3 * o_.probe_timeout_ms);
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kDead);
+}
+
+TEST_F(MembershipTest, ForgedConfirmationsCannotGoBelowTheBaseTimeout) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  // The liar claims 40 independent suspecters.
+  for (int i = 0; i < 40; ++i) {
+    m->OnFrame(Id(3), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Big(i)}}}), now_);
+  }
+  Take(*m);
+  ASSERT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+  const size_t n = m->ClusterSizeEstimate();
+  const double base = std::max(1.0, o_.suspicion_mult * std::log10(n + 1.0)) * o_.probe_interval_ms;
+  EXPECT_GE(*m->SuspicionDeadline(Id(2)), now_ + static_cast<TimeMs>(base));
+  // The member's refutation ends it.
+  m->OnFrame(Id(2), Frame(PingMessage{2, {{Id(2), 1, MemberState::kAlive, "addr-2", Id(2)}}}),
+             now_);
+  Take(*m);
+  EXPECT_EQ(m->StateOf(Id(2)), MemberState::kAlive);
+}
+
+TEST_F(MembershipTest, SuspectersTellEachOtherDirectly) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  for (uint8_t by : {10, 11}) m->OnFrame(Id(by), Frame(PingMessage{0, {}}), now_);
+  Take(*m);
+  auto ping = NextPing(*m);
+  ASSERT_TRUE(ping);
+  now_ += o_.probe_interval_ms;  // unanswered: we suspect 2 ourselves
+  m->Tick(now_);
+  ASSERT_EQ(m->StateOf(Id(2)), MemberState::kSuspect);
+  Take(*m);
+  // Another suspecter's news reaches us: we tell it directly of ours.
+  m->OnFrame(Id(10), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Id(10)}}}), now_);
+  Effects e = Take(*m);
+  const FeedId ten = Id(10), eleven = Id(11);
+  auto to10 = e.Sends(T::kPing, &ten);
+  ASSERT_EQ(to10.size(), 1u);
+  auto updates = std::get<PingMessage>(Decoded(to10[0])).updates;
+  auto has = [&](const std::vector<MemberUpdate>& us, uint8_t by) {
+    return std::any_of(us.begin(), us.end(), [&](const MemberUpdate& u) {
+      return u.id == Id(2) && u.state == MemberState::kSuspect && u.by == Id(by);
+    });
+  };
+  EXPECT_TRUE(has(updates, 1));
+  EXPECT_TRUE(has(updates, 10));
+  // A third one: both others hear of all three.
+  m->OnFrame(Id(11), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Id(11)}}}), now_);
+  e = Take(*m);
+  for (const FeedId* to : {&ten, &eleven}) {
+    auto sent = e.Sends(T::kPing, to);
+    ASSERT_EQ(sent.size(), 1u);
+    auto us = std::get<PingMessage>(Decoded(sent[0])).updates;
+    EXPECT_TRUE(has(us, 1) && has(us, 10) && has(us, 11));
+  }
+  // A repeated confirmation sends nothing more.
+  m->OnFrame(Id(11), Frame(PingMessage{1, {{Id(2), 0, MemberState::kSuspect, "", Id(11)}}}), now_);
+  e = Take(*m);
+  EXPECT_TRUE(e.Sends(T::kPing, &ten).empty());
+}
+
+TEST_F(MembershipTest, OnePeerCannotFillTheMemberTable) {
+  o_.max_members = 64;  // one teller may introduce 64 / 4 = 16
+  auto m = Make();
+  AddNeighbor(*m, 3);  // the hostile peer
+  std::vector<FeedId> claimed;
+  size_t connects = 0;
+  auto feed = [&](const MembershipMessage& msg) {
+    m->OnFrame(Id(3), Frame(msg), now_);
+    Effects e = Take(*m);
+    for (const auto& x : e.all) connects += x.kind == Kind::kConnect;
+  };
+  // Piggybacked alive news.
+  PingMessage alive{1, {}};
+  for (int i = 0; i < 32; ++i) {
+    alive.updates.push_back({Big(i), 0, MemberState::kAlive, "x", Big(i)});
+    claimed.push_back(Big(i));
+  }
+  feed(alive);
+  // A shuffle ending here and a shuffle reply.
+  ShuffleMessage shuffle{Big(1000), "x", 0, {}};
+  claimed.push_back(Big(1000));
+  for (int i = 100; i < 160; ++i) {
+    shuffle.samples.push_back({Big(i), "x"});
+    claimed.push_back(Big(i));
+  }
+  feed(shuffle);
+  ShuffleReplyMessage reply;
+  for (int i = 200; i < 264; ++i) {
+    reply.samples.push_back({Big(i), "x"});
+    claimed.push_back(Big(i));
+  }
+  feed(reply);
+  // Forward joins ending here (each asks us to connect).
+  for (int i = 300; i < 340; ++i) {
+    feed(ForwardJoinMessage{Big(i), "x", 0});
+    claimed.push_back(Big(i));
+  }
+  // Piggybacked dead news about unknown members.
+  PingMessage dead{2, {}};
+  for (int i = 400; i < 432; ++i) {
+    dead.updates.push_back({Big(i), 0, MemberState::kDead, "", Id(3)});
+    claimed.push_back(Big(i));
+  }
+  feed(dead);
+  auto known = [&](const std::vector<FeedId>& ids) {
+    return std::count_if(ids.begin(), ids.end(),
+                         [&](const FeedId& id) { return m->StateOf(id).has_value(); });
+  };
+  EXPECT_EQ(known(claimed), 16);
+  EXPECT_LE(connects, 2 * o_.active_view_size);
+  // An honest peer still gets its news in.
+  AddNeighbor(*m, 4);
+  std::vector<FeedId> honest;
+  PingMessage news{3, {}};
+  for (int i = 500; i < 510; ++i) {
+    news.updates.push_back({Big(i), 0, MemberState::kAlive, "y", Big(i)});
+    honest.push_back(Big(i));
+  }
+  m->OnFrame(Id(4), Frame(news), now_);
+  Take(*m);
+  EXPECT_EQ(known(honest), 10);
+  // A member the liar introduced that talks to us frees one of its slots.
+  m->OnFrame(Id(3), Frame(PingMessage{4, {{Big(700), 0, MemberState::kAlive, "x", Big(700)}}}),
+             now_);
+  EXPECT_FALSE(m->StateOf(Big(700)));
+  m->OnFrame(Big(0), Frame(PingMessage{5, {}}), now_);
+  m->OnFrame(Id(3), Frame(PingMessage{4, {{Big(700), 0, MemberState::kAlive, "x", Big(700)}}}),
+             now_);
+  EXPECT_TRUE(m->StateOf(Big(700)));
+  Take(*m);
+  // Many tellers together stop at max_members.
+  for (int p = 0; p < 16; ++p) {
+    PingMessage more{6, {}};
+    for (int i = 0; i < 32; ++i) {
+      const FeedId id = Big(1100 + 32 * p + i);
+      more.updates.push_back({id, 0, MemberState::kAlive, "z", id});
+      claimed.push_back(id);
+    }
+    m->OnFrame(Big(3000 + p), Frame(more), now_);
+    Take(*m);
+  }
+  size_t members = m->ClusterSizeEstimate() - 1;  // alive or suspect, self excluded
+  EXPECT_LE(members, o_.max_members);
+  EXPECT_GE(members, o_.max_members - 16);  // the dead ones take the rest
+}
+
+TEST_F(MembershipTest, PingReqRelaysAreBounded) {
+  auto m = Make();
+  AddNeighbor(*m, 3);
+  size_t pings = 0;
+  for (int i = 0; i < 200; ++i) {
+    m->OnFrame(Id(3), Frame(PingReqMessage{static_cast<uint64_t>(i), Big(i), "x", {}}), now_);
+    pings += Take(*m).Sends(T::kPing).size();
+  }
+  EXPECT_LE(pings, 64u);
+  EXPECT_GE(pings, 1u);
+  // Once they time out, relays are accepted again.
+  now_ += o_.probe_timeout_ms;
+  m->Tick(now_);
+  Take(*m);
+  m->OnFrame(Id(3), Frame(PingReqMessage{999, Big(999), "x", {}}), now_);
+  EXPECT_EQ(Take(*m).Sends(T::kPing).size(), 1u);
 }
 
 }  // namespace

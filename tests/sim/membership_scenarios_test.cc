@@ -227,5 +227,54 @@ TEST(MembershipScenarios, LeaveIsSeenByAll) {
   }
 }
 
+// A killed process (not a vanished host): its connections are reset, and
+// HyParView replaces the lost neighbours from the passive view at once,
+// long before SWIM's suspicion could have run out.
+TEST(MembershipScenarios, ProcessCrashWithResetHealsViewsBeforeSwimCould) {
+  const uint64_t seed = SeedFromEnv(4006);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  const MembershipOptions o = MembershipOptions::Test();
+  MembershipSim sim(seed, o, Lan());
+  sim.AddNodes(100);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  std::vector<int> order(sim.size());
+  for (int i = 0; i < sim.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), sim.rng());
+  std::vector<char> dead(sim.size(), 0);
+  for (int i = 0; i < sim.size() / 2; ++i) {
+    dead[order[i]] = 1;
+    sim.Crash(order[i], /*reset=*/true);
+  }
+  const TimeMs crashed_at = sim.now();
+  auto dead_neighbours = [&] {
+    int c = 0;
+    for (int i = 0; i < sim.size(); ++i) {
+      if (!sim.up(i)) continue;
+      for (int j : sim.Active(i)) c += j >= 0 && dead[j];
+    }
+    return c;
+  };
+  // The resets arrive within one link latency (at most 10 ms).
+  sim.RunFor(20);
+  EXPECT_EQ(dead_neighbours(), 0);
+  // Replacements from the passive view (dials to dead entries fail after a
+  // round trip) reconnect the survivors well within one base suspicion
+  // timeout (4 * log10(n+1) * 200 ms = 1.6 s at 100 members).
+  const double base = o.suspicion_mult * std::log10(101.0) * o.probe_interval_ms;
+  ASSERT_TRUE(sim.RunUntil([&] { return sim.OverlayConnected(); }, static_cast<TimeMs>(base)))
+      << "survivors' views not connected " << sim.now() - crashed_at << " ms after the crash";
+  std::printf(
+      "process crash of 50 of 100 with reset: views connected after %lld ms (base "
+      "suspicion timeout %.0f ms)\n",
+      static_cast<long long>(sim.now() - crashed_at), base);
+  // SWIM still declares the dead members dead (the reset is not a verdict).
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(order[0], MemberState::kDead) == sim.UpCount(); }, 60000));
+  for (int i = 0; i < sim.size(); ++i) {
+    if (dead[i]) continue;
+    EXPECT_EQ(sim.CountState(i, MemberState::kDead), 0) << "node " << i;
+  }
+}
+
 }  // namespace
 }  // namespace plumlog::sim

@@ -26,6 +26,10 @@ struct MembershipSim::Node {
   TimeMs min_latency = -1;  // -1: the link's
   TimeMs max_latency = -1;
   TimeMs tick_at = -1;
+  // The replicator's NextTimeout, cached: it walks every feed, and most
+  // events (membership frames and timers) do not touch the replicator.
+  TimeMs rep_next = 0;
+  bool rep_dirty = true;
   struct Listener : StoreListener {
     std::vector<Entry> pending;
     void OnEntry(const Entry& e) override { pending.push_back(e); }
@@ -68,6 +72,7 @@ void MembershipSim::AddNodes(int n) {
     }
     index_[node->id] = node->index;
     nodes_.push_back(std::move(node));
+    conns_.emplace_back();
     StartNode(static_cast<int>(nodes_.size()) - 1);
   }
 }
@@ -81,6 +86,7 @@ void MembershipSim::StartNode(int i) {
   n.up = true;
   n.joined = false;
   n.tick_at = -1;
+  n.rep_dirty = true;
 }
 
 const FeedId& MembershipSim::id(int node) const { return nodes_[node]->id; }
@@ -107,31 +113,34 @@ void MembershipSim::Leave(int node) {
   AfterEvent(node);
 }
 
-void MembershipSim::Crash(int node) {
+void MembershipSim::Crash(int node, bool reset) {
   Node& n = *nodes_[node];
   n.up = false;
   n.mem.reset();
   n.rep.reset();
   n.tick_at = -1;
+  if (reset) ResetConnections(node);
+}
+
+void MembershipSim::ResetConnections(int node) {
+  std::set<int> peers;
+  peers.swap(conns_[node]);
+  for (int other : peers) {
+    conns_[other].erase(node);
+    if (!nodes_[other]->up) continue;
+    // The RST travels like a frame (and is lost across a partition).
+    if (!partition_.empty() && partition_[other] != partition_[node]) continue;
+    Schedule(events_.now() + Latency(node, other), [this, other, node] {
+      if (!nodes_[other]->up) return;
+      nodes_[other]->mem->OnDisconnected(id(node), events_.now());
+      AfterEvent(other);
+    });
+  }
 }
 
 void MembershipSim::Restart(int node, const std::vector<int>& contacts) {
   // The old connections are gone: their other ends notice (RST on next use).
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    if (it->first == node || it->second == node) {
-      const int other = it->first == node ? it->second : it->first;
-      it = connections_.erase(it);
-      if (nodes_[other]->up) {
-        Schedule(events_.now() + Latency(), [this, other, node] {
-          if (!nodes_[other]->up) return;
-          nodes_[other]->mem->OnDisconnected(id(node), events_.now());
-          AfterEvent(other);
-        });
-      }
-    } else {
-      ++it;
-    }
-  }
+  ResetConnections(node);
   StartNode(node);
   Join(node, contacts);
 }
@@ -213,6 +222,7 @@ void MembershipSim::SendFrame(int from, int to, std::string frame, bool membersh
     } else {
       if (!n.rep) return;
       ++stats_.replication_frames;
+      n.rep_dirty = true;
       n.rep->OnFrame(id(from), *shared, events_.now());
     }
     AfterEvent(to);
@@ -233,8 +243,8 @@ void MembershipSim::DoConnect(int from, int to) {
       });
       return;
     }
-    const auto key = std::minmax(from, to);
-    const bool fresh = connections_.insert({key.first, key.second}).second;
+    const bool fresh = conns_[from].insert(to).second;
+    conns_[to].insert(from);
     if (fresh) {
       nodes_[to]->mem->OnConnected(id(from), events_.now());
       AfterEvent(to);
@@ -249,8 +259,7 @@ void MembershipSim::DoConnect(int from, int to) {
 }
 
 void MembershipSim::DoDisconnect(int from, int to) {
-  const auto key = std::minmax(from, to);
-  if (!connections_.erase({key.first, key.second})) return;
+  if (!RemoveConnection(from, to)) return;
   if (!nodes_[to]->up) return;
   Schedule(FifoAt(from, to), [this, from, to] {
     if (!nodes_[to]->up) return;
@@ -282,6 +291,7 @@ void MembershipSim::AfterEvent(int i) {
           break;
         case MembershipEffect::Kind::kEvent:
           if (n.rep) {
+            n.rep_dirty = true;
             if (e.event == MembershipEvent::kNeighborUp) n.rep->OnPeerUp(e.peer, events_.now());
             if (e.event == MembershipEvent::kNeighborDown) n.rep->OnPeerDown(e.peer, events_.now());
           }
@@ -295,12 +305,14 @@ void MembershipSim::AfterEvent(int i) {
       std::vector<FeedId> members = n.mem->ActiveView();
       for (const FeedId& p : n.mem->PassiveView()) members.push_back(p);
       n.rep->SetMembers(std::move(members));
+      n.rep_dirty = true;
       views_changed = false;
     }
     if (!n.listener.pending.empty()) {
       std::vector<Entry> pending;
       pending.swap(n.listener.pending);
       for (const Entry& e : pending) n.rep->OnStoreEntry(e, events_.now());
+      n.rep_dirty = true;
     }
     std::vector<replication::Effect> reffects = n.rep->TakeEffects();
     for (replication::Effect& e : reffects) {
@@ -318,7 +330,13 @@ void MembershipSim::AfterEvent(int i) {
 void MembershipSim::ScheduleTick(int i) {
   Node& n = *nodes_[i];
   TimeMs at = n.mem->NextTimeout(events_.now());
-  if (n.rep) at = std::min(at, n.rep->NextTimeout());
+  if (n.rep) {
+    if (n.rep_dirty) {
+      n.rep_next = n.rep->NextTimeout();
+      n.rep_dirty = false;
+    }
+    at = std::min(at, n.rep_next);
+  }
   at = std::max(events_.now() + 1, at);
   if (at == std::numeric_limits<TimeMs>::max()) return;
   if (n.tick_at >= 0 && n.tick_at <= at) return;
@@ -328,7 +346,11 @@ void MembershipSim::ScheduleTick(int i) {
     if (!m.up || m.tick_at != at) return;
     m.tick_at = -1;
     m.mem->Tick(events_.now());
-    if (m.rep) m.rep->Tick(events_.now());
+    // The replicator only when it is due (its Tick walks every feed).
+    if (m.rep && (m.rep_dirty || events_.now() >= m.rep_next)) {
+      m.rep->Tick(events_.now());
+      m.rep_dirty = true;
+    }
     AfterEvent(i);
   });
 }

@@ -8,8 +8,11 @@
 // everything between groups. Connections are modelled: a Connect effect
 // reaches the other side after a latency and both get OnConnected, or the
 // dialler gets OnDisconnected if the target is down or unreachable; a
-// Disconnect reaches the other side like a frame. A crash is silent (the host
-// is gone): no OnDisconnected, frames to it vanish, so only SWIM notices.
+// Disconnect reaches the other side like a frame. Two failure models: a host
+// crash is silent (no OnDisconnected, frames to it vanish, so only SWIM
+// notices); a process crash (Crash with reset, e.g. SIGKILL) makes the kernel
+// reset the node's connections, so every peer holding one gets OnDisconnected
+// after a latency, which HyParView uses as its failure detector.
 #ifndef PLUMLOG_TESTS_SIM_MEMBERSHIP_SIM_H_
 #define PLUMLOG_TESTS_SIM_MEMBERSHIP_SIM_H_
 
@@ -70,7 +73,10 @@ class MembershipSim {
   // Starts `node`'s membership with Join through `contacts`.
   void Join(int node, const std::vector<int>& contacts);
   void Leave(int node);
-  void Crash(int node);
+  // Crashes `node`. reset = false: the host vanishes silently. reset = true:
+  // only the process dies; its open connections are reset (each peer with
+  // one gets OnDisconnected after a latency).
+  void Crash(int node, bool reset = false);
   // Restarts a crashed node with fresh state (incarnation 0) and joins it
   // through `contacts`.
   void Restart(int node, const std::vector<int>& contacts);
@@ -127,7 +133,14 @@ class MembershipSim {
   std::unordered_map<FeedId, int> index_;
   std::vector<int> partition_;
   std::unordered_map<uint64_t, TimeMs> link_clear_;
-  std::set<std::pair<int, int>> connections_;  // (min, max)
+  bool RemoveConnection(int a, int b) {
+    conns_[b].erase(a);
+    return conns_[a].erase(b) > 0;
+  }
+  // Drops every connection of `node`; each live peer gets OnDisconnected
+  // after a latency (a reset).
+  void ResetConnections(int node);
+  std::vector<std::set<int>> conns_;  // open connections, per node (symmetric)
   MembershipSimStats stats_;
 };
 
