@@ -2,9 +2,11 @@
 // (net/node_impl.h), plus the address and option helpers of node.h.
 #include "plumlog/node.h"
 
+#include <pthread.h>
 #include <uv.h>
 
 #include <cctype>
+#include <csignal>
 #include <future>
 #include <thread>
 
@@ -232,6 +234,14 @@ Result<std::unique_ptr<Node>> Node::Start(Store* store, const NodeOptions& optio
   std::promise<void> ready;
   std::future<void> started = ready.get_future();
   own->thread = std::thread([impl, own, &ready] {
+    // A peer that closes or resets its end while we write would raise
+    // SIGPIPE (libuv writes without MSG_NOSIGNAL), whose default action kills
+    // the whole embedding process. Blocked on this thread, the write fails
+    // with EPIPE instead and the connection closes like on any other error.
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
     impl->set_loop_thread(std::this_thread::get_id());
     ready.set_value();
     uv_run(&own->loop, UV_RUN_DEFAULT);

@@ -58,6 +58,18 @@ Status CheckText(std::string_view what, std::string_view text, size_t max) {
   return Status::OK();
 }
 
+// What EncodeNick writes and Parse accepts (docs/chat.md): 1..64 bytes of
+// UTF-8 without control characters.
+Status CheckNick(std::string_view name) {
+  PLUMLOG_RETURN_IF_ERROR(CheckText("nickname", name, kMaxNameBytes));
+  for (char c : name) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return Status::InvalidArgument("nickname contains a control character");
+    }
+  }
+  return Status::OK();
+}
+
 }  // namespace
 
 Status ValidateRoom(std::string_view room) {
@@ -90,12 +102,7 @@ Result<std::string> EncodeMessage(std::string_view room, std::string_view text) 
 }
 
 Result<std::string> EncodeNick(std::string_view name) {
-  PLUMLOG_RETURN_IF_ERROR(CheckText("nickname", name, kMaxNameBytes));
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      return Status::InvalidArgument("nickname contains a control character");
-    }
-  }
+  PLUMLOG_RETURN_IF_ERROR(CheckNick(name));
   std::string out;
   AppendMsgpackMapHeader(&out, 2);
   AppendMsgpackStr(&out, "type");
@@ -126,12 +133,14 @@ Content Parse(std::string_view content) {
       return c;
     }
   }
+  // Only what EncodeMessage / EncodeNick could have written is chat: an empty
+  // or oversized text, or a nickname with control characters, is not.
   if (type == kMessageType && has_room && has_text && ValidateRoom(room).ok() &&
-      IsUtf8(text)) {
+      CheckText("message", text, kMaxTextBytes).ok()) {
     c.kind = Content::Kind::kMessage;
     c.room = std::move(room);
     c.text = std::move(text);
-  } else if (type == kNickType && has_name && CheckText("nickname", name, kMaxNameBytes).ok()) {
+  } else if (type == kNickType && has_name && CheckNick(name).ok()) {
     c.kind = Content::Kind::kNick;
     c.name = std::move(name);
   }

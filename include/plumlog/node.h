@@ -255,7 +255,10 @@ class Node {
   static Result<std::unique_ptr<Node>> Start(Store* store, const NodeOptions& options);
   // Starts a node on the caller's loop; the caller runs `loop` and keeps
   // running it until Stop() has finished (Node::stopped()), then destroys the
-  // Node. Call from the loop's thread.
+  // Node. Call from the loop's thread. The caller must ignore SIGPIPE (or
+  // block it on the loop's thread): a peer that closes its end while the node
+  // writes raises it, and its default action kills the process. (Start()
+  // blocks it on its own thread.)
   static Result<std::unique_ptr<Node>> Attach(Store* store, const NodeOptions& options,
                                               uv_loop_t* loop);
 

@@ -1,7 +1,8 @@
 // Writes the seed inputs of the fuzz corpora (tests/fuzz/corpus/<target>/):
 // valid entries, export streams, ids, msgpack values, a secret key file and
-// replication frames of every type, all from a fixed key so the output is the
-// same on every run.
+// replication frames of every type, application frame streams, control socket
+// requests and responses and chat content, all from a fixed key so the output
+// is the same on every run.
 //
 //   plumlog_fuzz_make_corpus OUT_DIR
 //
@@ -22,8 +23,13 @@
 #include <utility>
 #include <vector>
 
+#include "cli/control_protocol.h"
 #include "crypto/keypair.h"
+#include "net/frame_decoder.h"
+#include "plumlog/chat.h"
+#include "plumlog/node.h"
 #include "plumlog/types.h"
+#include "replication/membership_message.h"
 #include "replication/message.h"
 #include "replication/note.h"
 #include "storage/entry_codec.h"
@@ -282,6 +288,123 @@ int main(int argc, char** argv) {
   // Longer array headers, which the decoder accepts (array32 for fixarray).
   WriteSeed(frames, "frame-want-long-headers",
             Bytes({0xdd, 0, 0, 0, 2, 4, 0xdd, 0, 0, 0, 0}));
+
+  // ---- application frame streams (net/frame_decoder.h), as app_frames reads
+  // them: [h][chunk sizes][limit?][stream] ----
+  {
+    const fs::path dir = out / "app_frames";
+    std::string repl;
+    for (const rep::Message& m :
+         {rep::Message{rep::NotesMessage{{{a, 11 << 1, 0}, {b, (3 << 1) | 1, 2}}}},
+          rep::Message{rep::EntriesMessage{1, false, {chain[0], chain[1]}}},
+          rep::Message{rep::WantMessage{{{a, 0}, {b, 5}}}},
+          rep::Message{rep::SplitDigest(3, {{lo, 11, 7}})[0]}}) {
+      plumlog::net::AppendFrame(rep::EncodeMessage(m), &repl);
+    }
+    std::string memb;
+    for (const rep::MembershipMessage& m :
+         {rep::MembershipMessage{rep::JoinMessage{"127.0.0.1:4000"}},
+          rep::MembershipMessage{rep::PingMessage{
+              7, {{b, 3, rep::MemberState::kSuspect, "10.0.0.2:9", a}}}},
+          rep::MembershipMessage{rep::ShuffleMessage{a, "[::1]:5", 4, {{b, "h:1"}}}},
+          rep::MembershipMessage{rep::LeaveMessage{9}}}) {
+      plumlog::net::AppendFrame(rep::EncodeMembershipMessage(m), &memb);
+    }
+    WriteSeed(dir, "replication-whole", std::string(1, '\0') + repl);
+    WriteSeed(dir, "replication-chunks", Bytes({0x03, 1, 7, 200}) + repl);
+    WriteSeed(dir, "membership-bytewise", Bytes({0x01, 1}) + memb);
+    WriteSeed(dir, "mixed-chunks", Bytes({0x02, 5, 64}) + memb + repl);
+    WriteSeed(dir, "small-limit-oversized",
+              Bytes({0x11, 3, 4}) + memb.substr(0, 40));  // limit 17
+    WriteSeed(dir, "zero-length", Bytes({0x00, 0, 0, 0, 0}));
+    WriteSeed(dir, "truncated", std::string(1, '\0') + repl.substr(0, repl.size() - 3));
+  }
+
+  // ---- control socket (cli/control_protocol.h): byte 0 = mode ----
+  {
+    namespace cli = plumlog::cli;
+    const fs::path dir = out / "control_protocol";
+    auto request = [](std::string_view method, std::initializer_list<std::string> args) {
+      std::string r;
+      mp::AppendMsgpackArrayHeader(&r, static_cast<uint32_t>(1 + args.size()));
+      mp::AppendMsgpackStr(&r, method);
+      for (const std::string& v : args) r += v;
+      return cli::Frame(r);
+    };
+    auto bin = [](std::string_view v) {
+      std::string r;
+      mp::AppendMsgpackBin(&r, v);
+      return r;
+    };
+    auto str = [](std::string_view v) {
+      std::string r;
+      mp::AppendMsgpackStr(&r, v);
+      return r;
+    };
+    std::string entries;
+    mp::AppendMsgpackArrayHeader(&entries, 2);
+    mp::AppendMsgpackBin(&entries, chain[0].encoded());
+    mp::AppendMsgpackBin(&entries, chain[1].encoded());
+    const std::string addr = "net:127.0.0.1:8008~shs:" + a.ToString().substr(1, 44);
+    WriteSeed(dir, "requests",
+              std::string(1, '\0') + request(cli::kHello, {}) + request(cli::kStatus, {}) +
+                  request(cli::kAppend, {bin(plumlog::TextContent("hi"))}) +
+                  request(cli::kFollow, {bin(a.view())}) +
+                  request(cli::kInSync, {bin(b.view())}) +
+                  request(cli::kConnect, {str(addr)}) +
+                  request(cli::kPeersAdd, {str("[::1]:9~shs:" + b.ToString().substr(1, 44))}));
+    WriteSeed(dir, "request-ingest", std::string(1, '\0') + request(cli::kIngest, {entries}));
+    WriteSeed(dir, "request-unknown", std::string(1, '\0') + request("frobnicate", {str("x")}));
+    WriteSeed(dir, "request-bad-length", Bytes({0x00, 0xff, 0xff, 0xff, 0xff, 0x91}));
+    plumlog::NodeStatus status;
+    status.id = a;
+    status.address = plumlog::PeerAddress{"127.0.0.1", 8008, a};
+    status.uptime_ms = 12345;
+    status.connections.push_back(
+        plumlog::ConnectionStatus{b, "127.0.0.1:5000", true, true, true, 77, 1, 2, 3});
+    status.configured_peers.push_back(plumlog::PeerAddress{"::1", 9, b});
+    status.active_view = {b};
+    status.passive_view = {c};
+    status.members_alive = 2;
+    status.members = {{b, "alive"}};
+    status.progress_start = 1;
+    status.progress_current = 5;
+    status.progress_target = 9;
+    status.feeds.push_back(plumlog::FeedProgress{a, 3, 4});
+    status.counters.handshakes_ok = 2;
+    std::string encoded;
+    cli::EncodeStatus(status, &encoded);
+    WriteSeed(dir, "status", "\x02" + encoded);
+    WriteSeed(dir, "response-status", "\x01" + cli::OkResponse(14) + encoded);
+    WriteSeed(dir, "response-error",
+              "\x01" + cli::ErrorResponse(plumlog::Status::NotFound("no such feed")));
+    WriteSeed(dir, "response-hello", "\x01" + cli::OkResponse(3) + bin(a.view()) + str(addr) +
+                                         Bytes({0xcd, 0x12, 0x34}));
+  }
+
+  // ---- chat content (include/plumlog/chat.h) ----
+  {
+    const fs::path dir = out / "chat_content";
+    WriteSeed(dir, "message", *plumlog::chat::EncodeMessage("general", "hello, room"));
+    WriteSeed(dir, "message-utf8",
+              *plumlog::chat::EncodeMessage("a.b_c-9", "gr\xc3\xbc\xc3\x9f \xf0\x9f\x8c\xb3"));
+    WriteSeed(dir, "nick", *plumlog::chat::EncodeNick("alice"));
+    std::string extra;  // keys in another order, an unknown key with a map value
+    mp::AppendMsgpackMapHeader(&extra, 4);
+    mp::AppendMsgpackStr(&extra, "text");
+    mp::AppendMsgpackStr(&extra, "hi");
+    mp::AppendMsgpackStr(&extra, "reply_to");
+    mp::AppendMsgpackMapHeader(&extra, 1);
+    mp::AppendMsgpackStr(&extra, "seq");
+    mp::AppendMsgpackUint(&extra, 3);
+    mp::AppendMsgpackStr(&extra, "room");
+    mp::AppendMsgpackStr(&extra, "r");
+    mp::AppendMsgpackStr(&extra, "type");
+    mp::AppendMsgpackStr(&extra, plumlog::chat::kMessageType);
+    WriteSeed(dir, "message-extra-keys", extra);
+    WriteSeed(dir, "text-content", plumlog::TextContent("not chat"));
+    WriteSeed(dir, "post-map", Contents()[1].second);
+  }
 
   std::printf("seeds written under %s\n", out.c_str());
   return 0;
