@@ -22,6 +22,7 @@ Status ReplicationOptions::Validate() const {
   if (max_entries_per_frame == 0 || max_entries_per_frame > 1024) {
     return Status::InvalidArgument("ReplicationOptions.max_entries_per_frame must be 1..1024");
   }
+  if (max_feeds == 0) return Status::InvalidArgument("ReplicationOptions.max_feeds must be at least 1");
   if (max_push_per_pump == 0) {
     return Status::InvalidArgument("ReplicationOptions.max_push_per_pump must be at least 1");
   }

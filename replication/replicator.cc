@@ -245,6 +245,12 @@ void Replicator::HandleNotes(Peer& p, NotesMessage& m, TimeMs now) {
   if (p.connected) p.notes_received = true;
   for (const NoteItem& item : m.notes) {
     const FeedId& feed = item.feed;
+    if (feeds_.size() >= options_.max_feeds && !feeds_.count(feed) && !p.feeds.count(feed)) {
+      // Hostile or runaway: each feed costs state here and in the stored
+      // peer clock. Feeds we already track still work.
+      ++stats_.feeds_refused;
+      continue;
+    }
     PeerFeed& pf = p.feeds[feed];
     pf.known = true;
     p.stored_clock[feed] = item.note;
@@ -452,10 +458,14 @@ void Replicator::SendPendingWants(TimeMs now) {
       ++it;
       continue;
     }
-    FeedState& fs = Feed(it->first);
-    if (!fs.forked && SharedWith(it->first, it->second.peer) && fs.seq < it->second.seq) {
+    // No state is created for a feed only a digest mentioned.
+    auto fit = feeds_.find(it->first);
+    const uint64_t have = fit == feeds_.end() ? 0 : fit->second.seq;
+    const bool forked = fit != feeds_.end() && fit->second.forked;
+    if (!forked && SharedWith(it->first, it->second.peer) && have < it->second.seq &&
+        (fit != feeds_.end() || feeds_.size() < options_.max_feeds)) {
       WantMessage& w = by_peer[it->second.peer];
-      if (w.after.size() < kMaxWantItems) w.after.emplace_back(it->first, fs.seq);
+      if (w.after.size() < kMaxWantItems) w.after.emplace_back(it->first, have);
     }
     it = pending_wants_.erase(it);
   }

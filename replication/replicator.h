@@ -84,6 +84,7 @@ struct ReplicationStats {
   uint64_t invalid_entries = 0;
   uint64_t forks = 0;
   uint64_t malformed_frames = 0;
+  uint64_t feeds_refused = 0;  // note items ignored: max_feeds reached
 };
 
 class Replicator {

@@ -122,6 +122,12 @@ struct ReplicationOptions {
   // from monopolising the loop). Default: 4096.
   size_t max_push_per_pump = 4096;
 
+  // Most feeds tracked. Notes about further feeds are ignored (counted in
+  // ReplicationStats::feeds_refused): a peer cannot make us keep state for
+  // unboundedly many feeds (~1.3 KB each, plus its stored clock).
+  // Default: 100000.
+  size_t max_feeds = 100000;
+
   // Peer clocks are saved to the store at most this often. Default: 5000 ms.
   int64_t peer_clock_save_ms = 5000;
 

@@ -1271,3 +1271,30 @@ TEST(ReplicatorTest, BacklogBeyondOnePumpContinuesOnTick) {
 
 }  // namespace
 }  // namespace plumlog::replication
+
+namespace plumlog::replication {
+namespace {
+
+TEST(ReplicatorLimitsTest, NotesBeyondMaxFeedsAreIgnoredAndCounted) {
+  ReplicationOptions o = ReplicationOptions::Test();
+  o.max_feeds = 10;
+  auto store = std::make_unique<storage::MemoryStore>(Key(1), storage::MemoryStoreOptions());
+  Replicator rep(store.get(), o, 1);
+  const FeedId peer = Key(2).public_key();
+  rep.OnPeerUp(peer, kT0);
+  (void)rep.TakeEffects();
+  NotesMessage m;
+  for (uint8_t i = 0; i < 50; ++i) m.notes.push_back(NoteItem{FakeFeed(100 + i), MakeNote(5, false), 1});
+  rep.OnFrame(peer, EncodeMessage(m), kT0);
+  // Our own feed plus 9 of theirs.
+  EXPECT_EQ(rep.FeedStatuses().size(), 10u);
+  EXPECT_EQ(rep.stats().feeds_refused, 41u);
+  // A feed already tracked keeps working.
+  NotesMessage again;
+  again.notes.push_back(NoteItem{FakeFeed(100), MakeNote(7, false), 1});
+  rep.OnFrame(peer, EncodeMessage(again), kT0 + 1);
+  EXPECT_EQ(rep.stats().feeds_refused, 41u);
+}
+
+}  // namespace
+}  // namespace plumlog::replication
