@@ -17,6 +17,7 @@
 
 #include "crypto/sodium_init.h"
 #include "storage/entry_codec.h"
+#include "storage/info_log.h"
 #include "storage/ingest_rules.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
@@ -211,6 +212,8 @@ Status FeedStore::OpenDb() {
     rs = rocksdb::DB::OpenAsSecondary(opts, path, secondary_dir_, CfDescriptors(opts), &cfs_,
                                       &raw);
   } else {
+    // Our own info logger: RocksDB's aborts on a full disk (storage/info_log.h).
+    if (auto log = InfoLog::Open(path, opts.max_log_file_size)) opts.info_log = std::move(log);
     rs = rocksdb::DB::Open(opts, path, CfDescriptors(opts), &cfs_, &raw);
   }
   Status st = FromRocks(rs, "cannot open database " + path);

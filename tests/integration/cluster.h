@@ -63,6 +63,8 @@ class Peer {
   // SIGTERM; the exit code (0 for a clean shutdown, -100 on timeout).
   int Stop();
   bool running() const { return daemon_ != nullptr; }
+  // The running daemon's process id; -1 when none runs.
+  pid_t daemon_pid() const { return daemon_ ? daemon_->pid() : -1; }
 
   const std::string& name() const { return name_; }
   const std::string& home() const { return home_; }
