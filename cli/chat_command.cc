@@ -23,6 +23,7 @@
 #include "cli/daemon_commands.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/stop_signal.h"
 #include "plumlog/chat.h"
 #include "plumlog/node.h"
 
@@ -47,20 +48,6 @@ constexpr const char* kHelp =
     "*   /quit        leave (so does end of input, Ctrl-D)\n"
     "* any other line is sent to the room; start it with // to send a line "
     "beginning with /\n";
-
-volatile std::sig_atomic_t g_stop = 0;
-
-void OnStopSignal(int) { g_stop = 1; }
-
-// SIGINT/SIGTERM end the chat cleanly (no SA_RESTART: poll() returns).
-void InstallStopHandlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-}
 
 // Text from the network, made safe to print: control characters (C0, DEL,
 // C1) would let another author move the cursor or recolour a terminal; they
@@ -493,7 +480,7 @@ void InputLoop(Chat* chat, Output* out) {
   std::string buf;
   bool discarding = false;
   char chunk[4096];
-  while (!g_stop && !out->broken() && !chat->failed()) {
+  while (!StopRequested() && !out->broken() && !chat->failed()) {
     struct pollfd pfd = {};
     pfd.fd = STDIN_FILENO;
     pfd.events = POLLIN;

@@ -13,6 +13,7 @@
 #include "cli/entry_format.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/stop_signal.h"
 
 namespace plumlog::cli {
 namespace {
@@ -21,20 +22,6 @@ namespace {
 constexpr size_t kPageSize = 1000;
 // How often --follow asks the store for news.
 constexpr int kPollIntervalMs = 100;
-
-volatile std::sig_atomic_t g_stop = 0;
-
-void OnStopSignal(int) { g_stop = 1; }
-
-// SIGINT/SIGTERM set g_stop and interrupt poll() (no SA_RESTART).
-void InstallStopHandlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = OnStopSignal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = 0;
-  ::sigaction(SIGINT, &sa, nullptr);
-  ::sigaction(SIGTERM, &sa, nullptr);
-}
 
 // Waits up to kPollIntervalMs. False if stdout's reader has gone away.
 bool WaitForNews() {
@@ -108,9 +95,9 @@ int RunRead(const std::string& home, const ReadArgs& args) {
   }
   Reader reader(store->get(), feed, args);
   Status st = reader.PrintNew();
-  while (st.ok() && args.follow && !reader.done() && !g_stop) {
+  while (st.ok() && args.follow && !reader.done() && !StopRequested()) {
     if (!WaitForNews()) break;
-    if (g_stop) break;
+    if (StopRequested()) break;
     Result<bool> news = (*store)->Refresh();
     if (!news.ok()) {
       st = news.status().WithContext("cannot follow the store");

@@ -37,6 +37,7 @@
 #include "replication/note.h"
 #include "storage/msgpack_reader.h"
 #include "tests/net/raw_peer.h"
+#include "tests/net/test_node.h"
 #include "tests/storage/store_test_util.h"
 
 namespace plumlog {
@@ -45,18 +46,12 @@ namespace {
 using testing::FeedBuilder;
 using testing::KeyFromByte;
 using testing::RawPeer;
+using testing::TestNode;
+using testing::WaitUntil;
 using testing::TempDir;
 namespace rep = replication;
 using Clock = std::chrono::steady_clock;
 
-bool WaitUntil(const std::function<bool()>& pred, int ms = 10000) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(ms);
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
-}
 
 int64_t MsSince(Clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
@@ -85,30 +80,6 @@ crypto::NetworkKey Net() {
   return k;
 }
 
-struct TestNode {
-  explicit TestNode(NodeOptions options) {
-    EXPECT_TRUE(Store::Init(dir.path()).ok());
-    store = testing::OpenOrDie(dir.path());
-    Result<std::unique_ptr<Node>> n = Node::Start(store.get(), options);
-    EXPECT_TRUE(n.ok()) << n.status().ToString();
-    if (n.ok()) node = std::move(n).value();
-  }
-  ~TestNode() {
-    node.reset();
-    store.reset();
-  }
-  uint64_t Seq(const FeedId& feed) const {
-    Result<FeedInfo> f = store->Feed(feed);
-    return f.ok() ? f->seq : 0;
-  }
-  NodeCounters Counters() { return node->GetStatus()->counters; }
-  uint16_t port() const { return node->address().port; }
-  const FeedId& id() const { return store->local_id(); }
-
-  TempDir dir;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<Node> node;
-};
 
 NodeOptions BaseOptions() {
   NodeOptions o = NodeOptions::Test();

@@ -15,6 +15,7 @@
 #include "replication/membership_message.h"
 #include "replication/message.h"
 #include "tests/net/raw_peer.h"
+#include "tests/net/test_node.h"
 #include "tests/storage/store_test_util.h"
 
 namespace plumlog {
@@ -23,49 +24,11 @@ namespace {
 using testing::FeedBuilder;
 using testing::KeyFromByte;
 using testing::RawPeer;
+using testing::TestNode;
+using testing::WaitUntil;
 using testing::TempDir;
 
-// Polls `pred` every 5 ms until it holds or `ms` passed (real sockets: no
-// virtual time here).
-bool WaitUntil(const std::function<bool()>& pred, int ms = 10000) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return pred();
-}
 
-struct TestNode {
-  TestNode() : TestNode(Options()) {}
-  explicit TestNode(NodeOptions options) {
-    EXPECT_TRUE(Store::Init(dir.path()).ok());
-    store = testing::OpenOrDie(dir.path());
-    Result<std::unique_ptr<Node>> n = Node::Start(store.get(), options);
-    EXPECT_TRUE(n.ok()) << n.status().ToString();
-    if (n.ok()) node = std::move(n).value();
-  }
-  ~TestNode() {
-    node.reset();
-    store.reset();
-  }
-  static NodeOptions Options(bool membership = false) {
-    NodeOptions o = NodeOptions::Test();
-    o.membership = membership;
-    o.seed = 42;
-    return o;
-  }
-  uint64_t Seq(const FeedId& feed) const {
-    Result<FeedInfo> f = store->Feed(feed);
-    return f.ok() ? f->seq : 0;
-  }
-  NodeCounters Counters() { return node->GetStatus()->counters; }
-  uint16_t port() const { return node->address().port; }
-
-  TempDir dir;
-  std::unique_ptr<Store> store;
-  std::unique_ptr<Node> node;
-};
 
 void AppendN(Store* store, int n) {
   std::vector<std::string> batch;
