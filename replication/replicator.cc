@@ -235,6 +235,9 @@ void Replicator::OnFrame(const FeedId& peer, std::string_view frame, TimeMs now)
       } else if (st.code() != Status::Code::kAlreadyExists) {
         Report(ReplicationEvent::kInvalidEntry, peer, author, proof->first.seq(),
                "bad fork proof: " + st.ToString());
+        if (!proof->first.VerifySignature() || !proof->second.VerifySignature()) {
+          DropPeer(peer, "sent a fork proof with a bad signature");
+        }
       }
     }
   }
@@ -377,6 +380,11 @@ void Replicator::HandleEntries(Peer& p, EntriesMessage& m, TimeMs now) {
         fs.eager.reset();
         ChooseEagerFor(feed, now);
       }
+      // Every node verifies before it stores or forwards, so a bad signature
+      // is a forgery (or corruption on the sender's side): drop the peer.
+      // A broken chain is only blocked: it can be a fork seen from the other
+      // branch.
+      if (!bad.VerifySignature()) DropPeer(p.id, "sent an entry with a bad signature");
     }
     // Other failures (disk full, I/O) are the store's to report; the entries
     // come again through push or repair.

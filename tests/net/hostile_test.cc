@@ -351,14 +351,17 @@ TEST_F(HostilePeerTest, ForgedForkProofsAreRejectedAndTheFeedIsNotFrozen) {
   const Entry alt2 = author.Make(2, feed[0].id(), 77, TextContent("the other branch"));
 
   // 1. Right shape, bad signature on one side: rejected by the store, counted
-  //    as an invalid entry, nothing frozen.
+  //    as an invalid entry, nothing frozen, and the forger is disconnected.
   auto p = Attacker(53);
   ASSERT_TRUE(p->SendFrame(
       rep::EncodeMessage(rep::ForkProofMessage{feed[1], testing::WithBadSignature(alt2)})));
   EXPECT_TRUE(WaitUntil([&] { return Delta().invalid_entries == 1; }));
-  ASSERT_TRUE(p->SendFrame(
+  EXPECT_TRUE(p->WaitClosed(3000));
+  auto p2 = Attacker(158);
+  ASSERT_TRUE(p2->SendFrame(
       rep::EncodeMessage(rep::ForkProofMessage{testing::WithBadSignature(feed[1]), alt2})));
   EXPECT_TRUE(WaitUntil([&] { return Delta().invalid_entries == 2; }));
+  EXPECT_TRUE(p2->WaitClosed(3000));
 
   // 2. Mismatched authors / sequences: not a fork proof at all; the frame is
   //    malformed and the sender is disconnected.

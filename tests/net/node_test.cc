@@ -369,6 +369,7 @@ TEST_F(HostileTest, ForgedEntriesAreRejectedAndNotStored) {
   ASSERT_TRUE(p->SendFrame(replication::EncodeMessage(m)));
   EXPECT_TRUE(WaitUntil([&] { return node_.Counters().invalid_entries >= 1; }));
   EXPECT_EQ(node_.Seq(author.id()), 0u);
+  EXPECT_TRUE(p->WaitClosed(3000));  // a forger is disconnected
   // A valid entry of the same feed from an honest peer is still taken.
   auto q = Honest(17);
   replication::EntriesMessage good;
