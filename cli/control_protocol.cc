@@ -303,4 +303,67 @@ Status ParseResponse(std::string_view payload, uint32_t* result_count,
   return Status::OK();
 }
 
+namespace {
+
+Status Arity(std::string_view method, uint32_t got, uint32_t want) {
+  if (got == want) return Status::OK();
+  return Status::InvalidArgument(std::string(method) + ": expected " + std::to_string(want) +
+                                 " arguments, got " + std::to_string(got));
+}
+
+}  // namespace
+
+Result<ParsedRequest> ParseRequest(std::string_view payload) {
+  MsgpackReader r(payload);
+  uint32_t n = 0;
+  std::string_view method;
+  Status st = r.ReadArrayHeader("request", &n);
+  if (st.ok() && n == 0) st = Status::InvalidArgument("request: empty array");
+  if (st.ok()) st = r.ReadStr("request method", 64, &method);
+  if (!st.ok()) return st.WithContext("malformed request");
+  const uint32_t args = n - 1;
+  ParsedRequest req;
+  req.method = std::string(method);
+  if (method == kHello || method == kStatus) {
+    PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
+  } else if (method == kAppend) {
+    PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+    std::string_view content;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadBin("content", kMaxControlFrameBytes, &content));
+    req.content = std::string(content);
+  } else if (method == kIngest) {
+    PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+    uint32_t count = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("entries", &count));
+    if (count > kMaxIngestEntries) {
+      return Status::TooLarge("ingest: more than " + std::to_string(kMaxIngestEntries) +
+                              " entries in one request");
+    }
+    req.entries.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      std::string_view raw;
+      PLUMLOG_RETURN_IF_ERROR(r.ReadBin("entry", kMaxEntryBytes, &raw));
+      Result<Entry> e = Entry::Decode(raw);
+      if (!e.ok()) return e.status().WithContext("ingest: entry " + std::to_string(i));
+      req.entries.push_back(std::move(*e));
+    }
+  } else if (method == kPeersAdd || method == kConnect) {
+    PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+    std::string_view text;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadStr("address", kMaxAddressBytes, &text));
+    PLUMLOG_ASSIGN_OR_RETURN(req.address, PeerAddress::Parse(text));
+  } else if (method == kPeersRemove || method == kFollow || method == kUnfollow ||
+             method == kBlock || method == kInSync) {
+    PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+    std::string_view raw;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("feed id", FeedId::kSize, &raw));
+    req.feed = *FeedId::FromBytes(raw);
+  } else {
+    return Status::InvalidArgument("unknown control method '" +
+                                   std::string(method.substr(0, 64)) + "'");
+  }
+  PLUMLOG_RETURN_IF_ERROR(r.ExpectEnd("request"));
+  return req;
+}
+
 }  // namespace plumlog::cli

@@ -84,6 +84,19 @@ const std::vector<CounterField>& CounterFields();
 void EncodeStatus(const NodeStatus& status, std::string* out);
 Status DecodeStatus(std::string_view data, NodeStatus* status);
 
+// A request as the daemon reads it: the method and its validated arguments
+// (which of the fields is set depends on the method).
+struct ParsedRequest {
+  std::string method;
+  std::string content;         // kAppend: one msgpack value
+  std::vector<Entry> entries;  // kIngest: decoded (signatures not yet checked)
+  PeerAddress address;         // kPeersAdd, kConnect
+  FeedId feed;                 // kPeersRemove, kFollow, kUnfollow, kBlock, kInSync
+};
+// Parses a request payload [method, args...]: the arity, types, limits and
+// trailing bytes of every method are checked here, so the daemon only acts.
+Result<ParsedRequest> ParseRequest(std::string_view payload);
+
 // Parses a response frame: on code 0 returns OK and leaves `results` holding
 // the bytes after the message; otherwise the error it carries.
 Status ParseResponse(std::string_view payload, uint32_t* result_count,

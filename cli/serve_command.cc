@@ -39,49 +39,19 @@ class Daemon : public ControlHandler {
   Daemon(Store* store, Node* node) : store_(store), node_(node) {}
 
   std::string Handle(std::string_view request) override {
-    MsgpackReader r(request);
-    uint32_t n = 0;
-    std::string_view method;
-    Status st = r.ReadArrayHeader("request", &n);
-    if (st.ok() && n == 0) st = Status::InvalidArgument("request: empty array");
-    if (st.ok()) st = r.ReadStr("request method", 64, &method);
-    if (!st.ok()) return ErrorResponse(st.WithContext("malformed request"));
-    const uint32_t args = n - 1;
+    Result<ParsedRequest> req = ParseRequest(request);
+    if (!req.ok()) return ErrorResponse(req.status());
     std::string response;
-    st = Dispatch(method, args, &r, &response);
+    Status st = Dispatch(*req, &response);
     if (!st.ok()) return ErrorResponse(st);
     return response;
   }
 
  private:
-  static Status Arity(std::string_view method, uint32_t got, uint32_t want) {
-    if (got == want) return Status::OK();
-    return Status::InvalidArgument(std::string(method) + ": expected " +
-                                   std::to_string(want) + " arguments, got " +
-                                   std::to_string(got));
-  }
-
-  static Status ReadFeed(MsgpackReader* r, FeedId* id) {
-    std::string_view raw;
-    PLUMLOG_RETURN_IF_ERROR(r->ReadBinExact("feed id", FeedId::kSize, &raw));
-    *id = *FeedId::FromBytes(raw);
-    return Status::OK();
-  }
-
-  static Status ReadAddress(MsgpackReader* r, PeerAddress* out) {
-    std::string_view text;
-    PLUMLOG_RETURN_IF_ERROR(r->ReadStr("address", kMaxAddressBytes, &text));
-    Result<PeerAddress> a = PeerAddress::Parse(text);
-    if (!a.ok()) return a.status();
-    *out = *a;
-    return Status::OK();
-  }
-
-  Status Dispatch(std::string_view method, uint32_t args, MsgpackReader* r,
-                  std::string* out) {
+  // Acts on a request ParseRequest validated.
+  Status Dispatch(ParsedRequest& req, std::string* out) {
+    const std::string& method = req.method;
     if (method == kHello) {
-      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
-      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
       *out = OkResponse(3);
       AppendMsgpackBin(out, store_->local_id().view());
       AppendMsgpackStr(out, node_->address().ToString());
@@ -89,12 +59,7 @@ class Daemon : public ControlHandler {
       return Status::OK();
     }
     if (method == kAppend) {
-      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
-      std::string_view content;
-      PLUMLOG_RETURN_IF_ERROR(
-          r->ReadBin("content", kMaxControlFrameBytes, &content));
-      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
-      Result<Entry> e = store_->Append(content);
+      Result<Entry> e = store_->Append(req.content);
       if (!e.ok()) return e.status().WithContext("cannot append");
       *out = OkResponse(2);
       AppendMsgpackUint(out, e->seq());
@@ -102,27 +67,7 @@ class Daemon : public ControlHandler {
       return Status::OK();
     }
     if (method == kIngest) {
-      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
-      uint32_t count = 0;
-      PLUMLOG_RETURN_IF_ERROR(r->ReadArrayHeader("entries", &count));
-      if (count > kMaxIngestEntries) {
-        return Status::TooLarge("ingest: more than " +
-                                std::to_string(kMaxIngestEntries) +
-                                " entries in one request");
-      }
-      std::vector<Entry> entries;
-      entries.reserve(count);
-      for (uint32_t i = 0; i < count; ++i) {
-        std::string_view raw;
-        PLUMLOG_RETURN_IF_ERROR(r->ReadBin("entry", kMaxEntryBytes, &raw));
-        Result<Entry> e = Entry::Decode(raw);
-        if (!e.ok()) {
-          return e.status().WithContext("ingest: entry " + std::to_string(i));
-        }
-        entries.push_back(std::move(*e));
-      }
-      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
-      const IngestResult result = store_->Ingest(std::move(entries));
+      const IngestResult result = store_->Ingest(std::move(req.entries));
       *out = OkResponse(5);
       AppendMsgpackUint(out, result.stored);
       AppendMsgpackUint(out, result.duplicates);
@@ -136,53 +81,34 @@ class Daemon : public ControlHandler {
       return Status::OK();
     }
     if (method == kStatus) {
-      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
-      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
       PLUMLOG_ASSIGN_OR_RETURN(NodeStatus status, node_->GetStatus());
       *out = OkResponse(14);
       EncodeStatus(status, out);
       return Status::OK();
     }
-    if (method == kPeersAdd || method == kConnect) {
-      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
-      PeerAddress peer;
-      PLUMLOG_RETURN_IF_ERROR(ReadAddress(r, &peer));
-      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
-      if (method == kPeersAdd) {
-        PLUMLOG_RETURN_IF_ERROR(node_->AddPeer(peer));
-        Log("peer added " + peer.ToString());
-      } else {
-        PLUMLOG_RETURN_IF_ERROR(node_->Connect(peer));
-        Log("connecting once to " + peer.ToString());
-      }
-      *out = OkResponse(0);
-      return Status::OK();
+    if (method == kPeersAdd) {
+      PLUMLOG_RETURN_IF_ERROR(node_->AddPeer(req.address));
+      Log("peer added " + req.address.ToString());
+    } else if (method == kConnect) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Connect(req.address));
+      Log("connecting once to " + req.address.ToString());
+    } else if (method == kInSync) {
+      return InSync(req.feed, out);
+    } else if (method == kPeersRemove) {
+      PLUMLOG_RETURN_IF_ERROR(node_->RemovePeer(req.feed));
+      Log("peer removed " + req.feed.ToString());
+    } else if (method == kFollow) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Follow(req.feed));
+      Log("following " + req.feed.ToString());
+    } else if (method == kUnfollow) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Unfollow(req.feed));
+      Log("unfollowed " + req.feed.ToString());
+    } else if (method == kBlock) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Block(req.feed));
+      Log("blocked " + req.feed.ToString());
     }
-    if (method == kPeersRemove || method == kFollow || method == kUnfollow ||
-        method == kBlock || method == kInSync) {
-      PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
-      FeedId id;
-      PLUMLOG_RETURN_IF_ERROR(ReadFeed(r, &id));
-      PLUMLOG_RETURN_IF_ERROR(r->ExpectEnd("request"));
-      if (method == kInSync) return InSync(id, out);
-      if (method == kPeersRemove) {
-        PLUMLOG_RETURN_IF_ERROR(node_->RemovePeer(id));
-        Log("peer removed " + id.ToString());
-      } else if (method == kFollow) {
-        PLUMLOG_RETURN_IF_ERROR(node_->Follow(id));
-        Log("following " + id.ToString());
-      } else if (method == kUnfollow) {
-        PLUMLOG_RETURN_IF_ERROR(node_->Unfollow(id));
-        Log("unfollowed " + id.ToString());
-      } else {
-        PLUMLOG_RETURN_IF_ERROR(node_->Block(id));
-        Log("blocked " + id.ToString());
-      }
-      *out = OkResponse(0);
-      return Status::OK();
-    }
-    return Status::InvalidArgument("unknown control method '" +
-                                   std::string(method.substr(0, 64)) + "'");
+    *out = OkResponse(0);
+    return Status::OK();
   }
 
   Status InSync(const FeedId& peer, std::string* out) {

@@ -188,8 +188,6 @@ Status Node::Impl::Init() {
     Configured& c = configured_[p.id];
     c.address = p;
     c.persistent = true;
-    c.backoff_ms = options_.reconnect_min_ms;
-    c.next_dial = 0;
     addresses_[p.id] = p.HostPort();
     contacts.push_back({p.id, p.HostPort()});
   }
@@ -265,22 +263,16 @@ void Node::Impl::Drain() {
 }
 
 void Node::Impl::FlushConnections() {
-  // Encrypt and write what the round queued; track congestion.
+  // Encrypt and write what the round queued. (Congestion is signalled by
+  // SendTo as soon as a send crosses the soft limit.)
   for (Connection* c : conns_) {
     if (c->open()) c->Flush();
   }
   std::vector<std::pair<FeedId, Connection*>> slow;
   for (auto& [peer, pc] : peers_) {
     Connection* c = pc.primary;
-    if (c == nullptr || !c->open()) continue;
-    if (c->queued_bytes() > options_.send_queue_hard_bytes) {
+    if (c != nullptr && c->open() && c->queued_bytes() > options_.send_queue_hard_bytes) {
       slow.emplace_back(peer, c);
-      continue;
-    }
-    if (c->congested() && !congested_.count(peer)) {
-      congested_.insert(peer);
-      replicator_->SetPeerCongested(peer, true);
-      dirty_ = true;
     }
   }
   for (auto& [peer, c] : slow) {
@@ -328,12 +320,11 @@ void Node::Impl::RunMembershipEffects(bool* progress) {
           membership_->OnConnected(e.peer, Now());
         } else if (it == peers_.end() || it->second.dialing == nullptr) {
           const std::string addr = e.address.empty() ? AddressOf(e.peer) : e.address;
-          auto bo = dial_backoff_.find(e.peer);
-          if (bo != dial_backoff_.end() && Now() < bo->second.next) {
+          if (BackingOff(e.peer)) {
             // Failed recently: report the failure when the backoff ends, not
             // now (a handshake refused in 1 ms would otherwise be retried
             // every millisecond).
-            deferred_failures_.emplace(bo->second.next, e.peer);
+            deferred_failures_.emplace(dial_backoff_[e.peer].next, e.peer);
           } else if (addr.empty() || Dial(e.peer, addr) == nullptr) {
             membership_->OnDisconnected(e.peer, Now());
           }
@@ -547,8 +538,7 @@ void Node::Impl::SendTo(const FeedId& peer, std::string_view frame, const std::s
   }
   const std::string addr = address.empty() ? AddressOf(peer) : address;
   if (addr.empty()) return;  // nowhere to send it: like a lost datagram
-  auto bo = dial_backoff_.find(peer);
-  if (bo != dial_backoff_.end() && Now() < bo->second.next) return;  // dialled in vain lately
+  if (BackingOff(peer)) return;  // dialled in vain lately
   Connection* c = Dial(peer, addr);
   if (c != nullptr) c->Send(frame);
 }
@@ -610,7 +600,6 @@ void Node::Impl::OnOpen(Connection* c) {
     if (membership_) membership_->OnDisconnected(peer, now);
   }
   pc.primary = c;
-  dial_backoff_.erase(peer);
   OpenNeighbor(peer);
 }
 
@@ -676,7 +665,7 @@ void Node::Impl::OnFrame(Connection* c, std::string_view frame) {
     }
     replicator_->OnFrame(peer, frame, now);
   }
-  // Frames arrive in batches (one read); Drain runs when the read callback returns.
+  // Effects go out before the next frame of the same read is handled.
   Drain();
 }
 
@@ -703,8 +692,6 @@ void Node::Impl::OnClose(Connection* c, CloseReason reason, const Status& why) {
   counters_.bytes_sent += c->bytes_sent();
   counters_.bytes_received += c->bytes_received();
   counters_.frames_sent += c->frames_sent();
-  const bool was_open = c->open() || c->remote_id() != FeedId();
-  (void)was_open;
   const FeedId peer = c->remote_id();
   if (reason != CloseReason::kLocal && reason != CloseReason::kPeerClosed) {
     Log("connection %s %s closed: %s%s%s", c->outbound() ? "to" : "from",
@@ -720,22 +707,11 @@ void Node::Impl::OnClose(Connection* c, CloseReason reason, const Status& why) {
   if (pc.dialing == c) {
     pc.dialing = nullptr;
     ++counters_.dial_failures;
-    if (reason != CloseReason::kLocal) {
-      DialBackoff& b = dial_backoff_[peer];
-      b.delay_ms = std::clamp(b.delay_ms * 2, options_.reconnect_min_ms, options_.reconnect_max_ms);
-      std::uniform_real_distribution<double> jitter(0.75, 1.25);
-      b.next = now + static_cast<int64_t>(static_cast<double>(b.delay_ms) * jitter(rng_));
-    }
+    if (reason != CloseReason::kLocal) BackOff(peer, /*reset=*/false);
     if (pc.primary == nullptr) {
       if (membership_ && !stopping_) membership_->OnDisconnected(peer, now);
       auto ct = configured_.find(peer);
-      if (ct != configured_.end()) {
-        if (ct->second.persistent) {
-          ScheduleRedial(ct->second, false);
-        } else {
-          configured_.erase(ct);
-        }
-      }
+      if (ct != configured_.end() && !ct->second.persistent) configured_.erase(ct);
     }
   } else if (pc.primary == c) {
     pc.primary = nullptr;
@@ -751,7 +727,9 @@ void Node::Impl::OnClose(Connection* c, CloseReason reason, const Status& why) {
       auto ct = configured_.find(peer);
       if (ct != configured_.end()) {
         if (ct->second.persistent) {
-          ScheduleRedial(ct->second, now - c->opened_at() >= kStableConnectionMs);
+          // Redial after the backoff; a connection that lived a while
+          // starts it over, a flapping one keeps doubling it.
+          BackOff(peer, now - c->opened_at() >= kStableConnectionMs);
         } else {
           configured_.erase(ct);
           UpdateReplicationPeer(peer);
@@ -804,28 +782,33 @@ void Node::Impl::MaybeFinishStop() {
   uv_close(reinterpret_cast<uv_handle_t*>(&housekeeping_), &Impl::OnHandleClosed);
 }
 
-void Node::Impl::ScheduleRedial(Configured& c, bool reset) {
-  if (reset || c.backoff_ms <= 0) c.backoff_ms = options_.reconnect_min_ms;
+void Node::Impl::BackOff(const FeedId& peer, bool reset) {
+  DialBackoff& b = dial_backoff_[peer];
+  b.delay_ms = reset ? options_.reconnect_min_ms
+                     : std::clamp(b.delay_ms * 2, options_.reconnect_min_ms,
+                                  options_.reconnect_max_ms);
   std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  c.next_dial = Now() + static_cast<int64_t>(static_cast<double>(c.backoff_ms) * jitter(rng_));
-  c.backoff_ms = std::min(c.backoff_ms * 2, options_.reconnect_max_ms);
+  b.next = Now() + static_cast<int64_t>(static_cast<double>(b.delay_ms) * jitter(rng_));
+}
+
+bool Node::Impl::BackingOff(const FeedId& peer) const {
+  auto it = dial_backoff_.find(peer);
+  return it != dial_backoff_.end() && Now() < it->second.next;
 }
 
 void Node::Impl::DialConfigured() {
   if (stopping_) return;
-  const int64_t now = Now();
   for (auto& [id, c] : configured_) {
     if (!c.persistent && c.dialed_once) continue;
     auto it = peers_.find(id);
     if (it != peers_.end() && (it->second.primary != nullptr || it->second.dialing != nullptr)) {
       continue;
     }
-    if (now < c.next_dial) continue;
+    if (BackingOff(id)) continue;
     if (Dial(id, c.address.HostPort()) == nullptr) {
-      ScheduleRedial(c, false);
+      BackOff(id, /*reset=*/false);
     } else {
       c.dialed_once = true;
-      c.next_dial = now + c.backoff_ms;  // re-armed properly on failure
     }
   }
 }
@@ -841,8 +824,7 @@ Status Node::Impl::AddPeer(const PeerAddress& peer, bool persistent) {
   c.address = peer;
   c.persistent = persistent;
   c.dialed_once = false;
-  c.backoff_ms = options_.reconnect_min_ms;
-  c.next_dial = 0;
+  dial_backoff_.erase(peer.id);  // dial now
   addresses_[peer.id] = peer.HostPort();
   if (membership_ && membership_->ActiveView().empty()) {
     membership_->Join({{peer.id, peer.HostPort()}}, Now());

@@ -83,8 +83,6 @@ class Node::Impl final : public net::Connection::Handler {
     PeerAddress address;
     bool persistent = true;  // redial after loss (AddPeer) or once (Connect)
     bool dialed_once = false;
-    int64_t backoff_ms = 0;
-    int64_t next_dial = 0;
   };
   struct PeerConns {
     net::Connection* primary = nullptr;  // open; we send on it
@@ -115,7 +113,12 @@ class Node::Impl final : public net::Connection::Handler {
   void UpdateReplicationPeer(const FeedId& peer);
   bool WantsReplication(const FeedId& peer) const;
   size_t LiveConnections() const;
-  void ScheduleRedial(Configured& c, bool reset);
+  // After a failed dial or a lost connection: no new dial of `peer` for a
+  // jittered delay, doubling from reconnect_min_ms to reconnect_max_ms
+  // (reset: from the start). One mechanism for configured peers,
+  // membership dials and transient sends.
+  void BackOff(const FeedId& peer, bool reset);
+  bool BackingOff(const FeedId& peer) const;
   void DialConfigured();
   std::string AddressOf(const FeedId& peer) const;
   void Emit(const MemberEvent& e);

@@ -637,19 +637,23 @@ void Membership::HandlePingReq(const FeedId& from, const PingReqMessage& m, Time
   Send(m.target, PingMessage{seq, Piggyback(m.target)}, address);
 }
 
+void Membership::StartProbe(const FeedId& target, TimeMs now) {
+  Probe p;
+  p.target = target;
+  p.seq = next_seq_++;
+  p.started = now;
+  probe_ = p;
+  ++stats_.pings_sent;
+  Send(target, PingMessage{p.seq, Piggyback(target)});
+}
+
 void Membership::ProbeRound(TimeMs now) {
   // Round-robin over a shuffled copy of the active view (SWIM's variant).
   if (probe_next_) {
     const FeedId target = *probe_next_;
     probe_next_.reset();
     if (InActive(target)) {
-      Probe p;
-      p.target = target;
-      p.seq = next_seq_++;
-      p.started = now;
-      probe_ = p;
-      ++stats_.pings_sent;
-      Send(target, PingMessage{p.seq, Piggyback(target)});
+      StartProbe(target, now);
       return;
     }
   }
@@ -658,13 +662,7 @@ void Membership::ProbeRound(TimeMs now) {
     recheck_.erase(recheck_.begin());
     auto it = members_.find(target);
     if (it == members_.end() || it->second.state != MemberState::kAlive) continue;
-    Probe p;
-    p.target = target;
-    p.seq = next_seq_++;
-    p.started = now;
-    probe_ = p;
-    ++stats_.pings_sent;
-    Send(target, PingMessage{p.seq, Piggyback(target)});
+    StartProbe(target, now);
     return;
   }
   if (probe_index_ >= probe_order_.size()) {
@@ -677,13 +675,7 @@ void Membership::ProbeRound(TimeMs now) {
   }
   if (probe_index_ >= probe_order_.size()) return;
   const FeedId target = probe_order_[probe_index_++];
-  Probe p;
-  p.target = target;
-  p.seq = next_seq_++;
-  p.started = now;
-  probe_ = p;
-  ++stats_.pings_sent;
-  Send(target, PingMessage{p.seq, Piggyback(target)});
+  StartProbe(target, now);
 }
 
 void Membership::CheckProbe(TimeMs now) {

@@ -248,6 +248,8 @@ class Membership {
                         const std::vector<PeerSample>& sent, TimeMs now);
 
   // SWIM.
+  // Pings `target` as this period's probe.
+  void StartProbe(const FeedId& target, TimeMs now);
   void ProbeRound(TimeMs now);
   void CheckProbe(TimeMs now);
   void CheckSuspicions(TimeMs now);

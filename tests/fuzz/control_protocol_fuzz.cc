@@ -5,8 +5,8 @@
 // Input: byte 0 picks what the rest is:
 //   0  a byte stream a client writes to the daemon: split into frames exactly
 //      as ControlServer::HandleInput does (4-byte length, 1..
-//      kMaxControlFrameBytes), each request read as the daemon's request
-//      reader does (see RequestShape below);
+//      kMaxControlFrameBytes), each request read by the daemon's request
+//      reader (cli::ParseRequest);
 //   1  a response payload the client reads: ParseResponse, then DecodeStatus
 //      on the results of a 14-result response (what `status` answers);
 //   2  a status payload: DecodeStatus directly.
@@ -21,14 +21,6 @@
 //  - DecodeStatus: whatever it accepts re-encodes (EncodeStatus) to a payload
 //    DecodeStatus accepts again and that encodes to the same bytes (decode and
 //    encode are inverse on what the daemon sends).
-//
-// The daemon's request reader itself (method + arguments) lives in
-// cli/serve_command.cc, inside the Daemon class bound to a Store and a Node;
-// it cannot be linked here without RocksDB and a running node. RequestShape
-// reads requests with the same MsgpackReader calls, limits and constants
-// (control_protocol.h), and decodes ingest entries with Entry::Decode and
-// addresses with PeerAddress::Parse, as the daemon does; keep it in step with
-// Daemon::Handle / Dispatch.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -39,76 +31,30 @@
 #include "plumlog/node.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
-#include "storage/msgpack_reader.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
 namespace cli = plumlog::cli;
 using plumlog::Status;
-using plumlog::storage::MsgpackReader;
 
-// Mirror of Daemon::Handle + Dispatch's argument reading (no side effects).
-Status RequestShape(std::string_view request) {
-  MsgpackReader r(request);
-  uint32_t n = 0;
-  std::string_view method;
-  PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("request", &n));
-  if (n == 0) return Status::InvalidArgument("request: empty array");
-  PLUMLOG_RETURN_IF_ERROR(r.ReadStr("request method", 64, &method));
-  const uint32_t args = n - 1;
-  auto arity = [&](uint32_t want) -> Status {
-    if (args == want) return Status::OK();
-    return Status::InvalidArgument(std::string(method) + ": wrong arity");
-  };
-  if (method == cli::kHello || method == cli::kStatus) {
-    PLUMLOG_RETURN_IF_ERROR(arity(0));
-    return r.ExpectEnd("request");
+// The daemon's own request reader, plus what must hold for what it accepts.
+Status CheckRequest(std::string_view request) {
+  plumlog::Result<cli::ParsedRequest> req = cli::ParseRequest(request);
+  if (!req.ok()) return req.status();
+  for (const plumlog::Entry& e : req->entries) {
+    FUZZ_CHECK(plumlog::Entry::Decode(e.encoded()).ok());
   }
-  if (method == cli::kAppend) {
-    PLUMLOG_RETURN_IF_ERROR(arity(1));
-    std::string_view content;
-    PLUMLOG_RETURN_IF_ERROR(r.ReadBin("content", cli::kMaxControlFrameBytes, &content));
-    FUZZ_CHECK(content.size() <= request.size());
-    return r.ExpectEnd("request");
-  }
-  if (method == cli::kIngest) {
-    PLUMLOG_RETURN_IF_ERROR(arity(1));
-    uint32_t count = 0;
-    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("entries", &count));
-    if (count > cli::kMaxIngestEntries) return Status::TooLarge("ingest: too many entries");
-    std::vector<plumlog::Entry> entries;
-    for (uint32_t i = 0; i < count; ++i) {
-      std::string_view raw;
-      PLUMLOG_RETURN_IF_ERROR(r.ReadBin("entry", plumlog::kMaxEntryBytes, &raw));
-      plumlog::Result<plumlog::Entry> e = plumlog::Entry::Decode(raw);
-      if (!e.ok()) return e.status();
-      FUZZ_CHECK(e->encoded() == raw);
-      entries.push_back(std::move(*e));
-    }
-    return r.ExpectEnd("request");
-  }
-  if (method == cli::kPeersAdd || method == cli::kConnect) {
-    PLUMLOG_RETURN_IF_ERROR(arity(1));
-    std::string_view text;
-    PLUMLOG_RETURN_IF_ERROR(r.ReadStr("address", cli::kMaxAddressBytes, &text));
-    plumlog::Result<plumlog::PeerAddress> a = plumlog::PeerAddress::Parse(text);
-    if (!a.ok()) return a.status();
+  FUZZ_CHECK(req->entries.size() <= cli::kMaxIngestEntries);
+  FUZZ_CHECK(req->content.size() <= request.size());
+  if (req->method == cli::kPeersAdd || req->method == cli::kConnect) {
     // What the daemon logs and dials parses back to the same peer.
-    plumlog::Result<plumlog::PeerAddress> again = plumlog::PeerAddress::Parse(a->ToString());
+    plumlog::Result<plumlog::PeerAddress> again =
+        plumlog::PeerAddress::Parse(req->address.ToString());
     FUZZ_CHECK(again.ok());
-    FUZZ_CHECK(*again == *a);
-    return r.ExpectEnd("request");
+    FUZZ_CHECK(*again == req->address);
   }
-  if (method == cli::kPeersRemove || method == cli::kFollow || method == cli::kUnfollow ||
-      method == cli::kBlock || method == cli::kInSync) {
-    PLUMLOG_RETURN_IF_ERROR(arity(1));
-    std::string_view raw;
-    PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("feed id", plumlog::FeedId::kSize, &raw));
-    FUZZ_CHECK(plumlog::FeedId::FromBytes(raw).has_value());
-    return r.ExpectEnd("request");
-  }
-  return Status::InvalidArgument("unknown control method");
+  return Status::OK();
 }
 
 // ControlServer::HandleInput's loop over a client's bytes.
@@ -129,7 +75,7 @@ void ServerStream(std::string_view in) {
     reframed += cli::Frame(payload);
     FUZZ_CHECK(reframed.size() == pos + 4 + len);
     FUZZ_CHECK(std::string_view(reframed).substr(pos) == in.substr(pos, 4 + size_t{len}));
-    Status st = RequestShape(payload);
+    Status st = CheckRequest(payload);
     if (!st.ok()) {
       FUZZ_CHECK(!st.message().empty());
       // The error goes back as a response the client parses to the same error.
