@@ -165,4 +165,13 @@ bool EntryCodec::Verify(const Entry& entry) {
                                  entry.signature());
 }
 
+crypto::SignatureVerifier::Item EntryCodec::SignatureItem(const Entry& entry) {
+  crypto::SignatureVerifier::Item item;
+  item.public_key = entry.author().bytes().data();
+  item.prefix = kSignaturePrefix;
+  item.message = entry.signed_bytes();
+  item.signature = entry.signature().data();
+  return item;
+}
+
 }  // namespace plumlog

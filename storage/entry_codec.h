@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "crypto/keypair.h"
+#include "crypto/signature_verifier.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
 
@@ -50,7 +51,11 @@ class EntryCodec {
   // fully structure-checked (Corruption on any problem).
   static Result<Entry> DecodeStored(std::string_view encoded, const EntryId& id);
 
+  // The entry's signature, checked by libsodium.
   static bool Verify(const Entry& entry);
+  // The same check as one item for crypto::SignatureVerifier (which decides
+  // exactly as Verify does). Points into the entry.
+  static crypto::SignatureVerifier::Item SignatureItem(const Entry& entry);
 
  private:
   static Status Parse(std::string_view encoded, Entry* entry);

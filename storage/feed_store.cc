@@ -170,6 +170,7 @@ FeedStore::FeedStore(std::string home, const StoreOptions& options, crypto::KeyP
                           ? options_.crypto_threads - 1
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
   pool_ = std::make_unique<crypto::WorkerPool>(threads);
+  verifier_ = std::make_unique<crypto::SignatureVerifier>();
   if (!options_.read_only && options_.precomputed_nonces > 0) {
     signer_ = std::make_unique<crypto::PrecomputedSigner>(key_, options_.precomputed_nonces);
   }
@@ -442,7 +443,7 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
       head.author = e.author();
     }
     auto sig_ok = [&]() {
-      if (op->sig[i] == 0) op->sig[i] = EntryCodec::Verify(e) ? 1 : 2;
+      if (op->sig[i] == 0) op->sig[i] = verifier_->Verify(EntryCodec::SignatureItem(e)) ? 1 : 2;
       return op->sig[i] == 1;
     };
     // The id stored at this sequence, for duplicates and forks.
@@ -646,6 +647,28 @@ Result<std::vector<Entry>> FeedStore::AppendBatch(const std::vector<std::string>
   return std::move(op.appended);
 }
 
+void FeedStore::VerifySignatures(const std::vector<const Entry*>& entries,
+                                 std::vector<uint8_t>* ok) const {
+  // Chunks of consecutive entries (usually one author's run) share the
+  // verifier's per-key table and one field inversion.
+  constexpr size_t kChunk = 64;
+  const size_t n = entries.size();
+  ok->assign(n, 0);
+  auto run = [&](size_t begin, size_t end) {
+    std::vector<crypto::SignatureVerifier::Item> items;
+    items.reserve(end - begin);
+    for (size_t i = begin; i < end; ++i) items.push_back(EntryCodec::SignatureItem(*entries[i]));
+    verifier_->Verify(items, std::span<uint8_t>(ok->data() + begin, end - begin));
+  };
+  if (n < options_.parallel_min_batch) {
+    run(0, n);
+    return;
+  }
+  pool_->ParallelFor((n + kChunk - 1) / kChunk, [&](size_t c) {
+    run(c * kChunk, std::min(n, (c + 1) * kChunk));
+  });
+}
+
 IngestResult FeedStore::Ingest(std::vector<Entry> entries) {
   Status st = WritableCheck();
   if (!st.ok()) {
@@ -672,15 +695,12 @@ IngestResult FeedStore::Ingest(std::vector<Entry> entries) {
       check.push_back(i);
     }
   }
-  auto verify = [&](size_t k) {
-    size_t i = check[k];
-    op.sig[i] = EntryCodec::Verify(entries[i]) ? 1 : 2;
-  };
-  if (check.size() >= options_.parallel_min_batch) {
-    pool_->ParallelFor(check.size(), verify);
-  } else {
-    for (size_t k = 0; k < check.size(); ++k) verify(k);
-  }
+  std::vector<const Entry*> to_check;
+  to_check.reserve(check.size());
+  for (size_t i : check) to_check.push_back(&entries[i]);
+  std::vector<uint8_t> ok;
+  VerifySignatures(to_check, &ok);
+  for (size_t k = 0; k < check.size(); ++k) op.sig[check[k]] = ok[k] ? 1 : 2;
   st = Submit(&op);
   if (!st.ok()) {
     IngestResult r;

@@ -16,6 +16,7 @@
 #include "crypto/keypair.h"
 #include "crypto/parallel.h"
 #include "crypto/precomputed_signer.h"
+#include "crypto/signature_verifier.h"
 #include "plumlog/store.h"
 
 namespace plumlog::storage {
@@ -62,6 +63,9 @@ class FeedStore final : public Store {
   void CommitGroup(std::vector<WriteOp*>& group);
   void PrepareAppend(WriteOp* op, GroupState* g);
   void PrepareIngest(WriteOp* op, GroupState* g);
+  // ok[i] = 1 when *entries[i] carries a valid signature, else 0; batches of
+  // at least parallel_min_batch are spread over the worker pool.
+  void VerifySignatures(const std::vector<const Entry*>& entries, std::vector<uint8_t>* ok) const;
   Result<Entry> ReadLogValue(std::string_view arrival_key, std::string_view value) const;
   Result<Entry> GetAt(uint64_t arrival) const;
   uint64_t NowMs() const;
@@ -71,6 +75,9 @@ class FeedStore final : public Store {
   const StoreOptions options_;
   const crypto::KeyPair key_;
   std::unique_ptr<crypto::WorkerPool> pool_;
+  // Keeps a table per recent author so runs of entries verify ~3x faster than
+  // with one libsodium call each (crypto/signature_verifier.h).
+  std::unique_ptr<crypto::SignatureVerifier> verifier_;
   std::unique_ptr<crypto::PrecomputedSigner> signer_;  // writable stores only
   std::string secondary_dir_;  // read-only mode: RocksDB secondary instance files
 

@@ -59,9 +59,11 @@ Result<CheckReport> FeedStore::Check() const {
   // Walk every feed in (author, seq) order: chain, ids, signatures.
   std::vector<Entry> pending;  // decoded, signatures not yet verified
   auto flush = [&] {
-    std::vector<uint8_t> ok(pending.size());
-    pool_->ParallelFor(pending.size(),
-                       [&](size_t i) { ok[i] = EntryCodec::Verify(pending[i]) ? 1 : 0; });
+    std::vector<const Entry*> ptrs;
+    ptrs.reserve(pending.size());
+    for (const Entry& e : pending) ptrs.push_back(&e);
+    std::vector<uint8_t> ok;
+    VerifySignatures(ptrs, &ok);
     for (size_t i = 0; i < pending.size(); ++i) {
       if (!ok[i]) problem(Where(pending[i].author(), pending[i].seq()), "bad signature");
     }

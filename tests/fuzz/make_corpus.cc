@@ -1,8 +1,8 @@
 // Writes the seed inputs of the fuzz corpora (tests/fuzz/corpus/<target>/):
 // valid entries, export streams, ids, msgpack values, a secret key file and
 // replication frames of every type, application frame streams, control socket
-// requests and responses and chat content, all from a fixed key so the output
-// is the same on every run.
+// requests and responses, chat content and signature-verifier cases, all from
+// a fixed key so the output is the same on every run.
 //
 //   plumlog_fuzz_make_corpus OUT_DIR
 //
@@ -404,6 +404,35 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "message-extra-keys", extra);
     WriteSeed(dir, "text-content", plumlog::TextContent("not chat"));
     WriteSeed(dir, "post-map", Contents()[1].second);
+  }
+
+  // ---- signature verification (crypto/signature_verifier.h) ----
+  // Layout in signature_verify_fuzz.cc: mode byte, then raw key || signature
+  // || message (mode 0) or seed (32) || two parameters || message.
+  {
+    const fs::path dir = out / "signature_verify";
+    auto seeded = [](uint8_t mode, uint8_t fill, uint8_t p1, uint8_t p2, std::string_view msg) {
+      std::string s(1, static_cast<char>(mode));
+      for (int i = 0; i < 32; ++i) s.push_back(static_cast<char>(fill + i));
+      s.push_back(static_cast<char>(p1));
+      s.push_back(static_cast<char>(p2));
+      s.append(msg);
+      return s;
+    };
+    std::string raw(1, '\0');
+    for (int i = 0; i < 96; ++i) raw.push_back(static_cast<char>(i * 7));
+    raw += "hello";
+    WriteSeed(dir, "raw-garbage", raw);
+    WriteSeed(dir, "honest", seeded(1, 0x10, 8, 0, "an honest message"));
+    WriteSeed(dir, "flip-r", seeded(1, 0x20, 3, 0x40, "flip a bit of R"));
+    WriteSeed(dir, "flip-s", seeded(1, 0x30, 40, 0x01, "flip a bit of s"));
+    WriteSeed(dir, "flip-key", seeded(1, 0x40, 70, 0x10, "flip a bit of the key"));
+    WriteSeed(dir, "s-plus-l", seeded(2, 0x50, 0, 0, "non-canonical s"));
+    for (uint8_t k = 0; k < 5; ++k) {
+      WriteSeed(dir, "torsion-" + std::to_string(k),
+                seeded(3, static_cast<uint8_t>(0x60 + 16 * k), k, k, "torsion key"));
+    }
+    WriteSeed(dir, "torsion-signbit", seeded(3, 0xc0, 0x83, 1, "sign bit"));
   }
 
   std::printf("seeds written under %s\n", out.c_str());
