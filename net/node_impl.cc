@@ -590,14 +590,21 @@ void Node::Impl::OnOpen(Connection* c) {
       return;
     }
     // The peer reconnected: its side of the old connection is gone. Both cores
-    // start over with it on the new one.
+    // start over with it on the new one. The new connection becomes primary
+    // before the old one closes: Close runs OnClose (and maybe a Drain) right
+    // away, which must find the peer still connected, or it would erase this
+    // PeerConns from under `pc`.
     Connection* old = pc.primary;
-    pc.primary = nullptr;
-    old->user_data = reinterpret_cast<void*>(1);  // replaced: no peer-down from its close
-    old->Close(CloseReason::kLocal, Status::OK(), true);
+    pc.primary = c;
     if (rep_peers_.erase(peer)) replicator_->OnPeerDown(peer, now);
     congested_.erase(peer);
     if (membership_) membership_->OnDisconnected(peer, now);
+    old->user_data = reinterpret_cast<void*>(1);  // replaced: no peer-down from its close
+    old->Close(CloseReason::kLocal, Status::OK(), true);
+    auto it = peers_.find(peer);
+    if (it == peers_.end() || it->second.primary != c) return;  // closed meanwhile
+    OpenNeighbor(peer);
+    return;
   }
   pc.primary = c;
   OpenNeighbor(peer);

@@ -4,6 +4,7 @@
 // bad box-stream, forged entries, forks, flooding, the connection limit):
 //
 //  - a replayed handshake (a client's recorded bytes sent again);
+//  - a peer reconnecting while its stale connection is still open;
 //  - half-open connections up to and beyond max_connections;
 //  - forged fork proofs;
 //  - entries of a feed with a gap;
@@ -235,6 +236,29 @@ TEST_F(HostilePeerTest, AReplayedHandshakeFailsAndIsCounted) {
   EXPECT_TRUE(blind->WaitClosed(3000));
   EXPECT_TRUE(WaitUntil([&] { return Delta().handshake_failures == 4; }));
   EXPECT_EQ(Delta().handshakes_ok, 1u);  // only the original
+  ExpectHonestStillSyncs();
+}
+
+// A peer whose earlier connection the node still holds (its side vanished
+// without a FIN, as after a partition) connects again: the node keeps the new
+// connection and closes the old one. The netns partition test found, under
+// ASan, the node freeing its record of the peer while replacing the
+// connection (when it was not itself dialling that peer).
+TEST_F(HostilePeerTest, AReconnectingPeerReplacesItsStaleConnection) {
+  auto first = Attacker(41);
+  ASSERT_TRUE(first);
+  EXPECT_TRUE(WaitUntil([&] { return Delta().handshakes_ok == 1; }));
+  for (int round = 0; round < 3; ++round) {
+    auto second = Attacker(41);
+    ASSERT_TRUE(second);
+    EXPECT_TRUE(first->WaitClosed(5000)) << "round " << round << ": the stale one stayed open";
+    bool closed = false;
+    const auto until = Clock::now() + std::chrono::milliseconds(300);
+    while (!closed && Clock::now() < until) second->Recv(64 * 1024, 50, &closed);
+    EXPECT_FALSE(closed) << "round " << round << ": the new connection was closed";
+    first = std::move(second);
+  }
+  EXPECT_EQ(Delta().handshakes_ok, 4u);
   ExpectHonestStillSyncs();
 }
 
@@ -519,7 +543,14 @@ TEST_F(HostilePeerTest, NotesForAbsurdSequencesKeepTheNodeUpAndOthersSyncing) {
                   static_cast<double>(notes_sent));
   // Bounded: well under 4 KiB per note (the notes were 82k feeds; a leak of
   // entries or buffers per claimed sequence would be orders of magnitude more).
-  EXPECT_LT(rss_after - rss_before, 4L * static_cast<long>(notes_sent));
+  // Under ASan every allocation carries redzones and freed memory sits in a
+  // quarantine, which measured about 4.3 KiB per note here: 4x the bound.
+#if defined(__SANITIZE_ADDRESS__)
+  constexpr long kKiBPerNote = 16;
+#else
+  constexpr long kKiBPerNote = 4;
+#endif
+  EXPECT_LT(rss_after - rss_before, kKiBPerNote * static_cast<long>(notes_sent));
 
   // 3. A sequence past the largest allowed: malformed, disconnected, counted.
   std::string over;
