@@ -63,6 +63,24 @@ class Fe25519 {
   }
   Fe25519 operator-() const { return Zero() - *this; }
 
+  // Sum and difference without the carry, for the point formulas' inner
+  // terms that go straight into a multiplication or a square. Both inputs
+  // must have limbs below 2^53 (any carried value or product qualifies, and a
+  // lazy sum of two of them) and their sum below 2^54; results may reach
+  // 2^54, which * and Square accept (their 128-bit sums stay below 2^115)
+  // but +, -, ToBytes and the lazy operations do not.
+  static Fe25519 AddLazy(const Fe25519& a, const Fe25519& b) {
+    Fe25519 r;
+    for (int i = 0; i < 5; ++i) r.v_[i] = a.v_[i] + b.v_[i];
+    return r;
+  }
+  static Fe25519 SubLazy(const Fe25519& a, const Fe25519& b) {
+    Fe25519 r;
+    r.v_[0] = a.v_[0] + kFourP0 - b.v_[0];
+    for (int i = 1; i < 5; ++i) r.v_[i] = a.v_[i] + kFourPi - b.v_[i];
+    return r;
+  }
+
   friend Fe25519 operator*(const Fe25519& a, const Fe25519& b) {
     const uint64_t* x = a.v_;
     const uint64_t* y = b.v_;

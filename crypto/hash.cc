@@ -11,15 +11,15 @@ static_assert(sizeof(crypto_generichash_state) <= 384);
 std::array<uint8_t, 32> Blake2b256(std::string_view data) {
   std::array<uint8_t, 32> out;
   crypto_generichash(out.data(), out.size(),
-                     reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-                     nullptr, 0);
+                     reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), nullptr, 0);
   return out;
 }
 
 Blake2b256Hasher::Blake2b256Hasher() {
   EnsureSodium();
-  crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_), nullptr,
-                          0, 32);
+  crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_),
+                          nullptr, 0, 32);
 }
 
 void Blake2b256Hasher::Update(std::string_view data) {

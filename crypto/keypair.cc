@@ -45,10 +45,12 @@ KeyPair KeyPair::FromSeed(std::span<const uint8_t, kSeedSize> seed) {
   return kp;
 }
 
-Signature KeyPair::Sign(std::string_view prefix, std::string_view message) const {
+Signature KeyPair::Sign(std::string_view prefix,
+                        std::string_view message) const {
   Signature sig;
   std::string buf;
-  const unsigned char* msg = reinterpret_cast<const unsigned char*>(message.data());
+  const unsigned char* msg =
+      reinterpret_cast<const unsigned char*>(message.data());
   size_t len = message.size();
   if (!prefix.empty()) {
     buf.reserve(prefix.size() + message.size());
@@ -60,19 +62,22 @@ Signature KeyPair::Sign(std::string_view prefix, std::string_view message) const
   return sig;
 }
 
-bool KeyPair::Verify(const FeedId& key, std::string_view prefix, std::string_view message,
+bool KeyPair::Verify(const FeedId& key, std::string_view prefix,
+                     std::string_view message,
                      std::span<const uint8_t, 64> signature) {
   EnsureSodium();
   std::string buf;
   buf.reserve(prefix.size() + message.size());
   buf.append(prefix).append(message);
-  return crypto_sign_verify_detached(signature.data(),
-                                     reinterpret_cast<const unsigned char*>(buf.data()),
-                                     buf.size(), key.bytes().data()) == 0;
+  return crypto_sign_verify_detached(
+             signature.data(),
+             reinterpret_cast<const unsigned char*>(buf.data()), buf.size(),
+             key.bytes().data()) == 0;
 }
 
 Status KeyPair::Save(const std::string& path) const {
-  char b64[sodium_base64_ENCODED_LEN(kSeedSize, sodium_base64_VARIANT_ORIGINAL)];
+  char
+      b64[sodium_base64_ENCODED_LEN(kSeedSize, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, secret_.data(), kSeedSize,
                     sodium_base64_VARIANT_ORIGINAL);
   std::string text(kSecretHeader);
@@ -91,7 +96,8 @@ Status KeyPair::Save(const std::string& path) const {
   Status st_out;
   if (::fchmod(fd, 0600) != 0) {
     st_out = Errno("cannot chmod", tmp);
-  } else if (::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+  } else if (::write(fd, text.data(), text.size()) !=
+             static_cast<ssize_t>(text.size())) {
     st_out = Errno("cannot write", tmp);
   } else if (::fsync(fd) != 0) {
     st_out = Errno("cannot fsync", tmp);
@@ -100,8 +106,10 @@ Status KeyPair::Save(const std::string& path) const {
   ::close(fd);
   if (st_out.ok() && ::link(tmp.c_str(), path.c_str()) != 0) {
     // link() fails if path appeared meanwhile: never clobber a key.
-    st_out = errno == EEXIST ? Status::AlreadyExists("secret key " + path + " already exists")
-                             : Errno("cannot install", path);
+    st_out =
+        errno == EEXIST
+            ? Status::AlreadyExists("secret key " + path + " already exists")
+            : Errno("cannot install", path);
   }
   ::unlink(tmp.c_str());
   return st_out;
@@ -127,10 +135,11 @@ Result<KeyPair> KeyPair::Load(const std::string& path) {
   if ((st.st_mode & 077) != 0) {
     ::close(fd);
     char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return Status::PermissionDenied("secret key " + path + " has mode " + mode +
-                                    " and is accessible by group or others; run: chmod 600 " +
-                                    path);
+    std::snprintf(mode, sizeof mode, "%04o",
+                  static_cast<unsigned>(st.st_mode & 07777));
+    return Status::PermissionDenied(
+        "secret key " + path + " has mode " + mode +
+        " and is accessible by group or others; run: chmod 600 " + path);
   }
   std::array<char, kSecretFileLen + 1> buf{};
   ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -138,8 +147,10 @@ Result<KeyPair> KeyPair::Load(const std::string& path) {
   if (n < 0) return Errno("cannot read secret key", path);
   std::string_view text(buf.data(), static_cast<size_t>(n));
   const Status bad = Status::Corruption(
-      "secret key " + path + " is malformed (expected one line: plumlog-secret-v1 <base64 seed>)");
-  if (text.size() != kSecretFileLen || !text.starts_with(kSecretHeader) || text.back() != '\n') {
+      "secret key " + path +
+      " is malformed (expected one line: plumlog-secret-v1 <base64 seed>)");
+  if (text.size() != kSecretFileLen || !text.starts_with(kSecretHeader) ||
+      text.back() != '\n') {
     sodium_memzero(buf.data(), buf.size());
     return bad;
   }
@@ -147,17 +158,21 @@ Result<KeyPair> KeyPair::Load(const std::string& path) {
   size_t len = 0;
   const char* end = nullptr;
   std::string_view b64 = text.substr(kSecretHeader.size(), kSecretB64Len);
-  int rc = sodium_base642bin(seed.data(), seed.size(), b64.data(), b64.size(), nullptr, &len,
-                             &end, sodium_base64_VARIANT_ORIGINAL);
+  int rc =
+      sodium_base642bin(seed.data(), seed.size(), b64.data(), b64.size(),
+                        nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL);
   if (rc != 0 || len != kSeedSize || end != b64.data() + b64.size()) {
     sodium_memzero(buf.data(), buf.size());
     sodium_memzero(seed.data(), seed.size());
     return bad;
   }
-  // libsodium 1.0.18 decodes some bytes outside the base64 alphabet (0x80..0xff)
-  // without complaint: accept only the canonical spelling of the seed.
-  char canon[sodium_base64_ENCODED_LEN(kSeedSize, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(canon, sizeof canon, seed.data(), seed.size(), sodium_base64_VARIANT_ORIGINAL);
+  // libsodium 1.0.18 decodes some bytes outside the base64 alphabet
+  // (0x80..0xff) without complaint: accept only the canonical spelling of the
+  // seed.
+  char canon[sodium_base64_ENCODED_LEN(kSeedSize,
+                                       sodium_base64_VARIANT_ORIGINAL)];
+  sodium_bin2base64(canon, sizeof canon, seed.data(), seed.size(),
+                    sodium_base64_VARIANT_ORIGINAL);
   const bool canonical = sodium_memcmp(canon, b64.data(), kSecretB64Len) == 0;
   sodium_memzero(canon, sizeof canon);
   sodium_memzero(buf.data(), buf.size());

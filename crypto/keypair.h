@@ -31,7 +31,8 @@ class KeyPair {
 
   // Ed25519 signature of prefix || message (prefix may be empty).
   Signature Sign(std::string_view prefix, std::string_view message) const;
-  static bool Verify(const FeedId& key, std::string_view prefix, std::string_view message,
+  static bool Verify(const FeedId& key, std::string_view prefix,
+                     std::string_view message,
                      std::span<const uint8_t, 64> signature);
 
   // Secret key file (docs/format.md): one line

@@ -1,55 +1,69 @@
 #include "crypto/multiples_table.h"
 
-#include <vector>
-
 namespace plumlog::crypto {
 
-MultiplesTable::MultiplesTable(const EdwardsPoint& p) {
+MultiplesTable::MultiplesTable(const EdwardsPoint& p, int width, int passes)
+    : width_(width),
+      passes_(passes),
+      digits_((256 + width - 1) / width),
+      rows_((digits_ + passes - 1) / passes),
+      per_row_(1 << (width - 1)) {
   std::vector<EdwardsPoint> all;
-  all.reserve(kRows * kPerRow);
-  EdwardsPoint row = p;  // 256^j * P
-  for (int j = 0; j < kRows; ++j) {
-    EdwardsPoint k = row;
-    all.push_back(k);
-    for (int m = 2; m <= kPerRow; ++m) {
-      k = (m % 2 == 0) ? all[all.size() - 1 - (m / 2 - 1)].Double() : k + row;
-      all.push_back(k);
+  all.reserve(static_cast<size_t>(rows_) * per_row_);
+  EdwardsPoint base = p;  // 2^(width * passes * row) * P
+  for (int j = 0; j < rows_; ++j) {
+    const size_t first = all.size();
+    all.push_back(base);
+    for (int k = 2; k <= per_row_; ++k) {
+      // Even multiples by doubling half of them, odd ones by one addition.
+      all.push_back(k % 2 == 0 ? all[first + k / 2 - 1].Double()
+                               : all.back() + base);
     }
-    // 256 * row = 32 * (8 * row): five doublings of the last multiple.
+    // The next row's base: per_row_ * base doubled (width * passes - width + 1)
+    // times.
     EdwardsPoint next = all.back();
-    for (int d = 0; d < 5; ++d) next = next.Double();
-    row = next;
+    for (int d = 0; d < width_ * passes_ - (width_ - 1); ++d)
+      next = next.Double();
+    base = next;
   }
+  entries_.resize(all.size());
   EdwardsPoint::ToNielsBatch(all, entries_);
 }
 
-std::array<int8_t, 64> MultiplesTable::Digits(const uint8_t a[32]) {
-  std::array<int8_t, 64> e{};
-  for (int i = 0; i < 32; ++i) {
-    e[2 * i] = static_cast<int8_t>(a[i] & 15);
-    e[2 * i + 1] = static_cast<int8_t>((a[i] >> 4) & 15);
-  }
-  // Recentre each digit into [-8, 8) and carry into the next; the top digit
-  // absorbs the last carry (at most 7 + 1 since a < 2^255).
+MultiplesTable::Digits MultiplesTable::Recode(const uint8_t a[32]) const {
+  Digits e{};
+  const int half = 1 << (width_ - 1);
   int carry = 0;
-  for (int i = 0; i < 63; ++i) {
-    int v = e[i] + carry;
-    carry = (v + 8) >> 4;
-    e[i] = static_cast<int8_t>(v - (carry << 4));
+  for (int i = 0; i < digits_; ++i) {
+    // Bits [width * i, width * i + width) of a, then recentred into
+    // [-half, half) with the carry going up; the top digit keeps the last
+    // carry.
+    int v = 0;
+    for (int b = width_ - 1; b >= 0; --b) {
+      const int bit = width_ * i + b;
+      v = (v << 1) | (bit < 256 ? (a[bit >> 3] >> (bit & 7)) & 1 : 0);
+    }
+    v += carry;
+    if (i == digits_ - 1) {
+      e[i] = static_cast<int8_t>(v);
+      break;
+    }
+    carry = (v + half) >> width_;
+    e[i] = static_cast<int8_t>(v - (carry << width_));
   }
-  e[63] = static_cast<int8_t>(e[63] + carry);
   return e;
 }
 
-EdwardsPoint MultiplesTable::Accumulate(EdwardsPoint acc,
-                                        const std::array<int8_t, 64>& digits,
-                                        int parity) const {
-  for (int j = 0; j < kRows; ++j) {
-    int e = digits[2 * j + parity];
+EdwardsPoint MultiplesTable::Accumulate(EdwardsPoint acc, const Digits& digits,
+                                        int pass) const {
+  for (int j = 0; j < rows_; ++j) {
+    const int i = passes_ * j + pass;
+    if (i >= digits_) break;
+    const int e = digits[i];
     if (e > 0) {
-      acc = acc.AddNiels(entries_[j * kPerRow + e - 1]);
+      acc = acc.AddNiels(entries_[j * per_row_ + e - 1]);
     } else if (e < 0) {
-      acc = acc.SubNiels(entries_[j * kPerRow - e - 1]);
+      acc = acc.SubNiels(entries_[j * per_row_ - e - 1]);
     }
   }
   return acc;

@@ -1,19 +1,23 @@
 // MultiplesTable: precomputed multiples of one point for fast variable-time
-// multiplication by scalars below 2^255.
+// multiplication by scalars below 2^253 (every scalar mod L).
 //
-// A scalar a is written with 64 signed radix-16 digits e_i in [-8, 8],
-// a = sum e_i 16^i. Row j of the table holds k * 256^j * P for k = 1..8 as
-// affine NielsPoints, so
-//   a P = 16 * (sum_j e_{2j+1} row_j) + sum_j e_{2j} row_j
-// costs at most 64 mixed additions and 4 doublings, and the 4 doublings are
-// shared when several tables are accumulated into one point (s B - h A).
-// The table is 256 points, 30 KiB; building it costs about as much as two
-// ordinary signature verifications.
+// A scalar a is written with signed digits of `width` bits, e_i in
+// [-2^(width-1), 2^(width-1)], a = sum e_i 2^(width i). With `passes` = 1,
+// row j of the table holds k * 2^(width j) * P for k = 1..2^(width-1), and
+// a P = sum_j e_j row_j: one mixed addition per nonzero digit, no doubling.
+// With `passes` = 2, rows are 2 width bits apart and hold the even digits'
+// multiples; the odd digits use the same rows and are doubled `width` times
+// afterwards:
+//   a P = 2^width * (sum_j e_{2j+1} row_j) + sum_j e_{2j} row_j,
+// which halves the table for `width` doublings per multiplication, and those
+// doublings are shared when several tables are accumulated into one point
+// (s B - h A). Entries are affine NielsPoints (120 bytes each).
 #ifndef PLUMLOG_CRYPTO_MULTIPLES_TABLE_H_
 #define PLUMLOG_CRYPTO_MULTIPLES_TABLE_H_
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "crypto/edwards_point.h"
 
@@ -21,23 +25,30 @@ namespace plumlog::crypto {
 
 class MultiplesTable {
  public:
-  static constexpr int kRows = 32;
-  static constexpr int kPerRow = 8;
+  // Digits of a scalar, at most 64 (width >= 4).
+  using Digits = std::array<int8_t, 64>;
 
-  explicit MultiplesTable(const EdwardsPoint& p);
+  // width in [4, 8], passes 1 or 2.
+  MultiplesTable(const EdwardsPoint& p, int width, int passes);
 
-  // The signed radix-16 digits of a 32-byte little-endian scalar whose top
-  // bit is clear (a < 2^255); every digit ends in [-8, 8].
-  static std::array<int8_t, 64> Digits(const uint8_t a[32]);
+  int width() const { return width_; }
+  int passes() const { return passes_; }
+  size_t size() const { return entries_.size(); }
 
-  // acc + sum_j digits[2 j + parity] * 256^j * P, for parity 0 or 1.
-  EdwardsPoint Accumulate(EdwardsPoint acc,
-                          const std::array<int8_t, 64>& digits,
-                          int parity) const;
+  // The signed digits of a 32-byte little-endian scalar below 2^253.
+  Digits Recode(const uint8_t a[32]) const;
+
+  // acc + sum_j digits[passes * j + pass] * row_j.
+  EdwardsPoint Accumulate(EdwardsPoint acc, const Digits& digits,
+                          int pass) const;
 
  private:
-  std::array<NielsPoint, kRows * kPerRow>
-      entries_;  // [row * 8 + k - 1] = k * 256^row * P
+  int width_;
+  int passes_;
+  int digits_;                       // ceil(256 / width)
+  int rows_;                         // ceil(digits_ / passes)
+  int per_row_;                      // 2^(width - 1)
+  std::vector<NielsPoint> entries_;  // [row * per_row_ + k - 1] = k * row base
 };
 
 }  // namespace plumlog::crypto

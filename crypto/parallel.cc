@@ -10,7 +10,8 @@ constexpr size_t kChunk = 8;  // indices taken per lock acquisition
 WorkerPool::WorkerPool(int threads) {
   size_t n = static_cast<size_t>(std::max(0, threads));
   threads_.reserve(n);
-  for (size_t i = 0; i < n; ++i) threads_.emplace_back([this] { WorkerLoop(); });
+  for (size_t i = 0; i < n; ++i)
+    threads_.emplace_back([this] { WorkerLoop(); });
 }
 
 WorkerPool::~WorkerPool() {

@@ -30,7 +30,8 @@ class WorkerPool {
 
  private:
   void WorkerLoop();
-  void RunShare(std::unique_lock<std::mutex>& l);  // runs chunks; l held on entry/exit
+  void RunShare(
+      std::unique_lock<std::mutex>& l);  // runs chunks; l held on entry/exit
 
   std::mutex run_mu_;  // one ParallelFor at a time
   std::mutex mu_;
@@ -41,8 +42,8 @@ class WorkerPool {
   uint64_t generation_ = 0;
   const std::function<void(size_t)>* fn_ = nullptr;
   size_t n_ = 0;
-  size_t next_ = 0;      // next index to hand out (guarded by mu_)
-  size_t active_ = 0;    // workers inside the current job
+  size_t next_ = 0;    // next index to hand out (guarded by mu_)
+  size_t active_ = 0;  // workers inside the current job
 };
 
 }  // namespace plumlog::crypto

@@ -9,9 +9,12 @@
 namespace plumlog::crypto {
 
 PrecomputedSigner::PrecomputedSigner(const KeyPair& key, size_t capacity)
-    : public_key_(key.public_key()), capacity_(capacity), low_water_(capacity / 2) {
+    : public_key_(key.public_key()),
+      capacity_(capacity),
+      low_water_(capacity / 2) {
   EnsureSodium();
-  // RFC 8032 5.1.5: h = SHA-512(seed); a = clamp(h[0..32]); h[32..64] keys nonces.
+  // RFC 8032 5.1.5: h = SHA-512(seed); a = clamp(h[0..32]); h[32..64] keys
+  // nonces.
   unsigned char h[64];
   crypto_hash_sha512(h, key.seed().data(), key.seed().size());
   h[0] &= 248;
@@ -76,7 +79,8 @@ size_t PrecomputedSigner::ready() const {
   return pool_.size();
 }
 
-Signature PrecomputedSigner::Sign(std::string_view prefix, std::string_view message) {
+Signature PrecomputedSigner::Sign(std::string_view prefix,
+                                  std::string_view message) {
   Nonce n;
   bool have = false;
   {
@@ -95,10 +99,12 @@ Signature PrecomputedSigner::Sign(std::string_view prefix, std::string_view mess
   crypto_hash_sha512_init(&st);
   crypto_hash_sha512_update(&st, n.R.data(), 32);
   crypto_hash_sha512_update(&st, public_key_.bytes().data(), 32);
-  crypto_hash_sha512_update(&st, reinterpret_cast<const unsigned char*>(prefix.data()),
-                            prefix.size());
-  crypto_hash_sha512_update(&st, reinterpret_cast<const unsigned char*>(message.data()),
-                            message.size());
+  crypto_hash_sha512_update(
+      &st, reinterpret_cast<const unsigned char*>(prefix.data()),
+      prefix.size());
+  crypto_hash_sha512_update(
+      &st, reinterpret_cast<const unsigned char*>(message.data()),
+      message.size());
   unsigned char kh[64];
   crypto_hash_sha512_final(&st, kh);
   unsigned char k[32];

@@ -4,12 +4,13 @@
 // (mod L). RFC 8032 derives the nonce r from the message, so R, which costs
 // about 70% of a signature (a base-point multiplication), can only be computed
 // once the message is known. Any secret, uniformly random, never-reused r gives
-// an equally valid signature (verification does not depend on how r was chosen),
-// so this signer draws r = SHA-512(nonce key || 32 random bytes) mod L, where the
-// nonce key is the secret second half of SHA-512(seed) that RFC 8032 uses for
-// the same purpose, and computes (r, R) pairs ahead of time on a background thread.
-// Signing a message then costs one SHA-512 and a few scalar operations.
-// When the pool is empty a nonce is computed inline, so Sign never waits.
+// an equally valid signature (verification does not depend on how r was
+// chosen), so this signer draws r = SHA-512(nonce key || 32 random bytes) mod
+// L, where the nonce key is the secret second half of SHA-512(seed) that RFC
+// 8032 uses for the same purpose, and computes (r, R) pairs ahead of time on a
+// background thread. Signing a message then costs one SHA-512 and a few scalar
+// operations. When the pool is empty a nonce is computed inline, so Sign never
+// waits.
 //
 // Signatures are therefore not deterministic (the same message signed twice
 // gives two different, valid signatures). Nothing in plumlog depends on

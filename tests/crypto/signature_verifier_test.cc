@@ -54,9 +54,12 @@ Bytes32 BaseMul(const Bytes32& n) {
 
 // n P with the table code: the same digits and passes as the verifier.
 EdwardsPoint TableMul(const MultiplesTable& t, const Bytes32& n) {
-  std::array<int8_t, 64> d = MultiplesTable::Digits(n.data());
-  EdwardsPoint acc = t.Accumulate(EdwardsPoint::Identity(), d, 1);
-  for (int i = 0; i < 4; ++i) acc = acc.Double();
+  MultiplesTable::Digits d = t.Recode(n.data());
+  EdwardsPoint acc = EdwardsPoint::Identity();
+  if (t.passes() == 2) {
+    acc = t.Accumulate(acc, d, 1);
+    for (int i = 0; i < t.width(); ++i) acc = acc.Double();
+  }
   return t.Accumulate(acc, d, 0);
 }
 
@@ -156,11 +159,8 @@ TEST_F(SignatureVerifierTest, PointArithmeticMatchesLibsodium) {
 
 TEST_F(SignatureVerifierTest, TableMultiplicationMatchesLibsodium) {
   Rng rng(3);
-  MultiplesTable base(EdwardsPoint::Base());
   // Edge scalars: 0 is the identity (libsodium refuses to encode it), 1, L - 1,
-  // all digits at the recentring boundary (0x88..), and random ones.
-  Bytes32 zero{};
-  EXPECT_TRUE(TableMul(base, zero).IsIdentity());
+  // digits at the recentring boundary, and random ones.
   std::vector<Bytes32> scalars;
   Bytes32 one{};
   one[0] = 1;
@@ -170,28 +170,33 @@ TEST_F(SignatureVerifierTest, TableMultiplicationMatchesLibsodium) {
                        0,    0,    0,    0,    0,    0,    0,    0,
                        0,    0,    0,    0,    0,    0,    0,    0x10};
   scalars.push_back(l_minus_1);
-  Bytes32 eights;
-  eights.fill(0x88);
-  eights[31] = 0x08;
-  scalars.push_back(eights);
-  Bytes32 sevens;
-  sevens.fill(0x77);
-  sevens[31] = 0x07;
-  scalars.push_back(sevens);
-  for (int i = 0; i < 200; ++i) scalars.push_back(rng.Scalar());
-  for (const Bytes32& n : scalars) {
-    EXPECT_EQ(TableMul(base, n).Compress(), BaseMul(n));
+  for (uint8_t fill : {0x88, 0x77, 0xff, 0x84, 0x21}) {
+    Bytes32 f;
+    f.fill(fill);
+    f[31] &= 0x0f;  // below 2^252
+    scalars.push_back(f);
   }
-  // A table for another point.
+  for (int i = 0; i < 60; ++i) scalars.push_back(rng.Scalar());
+  Bytes32 zero{};
+  // Every shape the verifier could use, for B and for another point.
   Bytes32 pe = BaseMul(rng.Scalar());
-  MultiplesTable pt(*EdwardsPoint::Decompress(pe));
-  for (int i = 0; i < 100; ++i) {
-    Bytes32 n = rng.Scalar();
-    Bytes32 expect{};
-    ASSERT_EQ(
-        crypto_scalarmult_ed25519_noclamp(expect.data(), n.data(), pe.data()),
-        0);
-    EXPECT_EQ(TableMul(pt, n).Compress(), expect);
+  EdwardsPoint other = *EdwardsPoint::Decompress(pe);
+  for (int width = 4; width <= 8; ++width) {
+    for (int passes = 1; passes <= 2; ++passes) {
+      SCOPED_TRACE("width " + std::to_string(width) + " passes " +
+                   std::to_string(passes));
+      MultiplesTable base(EdwardsPoint::Base(), width, passes);
+      MultiplesTable pt(other, width, passes);
+      EXPECT_TRUE(TableMul(base, zero).IsIdentity());
+      for (const Bytes32& n : scalars) {
+        EXPECT_EQ(TableMul(base, n).Compress(), BaseMul(n));
+        Bytes32 expect{};
+        ASSERT_EQ(crypto_scalarmult_ed25519_noclamp(expect.data(), n.data(),
+                                                    pe.data()),
+                  0);
+        EXPECT_EQ(TableMul(pt, n).Compress(), expect);
+      }
+    }
   }
 }
 
