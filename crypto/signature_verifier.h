@@ -44,9 +44,11 @@ class MultiplesTable;
 class SignatureVerifier {
  public:
   struct Options {
-    size_t max_keys = 64;  // tables kept (30 KiB each)
-    uint32_t build_after =
-        4;  // signatures seen under a key before its table is built
+    // Tables kept, least recently used first out (49 KiB each). Default: 64.
+    size_t max_keys = 64;
+    // Signatures seen under a key before its table is built (a table costs
+    // about six verifications). Default: 8.
+    uint32_t build_after = 8;
   };
 
   // One signature to check: Ed25519 over prefix || message.
