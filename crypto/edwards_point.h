@@ -63,6 +63,9 @@ class EdwardsPoint {
   static const Fe25519& SqrtM1();
 
  private:
+  template <bool kSubtract>
+  EdwardsPoint MixedAdd(const NielsPoint& q) const;
+
   Fe25519 x_, y_, z_, t_;
 };
 
