@@ -137,6 +137,18 @@ void EdwardsPoint::ToNielsBatch(std::span<const EdwardsPoint> points,
   }
 }
 
+// Every formula here ends the same way (Hisil et al.): X = EF, Y = GH,
+// T = EH, Z = FG.
+EdwardsPoint EdwardsPoint::FromEFGH(const Fe25519& e, const Fe25519& f,
+                                    const Fe25519& g, const Fe25519& h) {
+  EdwardsPoint r;
+  r.x_ = e * f;
+  r.y_ = g * h;
+  r.t_ = e * h;
+  r.z_ = f * g;
+  return r;
+}
+
 EdwardsPoint EdwardsPoint::Double() const {
   // dbl-2008-hwcd with a = -1, every intermediate negated (same result).
   // Lazy sums: every one of them only feeds a product (bounds in field25519.h).
@@ -148,12 +160,7 @@ EdwardsPoint EdwardsPoint::Double() const {
   Fe25519 e = Fe25519::SubLazy(h, Fe25519::AddLazy(x_, y_).Square());  // < 2^54
   Fe25519 g = Fe25519::SubLazy(a, b);  // < 2^53.01
   Fe25519 f = Fe25519::AddLazy(c, g);  // < 2^54
-  EdwardsPoint r;
-  r.x_ = e * f;
-  r.y_ = g * h;
-  r.t_ = e * h;
-  r.z_ = f * g;
-  return r;
+  return FromEFGH(e, f, g, h);
 }
 
 EdwardsPoint EdwardsPoint::operator+(const EdwardsPoint& q) const {
@@ -164,12 +171,7 @@ EdwardsPoint EdwardsPoint::operator+(const EdwardsPoint& q) const {
   Fe25519 zz = z_ * q.z_;
   Fe25519 d = zz + zz;
   Fe25519 e = b - a, f = d - c, g = d + c, h = b + a;
-  EdwardsPoint r;
-  r.x_ = e * f;
-  r.y_ = g * h;
-  r.t_ = e * h;
-  r.z_ = f * g;
-  return r;
+  return FromEFGH(e, f, g, h);
 }
 
 EdwardsPoint EdwardsPoint::operator-() const {
@@ -194,12 +196,7 @@ EdwardsPoint EdwardsPoint::MixedAdd(const NielsPoint& q) const {
   Fe25519 e = Fe25519::SubLazy(b, a), h = Fe25519::AddLazy(b, a);
   Fe25519 f = kSubtract ? Fe25519::AddLazy(d, c) : Fe25519::SubLazy(d, c);
   Fe25519 g = kSubtract ? Fe25519::SubLazy(d, c) : Fe25519::AddLazy(d, c);
-  EdwardsPoint r;
-  r.x_ = e * f;
-  r.y_ = g * h;
-  r.t_ = e * h;
-  r.z_ = f * g;
-  return r;
+  return FromEFGH(e, f, g, h);
 }
 
 EdwardsPoint EdwardsPoint::AddNiels(const NielsPoint& q) const {

@@ -63,6 +63,8 @@ class EdwardsPoint {
   static const Fe25519& SqrtM1();
 
  private:
+  static EdwardsPoint FromEFGH(const Fe25519& e, const Fe25519& f,
+                               const Fe25519& g, const Fe25519& h);
   template <bool kSubtract>
   EdwardsPoint MixedAdd(const NielsPoint& q) const;
 
