@@ -28,6 +28,8 @@ constexpr int64_t kSimultaneousMs = 2000;
 // A connection that lived this long resets the redial backoff.
 constexpr int64_t kStableConnectionMs = 10000;
 constexpr uint64_t kHousekeepingMs = 100;
+// Quiet time after a burst of stored entries before freed memory is returned.
+constexpr int64_t kBurstQuietMs = 1000;
 
 bool IsWildcard(const std::string& host) { return host == "0.0.0.0" || host == "::"; }
 
@@ -472,9 +474,23 @@ void Node::Impl::Housekeeping() {
     if (membership_) membership_->OnDisconnected(peer, now);
   }
 #ifdef __GLIBC__
-  if (options_.release_memory_ms > 0 && now >= next_release_) {
-    next_release_ = now + options_.release_memory_ms;
-    malloc_trim(0);
+  // Freed frame and entry buffers go back to the system every
+  // release_memory_ms, and also once a burst of stored entries (a catch-up
+  // sync) has been over for a second, so a node that just synced does not
+  // sit on them until the next period.
+  if (options_.release_memory_ms > 0) {
+    const uint64_t stored = replicator_->stats().entries_stored;
+    if (stored != stored_seen_) {
+      stored_seen_ = stored;
+      stored_changed_at_ = now;
+      trim_after_burst_ = true;
+    }
+    const bool burst_over = trim_after_burst_ && now - stored_changed_at_ >= kBurstQuietMs;
+    if (burst_over || now >= next_release_) {
+      next_release_ = now + options_.release_memory_ms;
+      trim_after_burst_ = false;
+      malloc_trim(0);
+    }
   }
 #endif
   DialConfigured();

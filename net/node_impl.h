@@ -152,6 +152,11 @@ class Node::Impl final : public net::Connection::Handler {
   int handles_open_ = 0;
   int64_t timer_due_ = -1;
   int64_t next_release_ = 0;  // next malloc_trim
+  // Entries stored as of the last housekeeping, and since when that count has
+  // not moved while a burst of stores is not yet followed by a trim.
+  uint64_t stored_seen_ = 0;
+  int64_t stored_changed_at_ = 0;
+  bool trim_after_burst_ = false;
 
   std::unordered_set<net::Connection*> conns_;  // every live Connection
   std::unordered_map<FeedId, PeerConns> peers_;

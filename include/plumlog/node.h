@@ -121,10 +121,11 @@ struct NodeOptions {
   // up to max, each delay jittered by ±25 %. Default: 500 ms and 30000 ms.
   int64_t reconnect_min_ms = 500;
   int64_t reconnect_max_ms = 30000;
-  // Every interval the node hands memory the allocator holds free back to the
-  // system (glibc's malloc_trim; elsewhere nothing). Catching up on a big
-  // backlog leaves ~100 MB of freed buffers in glibc's arenas otherwise.
-  // 0 disables. Default: 10000 ms.
+  // Every interval, and one second after a burst of stored entries ends, the
+  // node hands memory the allocator holds free back to the system (glibc's
+  // malloc_trim; elsewhere nothing). Catching up on a big backlog leaves
+  // ~100 MB of freed buffers in glibc's arenas otherwise. 0 disables.
+  // Default: 10000 ms.
   int64_t release_memory_ms = 10000;
   // Seed for the protocol cores' randomness; 0 draws one at start.
   // Default: 0.
