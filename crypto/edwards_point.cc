@@ -158,8 +158,8 @@ EdwardsPoint EdwardsPoint::Double() const {
   c = Fe25519::AddLazy(c, c);                                          // < 2^53
   Fe25519 h = Fe25519::AddLazy(a, b);                                  // < 2^53
   Fe25519 e = Fe25519::SubLazy(h, Fe25519::AddLazy(x_, y_).Square());  // < 2^54
-  Fe25519 g = Fe25519::SubLazy(a, b);  // < 2^53.01
-  Fe25519 f = Fe25519::AddLazy(c, g);  // < 2^54
+  Fe25519 g = Fe25519::SubLazy(a, b);  // < 2^53.33
+  Fe25519 f = Fe25519::AddLazy(c, g);  // < 1.75 * 2^53
   return FromEFGH(e, f, g, h);
 }
 

@@ -2,9 +2,11 @@
 // path.
 //
 // Five unsigned 51-bit limbs (value = sum v[i] * 2^(51 i)), multiplied with
-// 64x64->128-bit products. Limbs are kept loosely reduced: every operation
-// returns limbs below 2^52, which every operation accepts. Only ToBytes
-// produces the unique (canonical) representation.
+// 64x64->128-bit products. Limbs are kept loosely reduced: +, -, * and
+// Square return limbs below 2^52 and accept any such value; * and Square also
+// accept the lazy sums below (limbs under 2^54: their 128-bit column sums then
+// stay under 2^115, the most Reduce takes). Only ToBytes produces the unique
+// (canonical) representation.
 //
 // Nothing here is constant-time, and nothing here handles secrets: it exists
 // to check public signatures fast (crypto/signature_verifier.h). Signing stays
@@ -64,11 +66,11 @@ class Fe25519 {
   Fe25519 operator-() const { return Zero() - *this; }
 
   // Sum and difference without the carry, for the point formulas' inner
-  // terms that go straight into a multiplication or a square. Both inputs
-  // must have limbs below 2^53 (any carried value or product qualifies, and a
-  // lazy sum of two of them) and their sum below 2^54; results may reach
-  // 2^54, which * and Square accept (their 128-bit sums stay below 2^115)
-  // but +, -, ToBytes and the lazy operations do not.
+  // terms that go straight into a multiplication or a square. Results may
+  // have limbs up to 2^54, so they may only feed * and Square. AddLazy: both
+  // inputs below 2^53 (carried values, products, or one lazy sum of two of
+  // those). SubLazy: the minuend below 2^53, the subtrahend a carried value or
+  // product (below 2^52; it must not exceed 4p's limbs, ~2^53).
   static Fe25519 AddLazy(const Fe25519& a, const Fe25519& b) {
     Fe25519 r;
     for (int i = 0; i < 5; ++i) r.v_[i] = a.v_[i] + b.v_[i];

@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -115,9 +116,16 @@ EdwardsPoint Combine(const MultiplesTable& neg_a, const uint8_t s[32],
 }  // namespace
 
 size_t SignatureVerifier::KeyHash::operator()(const Key& k) const {
-  uint64_t v;
-  std::memcpy(&v, k.data(), sizeof v);
-  return static_cast<size_t>(v);
+  // Keys are chosen by whoever signs: mix all of it, not a prefix that is
+  // free to collide.
+  uint64_t h = 0;
+  for (size_t i = 0; i < k.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, k.data() + i, sizeof w);
+    h = (h ^ w) * 0x9E3779B97F4A7C15ULL;
+    h ^= h >> 29;
+  }
+  return static_cast<size_t>(h);
 }
 
 SignatureVerifier::SignatureVerifier() : SignatureVerifier(Options()) {}
@@ -196,6 +204,10 @@ bool SignatureVerifier::Verify(const Item& item) {
 
 void SignatureVerifier::Verify(std::span<const Item> items,
                                std::span<uint8_t> ok) {
+  if (ok.size() != items.size()) {  // a caller's bug: fail closed
+    std::fill(ok.begin(), ok.end(), 0);
+    return;
+  }
   // Group by key, keeping order within a key.
   std::vector<size_t> order(items.size());
   std::vector<size_t> group_start;

@@ -65,7 +65,8 @@ class SignatureVerifier {
   SignatureVerifier(const SignatureVerifier&) = delete;
   SignatureVerifier& operator=(const SignatureVerifier&) = delete;
 
-  // ok[i] = 1 when items[i] verifies, else 0. ok.size() == items.size().
+  // ok[i] = 1 when items[i] verifies, else 0. ok.size() must equal
+  // items.size() (otherwise every ok[i] is 0).
   void Verify(std::span<const Item> items, std::span<uint8_t> ok);
   bool Verify(const Item& item);
 

@@ -6,10 +6,13 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "crypto/edwards_point.h"
@@ -319,6 +322,86 @@ TEST_F(SignatureVerifierTest, EvictsLeastRecentlyUsedKeys) {
   EXPECT_EQ(v.tables_built(), 7u);  // the first was evicted and rebuilt
 }
 
+TEST_F(SignatureVerifierTest, InterleavedKeysKeepTheirPlaces) {
+  // A, B, A, B, ... with every third signature spoiled: each answer must land
+  // on its own item after the verifier groups by key.
+  std::vector<Signed> a = SignMany(20, 1, 12), b = SignMany(21, 1, 12);
+  std::vector<Signed> set;
+  for (int i = 0; i < 12; ++i) {
+    set.push_back(a[i]);
+    set.push_back(b[i]);
+  }
+  for (size_t i = 0; i < set.size(); i += 3) set[i].sig[40] ^= 1;
+  SignatureVerifier v(
+      SignatureVerifier::Options{.max_keys = 8, .build_after = 1});
+  std::vector<SignatureVerifier::Item> items;
+  for (const Signed& s : set) items.push_back(ItemOf(s));
+  std::vector<uint8_t> ok(items.size(), 7);
+  v.Verify(items, ok);
+  for (size_t i = 0; i < set.size(); ++i)
+    EXPECT_EQ(ok[i], i % 3 == 0 ? 0 : 1) << i;
+  EXPECT_EQ(v.tables_built(), 2u);
+}
+
+TEST_F(SignatureVerifierTest, EdgeOptionsAndSizes) {
+  std::vector<Signed> set = SignMany(22, 1, 3);
+  std::vector<SignatureVerifier::Item> items;
+  for (const Signed& s : set) items.push_back(ItemOf(s));
+  // No cache at all: everything goes to libsodium, answers unchanged.
+  SignatureVerifier none(
+      SignatureVerifier::Options{.max_keys = 0, .build_after = 0});
+  std::vector<uint8_t> ok(items.size());
+  none.Verify(items, ok);
+  EXPECT_EQ(ok, std::vector<uint8_t>(items.size(), 1));
+  EXPECT_EQ(none.tables_built(), 0u);
+  // build_after = 0 builds at the first sight.
+  SignatureVerifier eager(
+      SignatureVerifier::Options{.max_keys = 4, .build_after = 0});
+  EXPECT_TRUE(eager.Verify(items[0]));
+  EXPECT_EQ(eager.fast_checks(), 1u);
+  // An empty batch, and a size mismatch (fails closed).
+  eager.Verify(std::span<const SignatureVerifier::Item>(),
+               std::span<uint8_t>());
+  std::vector<uint8_t> short_ok(items.size() - 1, 9);
+  eager.Verify(items, short_ok);
+  EXPECT_EQ(short_ok, std::vector<uint8_t>(items.size() - 1, 0));
+}
+
+TEST_F(SignatureVerifierTest, ConcurrentCallersShareTablesAndAgree) {
+  // Several threads verify interleaved batches of 6 keys through one verifier
+  // whose cache holds 2 tables, so tables are built, evicted and rebuilt while
+  // other threads use them (tsan runs this too).
+  std::vector<Signed> set = SignMany(23, 6, 20);
+  for (size_t i = 0; i < set.size(); i += 7)
+    set[i].msg += "x";  // some bad ones
+  std::vector<uint8_t> want(set.size());
+  std::vector<SignatureVerifier::Item> items;
+  for (size_t i = 0; i < set.size(); ++i) {
+    items.push_back(ItemOf(set[i]));
+    want[i] = SignatureVerifier::VerifyWithSodium(items[i]) ? 1 : 0;
+  }
+  SignatureVerifier v(
+      SignatureVerifier::Options{.max_keys = 2, .build_after = 1});
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 5; ++round) {
+        for (size_t start = (t * 13 + round * 7) % 16; start < items.size();
+             start += 16) {
+          const size_t n = std::min<size_t>(16, items.size() - start);
+          std::vector<uint8_t> ok(n);
+          v.Verify(std::span(items.data() + start, n), ok);
+          for (size_t k = 0; k < n; ++k) mismatches += ok[k] != want[start + k];
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_GT(v.fast_checks(), 0u);
+}
+
 TEST_F(SignatureVerifierTest, MutatedSignaturesDecideLikeLibsodium) {
   std::vector<Signed> base = SignMany(13, 3, 40);
   Rng rng(14);
@@ -432,6 +515,15 @@ TEST_F(SignatureVerifierTest, SmallOrderRAndKeysAreRefused) {
   nc.pk[0] = 0xf0;
   nc.pk[31] = 0x7f;
   set.push_back(nc);
+  // R encodings from p + 2 to 2^255 - 1 (y >= p, not of small order): never
+  // equal to a canonical encoding, so refused by both.
+  for (int low = 0xef; low <= 0xff; ++low) {
+    Signed r = base[low % base.size()];
+    std::memset(r.sig.data(), 0xff, 32);
+    r.sig[0] = static_cast<uint8_t>(low);
+    r.sig[31] = 0x7f;
+    set.push_back(r);
+  }
   int accepted = 0;
   ExpectSameDecisions(set, &accepted);
   EXPECT_EQ(accepted, 0);
