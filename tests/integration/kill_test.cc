@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/integration/integration_test.h"
+#include "tests/integration/reliability_util.h"
 
 namespace plumlog::testing {
 namespace {
@@ -23,55 +24,6 @@ using ::testing::HasSubstr;
 constexpr int kRounds = 3;
 constexpr Millis kConverge(60000);
 constexpr Millis kPoll(200);
-
-// Appends "PREFIX 1", "PREFIX 2", ... with `plumlog append` on another
-// thread until stopped, recording each acknowledgment.
-class Appender {
- public:
-  Appender(const Peer& peer, std::string prefix)
-      : peer_(peer), prefix_(std::move(prefix)) {
-    thread_ = std::thread([this] { Run(); });
-  }
-  ~Appender() { Stop(); }
-
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  size_t acked() const { return count_.load(); }
-  std::vector<Ack> acks() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return acks_;
-  }
-  std::vector<std::string> errors() const {
-    std::lock_guard<std::mutex> lock(mu_);
-    return errors_;
-  }
-
- private:
-  void Run() {
-    for (int i = 1; !stop_; ++i) {
-      std::string why;
-      std::optional<Ack> ack = peer_.Append(prefix_ + " " + std::to_string(i), &why);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (ack) {
-        acks_.push_back(*ack);
-        count_ = acks_.size();
-      } else {
-        errors_.push_back(why);
-      }
-    }
-  }
-
-  const Peer& peer_;
-  const std::string prefix_;
-  std::atomic<bool> stop_{false};
-  std::atomic<size_t> count_{0};
-  mutable std::mutex mu_;
-  std::vector<Ack> acks_;
-  std::vector<std::string> errors_;
-  std::thread thread_;
-};
 
 class KillTest : public IntegrationTest {};
 
