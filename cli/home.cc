@@ -31,9 +31,6 @@ Result<std::unique_ptr<Store>> OpenStore(const std::string& home, Access access,
   StoreOptions options;
   options.read_only = access == Access::kReadOnly;
   options.crypto_threads = crypto_threads;
-  // One command, a few entries: a nonce-precomputing thread would only cost
-  // start-up time. Sign deterministically instead.
-  options.precomputed_nonces = 0;
   Result<std::unique_ptr<Store>> store = Store::Open(home, options);
   if (!store.ok() && store.status().code() == Status::Code::kBusy) {
     return Status::Busy("store is in use by another process (" + home +

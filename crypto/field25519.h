@@ -8,9 +8,13 @@
 // stay under 2^115, the most Reduce takes). Only ToBytes produces the unique
 // (canonical) representation.
 //
-// Nothing here is constant-time, and nothing here handles secrets: it exists
-// to check public signatures fast (crypto/signature_verifier.h). Signing stays
-// with libsodium.
+// Time does not depend on the values: +, -, *, Square, Invert, Pow22523,
+// ToBytes, IsZero, IsNegative and Select run the same instructions and touch
+// the same memory whatever the limbs hold (64x64->128-bit multiplication is
+// constant-time on the x86-64 and AArch64 cores plumlog runs on), so the
+// signer (crypto/hedged_signer.h) uses them on secret values. Equals and
+// every caller that branches on a result (point decompression, the verifier)
+// are variable-time and only ever see public data.
 #ifndef PLUMLOG_CRYPTO_FIELD25519_H_
 #define PLUMLOG_CRYPTO_FIELD25519_H_
 
@@ -124,6 +128,15 @@ class Fe25519 {
   Fe25519 Pow22523() const;
 
   const uint64_t* limbs() const { return v_; }
+
+  // b where mask is all ones, a where it is 0 (any other mask mixes limbs).
+  // No branch: for choices that depend on secrets.
+  static Fe25519 Select(const Fe25519& a, const Fe25519& b, uint64_t mask) {
+    Fe25519 r;
+    for (int i = 0; i < 5; ++i)
+      r.v_[i] = a.v_[i] ^ ((a.v_[i] ^ b.v_[i]) & mask);
+    return r;
+  }
 
  private:
   // 4p, limb by limb: 4 * (2^51 - 19) and 4 * (2^51 - 1).

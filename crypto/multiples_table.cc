@@ -1,6 +1,20 @@
 #include "crypto/multiples_table.h"
 
+#include <cstring>
+
 namespace plumlog::crypto {
+namespace {
+
+// Hides a value from the optimiser, so a mask built from a comparison stays
+// arithmetic and is not turned back into a branch.
+inline uint64_t Opaque(uint64_t v) {
+#if defined(__GNUC__)
+  __asm__("" : "+r"(v));
+#endif
+  return v;
+}
+
+}  // namespace
 
 MultiplesTable::MultiplesTable(const EdwardsPoint& p, int width, int passes)
     : width_(width),
@@ -28,6 +42,12 @@ MultiplesTable::MultiplesTable(const EdwardsPoint& p, int width, int passes)
   }
   entries_.resize(all.size());
   EdwardsPoint::ToNielsBatch(all, entries_);
+}
+
+const MultiplesTable& MultiplesTable::ForBase() {
+  static const MultiplesTable* table =
+      new MultiplesTable(EdwardsPoint::Base(), kBaseWidth, /*passes=*/1);
+  return *table;
 }
 
 MultiplesTable::Digits MultiplesTable::Recode(const uint8_t a[32]) const {
@@ -65,6 +85,44 @@ EdwardsPoint MultiplesTable::Accumulate(EdwardsPoint acc, const Digits& digits,
     } else if (e < 0) {
       acc = acc.SubNiels(entries_[j * per_row_ - e - 1]);
     }
+  }
+  return acc;
+}
+
+NielsPoint MultiplesTable::SelectSecret(int row, int digit) const {
+  // neg = 1 for a negative digit; abs = |digit|.
+  const uint64_t neg = Opaque(static_cast<uint64_t>(digit >> 31) & 1);
+  const uint64_t neg_mask = 0 - neg;
+  const uint64_t abs =
+      (static_cast<uint64_t>(static_cast<int64_t>(digit)) ^ neg_mask) + neg;
+  NielsPoint r{Fe25519::One(), Fe25519::One(), Fe25519::Zero()};
+  const NielsPoint* entry = &entries_[static_cast<size_t>(row) * per_row_];
+  for (int k = 1; k <= per_row_; ++k, ++entry) {
+    // All ones exactly when abs == k: (abs ^ k) - 1 borrows only from 0.
+    const uint64_t mask =
+        0 - (Opaque((abs ^ static_cast<uint64_t>(k)) - 1) >> 63);
+    r.y_plus_x = Fe25519::Select(r.y_plus_x, entry->y_plus_x, mask);
+    r.y_minus_x = Fe25519::Select(r.y_minus_x, entry->y_minus_x, mask);
+    r.xy2d = Fe25519::Select(r.xy2d, entry->xy2d, mask);
+  }
+  // -(x, y) = (-x, y): y + x and y - x swap, 2dxy changes sign.
+  const Fe25519 swapped_plus =
+      Fe25519::Select(r.y_plus_x, r.y_minus_x, neg_mask);
+  const Fe25519 swapped_minus =
+      Fe25519::Select(r.y_minus_x, r.y_plus_x, neg_mask);
+  r.y_plus_x = swapped_plus;
+  r.y_minus_x = swapped_minus;
+  r.xy2d = Fe25519::Select(r.xy2d, -r.xy2d, neg_mask);
+  return r;
+}
+
+EdwardsPoint MultiplesTable::AccumulateSecret(EdwardsPoint acc,
+                                              const Digits& digits,
+                                              int pass) const {
+  for (int j = 0; j < rows_; ++j) {
+    const int i = passes_ * j + pass;
+    if (i >= digits_) break;  // depends on the table's shape only
+    acc = acc.AddNiels(SelectSecret(j, digits[i]));
   }
   return acc;
 }

@@ -61,20 +61,12 @@ bool HasSmallOrder(const uint8_t s[32]) {
   return quartic.IsZero();
 }
 
-// Table shapes (crypto/multiples_table.h). B's is built once: 6-bit digits
-// in one pass, 43 rows of 32 (165 KiB), 43 additions and no doubling. A key's
-// is built per author: 5-bit digits in two passes, 26 rows of 16 (49 KiB),
-// 52 additions and 5 doublings. Both fit in a 512 KiB L2 with room to spare.
-constexpr int kBaseWidth = 6;
-constexpr int kBasePasses = 1;
+// Table shapes (crypto/multiples_table.h). B's is MultiplesTable::ForBase():
+// 6-bit digits in one pass, 43 additions and no doubling. A key's is built
+// per author: 5-bit digits in two passes, 26 rows of 16 (49 KiB), 52
+// additions and 5 doublings. Both fit in a 512 KiB L2 with room to spare.
 constexpr int kKeyWidth = 5;
 constexpr int kKeyPasses = 2;
-
-const MultiplesTable& BaseTable() {
-  static const MultiplesTable* table =
-      new MultiplesTable(EdwardsPoint::Base(), kBaseWidth, kBasePasses);
-  return *table;
-}
 
 std::array<uint8_t, 32> ChallengeScalar(const SignatureVerifier::Item& item) {
   crypto_hash_sha512_state hs;
@@ -104,7 +96,7 @@ bool SignatureShapeOk(const uint8_t sig[64]) {
 // its even digits and all of B's.
 EdwardsPoint Combine(const MultiplesTable& neg_a, const uint8_t s[32],
                      const uint8_t h[32]) {
-  const MultiplesTable& base = BaseTable();
+  const MultiplesTable& base = MultiplesTable::ForBase();
   const MultiplesTable::Digits dh = neg_a.Recode(h);
   const MultiplesTable::Digits ds = base.Recode(s);
   EdwardsPoint acc = neg_a.Accumulate(EdwardsPoint::Identity(), dh, 1);

@@ -171,8 +171,10 @@ FeedStore::FeedStore(std::string home, const StoreOptions& options, crypto::KeyP
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
   pool_ = std::make_unique<crypto::WorkerPool>(threads);
   verifier_ = std::make_unique<crypto::SignatureVerifier>();
-  if (!options_.read_only && options_.precomputed_nonces > 0) {
-    signer_ = std::make_unique<crypto::PrecomputedSigner>(key_, options_.precomputed_nonces);
+  if (!options_.read_only) {
+    signer_ = std::make_unique<crypto::Signer>(key_, options_.signing == SigningNonce::kHedged
+                                                         ? crypto::Signer::Nonce::kHedged
+                                                         : crypto::Signer::Nonce::kDeterministic);
   }
   write_options_.sync = options_.sync;
 }
@@ -529,18 +531,30 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
       op->forks.push_back(*op->proof);
     }
   }
-  // 2. Sign everything staged, on all cores when it is worth it.
-  auto sign = [&](size_t k) {
-    auto [op, i] = to_sign[k];
-    op->appended[i] = EntryCodec::Assemble(op->signed_bytes[i],
-                                           signer_ ? signer_->Sign(EntryCodec::kSignaturePrefix, op->signed_bytes[i])
-                                                   : EntryCodec::SignBytes(key_, op->signed_bytes[i]),
-                                           op->ids[i]);
+  // 2. Sign everything staged: in chunks that share the final inversion of
+  // R's encoding (crypto/signer.h), on all cores when it is worth it.
+  constexpr size_t kSignChunk = 32;
+  auto sign_chunk = [&](size_t c) {
+    const size_t begin = c * kSignChunk;
+    const size_t end = std::min(to_sign.size(), begin + kSignChunk);
+    std::vector<std::string_view> messages;
+    messages.reserve(end - begin);
+    for (size_t k = begin; k < end; ++k) {
+      auto [op, i] = to_sign[k];
+      messages.emplace_back(op->signed_bytes[i]);
+    }
+    std::vector<crypto::Signature> sigs(end - begin);
+    signer_->SignBatch(EntryCodec::kSignaturePrefix, messages, sigs);
+    for (size_t k = begin; k < end; ++k) {
+      auto [op, i] = to_sign[k];
+      op->appended[i] = EntryCodec::Assemble(op->signed_bytes[i], sigs[k - begin], op->ids[i]);
+    }
   };
+  const size_t chunks = (to_sign.size() + kSignChunk - 1) / kSignChunk;
   if (to_sign.size() >= options_.parallel_min_batch) {
-    pool_->ParallelFor(to_sign.size(), sign);
+    pool_->ParallelFor(chunks, sign_chunk);
   } else {
-    for (size_t k = 0; k < to_sign.size(); ++k) sign(k);
+    for (size_t c = 0; c < chunks; ++c) sign_chunk(c);
   }
   // 3. One WriteBatch for the whole group.
   rocksdb::WriteBatch wb;

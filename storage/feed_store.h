@@ -15,8 +15,8 @@
 
 #include "crypto/keypair.h"
 #include "crypto/parallel.h"
-#include "crypto/precomputed_signer.h"
 #include "crypto/signature_verifier.h"
+#include "crypto/signer.h"
 #include "plumlog/store.h"
 
 namespace plumlog::storage {
@@ -78,7 +78,7 @@ class FeedStore final : public Store {
   // Keeps a table per recent author so runs of entries verify ~3x faster than
   // with one libsodium call each (crypto/signature_verifier.h).
   std::unique_ptr<crypto::SignatureVerifier> verifier_;
-  std::unique_ptr<crypto::PrecomputedSigner> signer_;  // writable stores only
+  std::unique_ptr<crypto::Signer> signer_;  // writable stores only
   std::string secondary_dir_;  // read-only mode: RocksDB secondary instance files
 
   std::unique_ptr<rocksdb::DB> db_;

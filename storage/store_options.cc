@@ -22,6 +22,9 @@ Status StoreOptions::Validate() const {
   if (write_buffer_bytes < (size_t{64} << 10)) {
     return Status::InvalidArgument("StoreOptions.write_buffer_bytes must be at least 64 KiB");
   }
+  if (signing != SigningNonce::kHedged && signing != SigningNonce::kDeterministic) {
+    return Status::InvalidArgument("StoreOptions.signing must be kHedged or kDeterministic");
+  }
   if (create_if_missing && read_only) {
     return Status::InvalidArgument(
         "StoreOptions.create_if_missing and read_only cannot both be set");

@@ -9,6 +9,20 @@
 
 namespace plumlog {
 
+// The nonce of an Ed25519 signature made by the store (StoreOptions::signing).
+// Append-only; the values are not stored anywhere.
+enum class SigningNonce : uint8_t {
+  // r = SHA-512(32 fresh random bytes || secret nonce key || zeros || signed
+  // bytes) mod L: a secret function of the entry even if the randomness
+  // repeats, fresh each time otherwise (signing the same bytes twice gives
+  // two different valid signatures).
+  kHedged = 1,
+  // RFC 8032 section 5.1.6: r = SHA-512(secret nonce key || signed bytes)
+  // mod L; the same bytes always get the same signature (libsodium's
+  // crypto_sign_detached, byte for byte).
+  kDeterministic = 2,
+};
+
 struct StoreOptions {
   // Create the home directory, a new identity and an empty database when the
   // home does not hold a store yet. Default: false (`plumlog init` does it).
@@ -34,13 +48,12 @@ struct StoreOptions {
   // Default: 64.
   size_t parallel_min_batch = 64;
 
-  // Ed25519 nonces kept precomputed by a background thread, so that signing an
-  // entry costs ~1.5 us instead of ~20 us (docs/storage.md, "Signing"). The
-  // nonce is random (hedged with the secret key) instead of RFC 8032's
-  // message-derived one; signatures verify the same way. 0: no thread,
-  // deterministic RFC 8032 signing (short-lived processes). Default: 4096
-  // (256 KiB; ~60 ms of one core to fill).
-  size_t precomputed_nonces = 4096;
+  // How the store makes the nonce r of its own entries' Ed25519 signatures
+  // (docs/storage.md, "Signing"). Both derive r from the entry's bytes with
+  // the secret key, so no copy of the process (fork() without exec, a VM
+  // snapshot restored twice) can sign two different entries with one nonce
+  // and leak the key. Default: kHedged.
+  SigningNonce signing = SigningNonce::kHedged;
 
   // RocksDB block cache. Default: 32 MiB.
   size_t block_cache_bytes = size_t{32} << 20;
@@ -71,7 +84,6 @@ struct StoreOptions {
   static StoreOptions Test() {
     StoreOptions o;
     o.create_if_missing = true;
-    o.precomputed_nonces = 64;
     o.block_cache_bytes = size_t{1} << 20;
     o.write_buffer_bytes = size_t{1} << 20;
     return o;

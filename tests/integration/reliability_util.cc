@@ -86,9 +86,7 @@ void Appender::Run(int) {
 std::unique_ptr<SourceFeed> SourceFeed::Open(const std::string& home,
                                              std::string dir, uint32_t seed,
                                              std::string* why) {
-  StoreOptions options;
-  options.precomputed_nonces = 0;
-  Result<std::unique_ptr<Store>> store = Store::Open(home, options);
+  Result<std::unique_ptr<Store>> store = Store::Open(home, StoreOptions());
   if (!store.ok()) {
     *why = "cannot open the source store " + home + ": " +
            store.status().ToString();
