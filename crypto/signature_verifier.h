@@ -25,6 +25,14 @@
 // (a table costs about as much as six verifications to build). At most
 // `max_keys` tables are kept, least recently used first out. All methods are
 // thread-safe.
+//
+// The fast path reproduces 1.0.18's rules, so it only runs when the libsodium
+// linked at run time decides as 1.0.18 does: its sodium_version_string() is
+// "1.0.18" and it gives the expected verdicts on the twelve edge cases of
+// "Taming the many EdDSAs" (checked once per process, when the first table
+// is about to be built). Otherwise, or with Options::fast_path false, every
+// signature goes to the linked libsodium, so a verdict never depends on
+// which path a key took.
 #ifndef PLUMLOG_CRYPTO_SIGNATURE_VERIFIER_H_
 #define PLUMLOG_CRYPTO_SIGNATURE_VERIFIER_H_
 
@@ -49,6 +57,9 @@ class SignatureVerifier {
     // Signatures seen under a key before its table is built (a table costs
     // about six verifications). Default: 8.
     uint32_t build_after = 8;
+    // Use per-key tables at all. false: every signature is checked by one
+    // libsodium call. Default: true.
+    bool fast_path = true;
   };
 
   // One signature to check: Ed25519 over prefix || message.
@@ -73,6 +84,14 @@ class SignatureVerifier {
   // libsodium's own answer, one call (the reference the fast path must match).
   static bool VerifyWithSodium(const Item& item);
 
+  // The libsodium release whose rules the fast path reproduces.
+  static constexpr const char* kRulesVersion = "1.0.18";
+  // The linked libsodium is kRulesVersion and decides the edge cases as it
+  // does (computed once per process).
+  static bool LinkedSodiumHasSameRules();
+  // options.fast_path && LinkedSodiumHasSameRules().
+  bool fast_path_enabled() const;
+
   // Tables built so far, and signatures decided with a key's table rather
   // than by libsodium (tests, stats).
   size_t tables_built() const;
@@ -86,9 +105,16 @@ class SignatureVerifier {
   };
 
   // The key's state, counting `uses` more signatures; its table is built
-  // (outside the lock) once the count reaches build_after.
+  // (outside the lock) once the count reaches build_after. nullptr: decide
+  // with libsodium.
   std::shared_ptr<const KeyState> StateFor(const uint8_t* public_key,
                                            uint32_t uses);
+  static std::shared_ptr<const KeyState> BuildState(const uint8_t* public_key);
+  // ok[i] for every i in idx, all items signed by the state's key.
+  static void DecideWithTable(const KeyState& state,
+                              std::span<const Item> items,
+                              std::span<const size_t> idx,
+                              std::span<uint8_t> ok);
 
   const Options options_;
   mutable std::mutex mu_;

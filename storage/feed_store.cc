@@ -170,7 +170,9 @@ FeedStore::FeedStore(std::string home, const StoreOptions& options, crypto::KeyP
                           ? options_.crypto_threads - 1
                           : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
   pool_ = std::make_unique<crypto::WorkerPool>(threads);
-  verifier_ = std::make_unique<crypto::SignatureVerifier>();
+  crypto::SignatureVerifier::Options vo;
+  vo.fast_path = options_.fast_verify;
+  verifier_ = std::make_unique<crypto::SignatureVerifier>(vo);
   if (!options_.read_only) {
     signer_ = std::make_unique<crypto::Signer>(key_, options_.signing == SigningNonce::kHedged
                                                          ? crypto::Signer::Nonce::kHedged
@@ -662,7 +664,7 @@ Result<std::vector<Entry>> FeedStore::AppendBatch(const std::vector<std::string>
 }
 
 void FeedStore::VerifySignatures(const std::vector<const Entry*>& entries,
-                                 std::vector<uint8_t>* ok) const {
+                                 std::vector<uint8_t>* ok, bool sodium_only) const {
   // Chunks of consecutive entries (usually one author's run) share the
   // verifier's per-key table and one field inversion.
   constexpr size_t kChunk = 64;
@@ -672,6 +674,12 @@ void FeedStore::VerifySignatures(const std::vector<const Entry*>& entries,
     std::vector<crypto::SignatureVerifier::Item> items;
     items.reserve(end - begin);
     for (size_t i = begin; i < end; ++i) items.push_back(EntryCodec::SignatureItem(*entries[i]));
+    if (sodium_only) {
+      for (size_t i = begin; i < end; ++i) {
+        (*ok)[i] = crypto::SignatureVerifier::VerifyWithSodium(items[i - begin]) ? 1 : 0;
+      }
+      return;
+    }
     verifier_->Verify(items, std::span<uint8_t>(ok->data() + begin, end - begin));
   };
   if (n < options_.parallel_min_batch) {

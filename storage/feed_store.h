@@ -64,8 +64,10 @@ class FeedStore final : public Store {
   void PrepareAppend(WriteOp* op, GroupState* g);
   void PrepareIngest(WriteOp* op, GroupState* g);
   // ok[i] = 1 when *entries[i] carries a valid signature, else 0; batches of
-  // at least parallel_min_batch are spread over the worker pool.
-  void VerifySignatures(const std::vector<const Entry*>& entries, std::vector<uint8_t>* ok) const;
+  // at least parallel_min_batch are spread over the worker pool. sodium_only:
+  // one libsodium call per signature, never the verifier's tables (Check).
+  void VerifySignatures(const std::vector<const Entry*>& entries, std::vector<uint8_t>* ok,
+                        bool sodium_only = false) const;
   Result<Entry> ReadLogValue(std::string_view arrival_key, std::string_view value) const;
   Result<Entry> GetAt(uint64_t arrival) const;
   uint64_t NowMs() const;
