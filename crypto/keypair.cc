@@ -15,9 +15,16 @@
 namespace plumlog::crypto {
 namespace {
 
-constexpr std::string_view kSecretHeader = "plumlog-secret-v1 ";
+// Format v2 (written): the seed and the feed id of its public key.
+//   "plumlog-secret-v2 " <44 base64 seed> " " <53-char feed id> "\n"
+// Format v1 (read only): "plumlog-secret-v1 " <44 base64 seed> "\n".
+constexpr std::string_view kSecretHeaderV1 = "plumlog-secret-v1 ";
+constexpr std::string_view kSecretHeaderV2 = "plumlog-secret-v2 ";
 constexpr size_t kSecretB64Len = 44;
-constexpr size_t kSecretFileLen = kSecretHeader.size() + kSecretB64Len + 1;
+constexpr size_t kFeedIdTextLen = 53;
+constexpr size_t kSecretFileLenV1 = kSecretHeaderV1.size() + kSecretB64Len + 1;
+constexpr size_t kSecretFileLenV2 =
+    kSecretHeaderV2.size() + kSecretB64Len + 1 + kFeedIdTextLen + 1;
 
 Status Errno(const std::string& what, const std::string& path) {
   return Status::IOError(what + " " + path + ": " + std::strerror(errno));
@@ -75,15 +82,22 @@ bool KeyPair::Verify(const FeedId& key, std::string_view prefix,
              key.bytes().data()) == 0;
 }
 
-Status KeyPair::Save(const std::string& path) const {
+std::string KeyPair::FileText() const {
   char
       b64[sodium_base64_ENCODED_LEN(kSeedSize, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, secret_.data(), kSeedSize,
                     sodium_base64_VARIANT_ORIGINAL);
-  std::string text(kSecretHeader);
+  std::string text(kSecretHeaderV2);
   text += b64;
+  text += ' ';
+  text += public_key_.ToString();
   text += '\n';
   sodium_memzero(b64, sizeof b64);
+  return text;
+}
+
+Status KeyPair::Save(const std::string& path) const {
+  std::string text = FileText();
 
   struct stat st;
   if (::lstat(path.c_str(), &st) == 0) {
@@ -115,7 +129,7 @@ Status KeyPair::Save(const std::string& path) const {
   return st_out;
 }
 
-Result<KeyPair> KeyPair::Load(const std::string& path) {
+Result<KeyPair> KeyPair::Load(const std::string& path, int* version) {
   EnsureSodium();
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
@@ -141,28 +155,37 @@ Result<KeyPair> KeyPair::Load(const std::string& path) {
         "secret key " + path + " has mode " + mode +
         " and is accessible by group or others; run: chmod 600 " + path);
   }
-  std::array<char, kSecretFileLen + 1> buf{};
+  std::array<char, kSecretFileLenV2 + 1> buf{};
   ssize_t n = ::read(fd, buf.data(), buf.size());
   ::close(fd);
   if (n < 0) return Errno("cannot read secret key", path);
+  struct Wipe {
+    std::array<char, kSecretFileLenV2 + 1>* buf;
+    ~Wipe() { sodium_memzero(buf->data(), buf->size()); }
+  } wipe{&buf};
   std::string_view text(buf.data(), static_cast<size_t>(n));
   const Status bad = Status::Corruption(
       "secret key " + path +
-      " is malformed (expected one line: plumlog-secret-v1 <base64 seed>)");
-  if (text.size() != kSecretFileLen || !text.starts_with(kSecretHeader) ||
-      text.back() != '\n') {
-    sodium_memzero(buf.data(), buf.size());
-    return bad;
+      " is malformed (expected one line: plumlog-secret-v2 <base64 seed> "
+      "<feed id>, or plumlog-secret-v1 <base64 seed>)");
+  int v = 0;
+  if (text.size() == kSecretFileLenV2 && text.starts_with(kSecretHeaderV2) &&
+      text[kSecretHeaderV2.size() + kSecretB64Len] == ' ' &&
+      text.back() == '\n') {
+    v = 2;
+  } else if (text.size() == kSecretFileLenV1 &&
+             text.starts_with(kSecretHeaderV1) && text.back() == '\n') {
+    v = 1;
   }
+  if (v == 0) return bad;
   std::array<uint8_t, kSeedSize> seed;
   size_t len = 0;
   const char* end = nullptr;
-  std::string_view b64 = text.substr(kSecretHeader.size(), kSecretB64Len);
+  std::string_view b64 = text.substr(kSecretHeaderV1.size(), kSecretB64Len);
   int rc =
       sodium_base642bin(seed.data(), seed.size(), b64.data(), b64.size(),
                         nullptr, &len, &end, sodium_base64_VARIANT_ORIGINAL);
   if (rc != 0 || len != kSeedSize || end != b64.data() + b64.size()) {
-    sodium_memzero(buf.data(), buf.size());
     sodium_memzero(seed.data(), seed.size());
     return bad;
   }
@@ -175,13 +198,27 @@ Result<KeyPair> KeyPair::Load(const std::string& path) {
                     sodium_base64_VARIANT_ORIGINAL);
   const bool canonical = sodium_memcmp(canon, b64.data(), kSecretB64Len) == 0;
   sodium_memzero(canon, sizeof canon);
-  sodium_memzero(buf.data(), buf.size());
   if (!canonical) {
     sodium_memzero(seed.data(), seed.size());
     return bad;
   }
   KeyPair kp = FromSeed(seed);
   sodium_memzero(seed.data(), seed.size());
+  if (v == 2) {
+    // The file names the identity it holds: a seed altered on disk (a bit
+    // flip, an edit) is refused instead of becoming a new identity.
+    const std::string_view id_text =
+        text.substr(kSecretHeaderV2.size() + kSecretB64Len + 1, kFeedIdTextLen);
+    Result<FeedId> recorded = FeedId::Parse(id_text);
+    if (!recorded.ok()) return bad;
+    if (*recorded != kp.public_key()) {
+      return Status::Corruption(
+          "secret key " + path + " is damaged: its seed is the key of " +
+          kp.public_key().ToString() + " but the file says it holds " +
+          recorded->ToString() + "; restore the key file from a backup");
+    }
+  }
+  if (version != nullptr) *version = v;
   return kp;
 }
 

@@ -35,14 +35,19 @@ class KeyPair {
                      std::string_view message,
                      std::span<const uint8_t, 64> signature);
 
-  // Secret key file (docs/format.md): one line
-  //   "plumlog-secret-v1 " <base64 of the 32-byte seed> "\n"
+  // Secret key file (docs/format.md section 3), format v2: one line
+  //   "plumlog-secret-v2 " <base64 of the 32-byte seed> " " <feed id> "\n"
+  // The feed id (@<base64 public key>.ed25519) is that of the seed's public
+  // key, so a damaged or edited seed is detected on load.
   // Save creates the file with mode 0600 (AlreadyExists if present) via a temp
-  // file and rename, so a crash never leaves a partial key.
+  // file and a link, so a crash never leaves a partial key.
   Status Save(const std::string& path) const;
-  // Refuses (PermissionDenied) a file readable or writable by group/others, and
-  // (Corruption) anything that is not exactly the format above.
-  static Result<KeyPair> Load(const std::string& path);
+  // Refuses (PermissionDenied) a file readable or writable by group/others,
+  // and (Corruption) anything that is not exactly format v2 or v1 (one line
+  // "plumlog-secret-v1 " <base64 seed> "\n", which carries no public key and
+  // is still accepted), and a v2 file whose feed id is not its seed's.
+  // *version (if given) = 1 or 2.
+  static Result<KeyPair> Load(const std::string& path, int* version = nullptr);
 
   ~KeyPair();
   KeyPair(const KeyPair&) = default;
@@ -50,6 +55,8 @@ class KeyPair {
 
  private:
   KeyPair() = default;
+  // The text Save writes (format v2); the caller wipes it.
+  std::string FileText() const;
   std::array<uint8_t, 64> secret_{};  // libsodium form: seed || public key
   FeedId public_key_;
 };

@@ -16,6 +16,7 @@
 #include <map>
 
 #include "crypto/sodium_init.h"
+#include "storage/db_setup.h"
 #include "storage/entry_codec.h"
 #include "storage/info_log.h"
 #include "storage/ingest_rules.h"
@@ -31,79 +32,6 @@ namespace fs = std::filesystem;
 // to another store, whose listeners then run nested), so none of them can be
 // re-entered by a write.
 thread_local std::vector<const FeedStore*> tl_in_listener;
-
-std::string SecretPath(const std::string& home) { return home + "/secret"; }
-std::string DbPath(const std::string& home) { return home + "/db"; }
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
-}
-
-rocksdb::Options DbOptions(const StoreOptions& o) {
-  rocksdb::Options opts;
-  opts.create_if_missing = false;
-  opts.create_missing_column_families = false;
-  opts.paranoid_checks = true;
-  opts.keep_log_file_num = 3;
-  opts.max_log_file_size = 4 << 20;
-  opts.write_buffer_size = o.write_buffer_bytes;
-  if (o.memtable_budget_bytes > 0) {
-    opts.write_buffer_manager =
-        std::make_shared<rocksdb::WriteBufferManager>(o.memtable_budget_bytes);
-  }
-  // Replay the WAL into the memtable on open instead of flushing it to new
-  // table files every time: short-lived processes (`plumlog append`) open
-  // fast and leave no pile of tiny files.
-  opts.avoid_flush_during_recovery = true;
-  // Writes are serialised by the store's own group commit, so RocksDB's
-  // concurrent memtable inserts bring nothing; without them the memtable can
-  // use the insert hints below.
-  opts.allow_concurrent_memtable_write = false;
-  // Opening table files needs no thread pool per column family (the default
-  // starts 16 threads for each of the 8 families on every open).
-  opts.max_file_opening_threads = 1;
-  opts.IncreaseParallelism(2);
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(o.block_cache_bytes);
-  table.cache_index_and_filter_blocks = true;
-  opts.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  return opts;
-}
-
-std::vector<rocksdb::ColumnFamilyDescriptor> CfDescriptors(const rocksdb::Options& opts) {
-  std::vector<rocksdb::ColumnFamilyDescriptor> d;
-  for (const char* name : kCfNames) d.emplace_back(name, rocksdb::ColumnFamilyOptions(opts));
-  // Keys of the log (arrival order) and of the feed index (author, seq) arrive
-  // in order within one prefix: let the memtable resume each insert where the
-  // previous one of the same prefix ended.
-  d[kCfLog].options.memtable_insert_with_hint_prefix_extractor.reset(
-      rocksdb::NewFixedPrefixTransform(0));
-  d[kCfFeeds].options.memtable_insert_with_hint_prefix_extractor.reset(
-      rocksdb::NewFixedPrefixTransform(32));
-  return d;
-}
-
-Status CreateDb(const std::string& path, const StoreOptions& o) {
-  rocksdb::Options opts = DbOptions(o);
-  opts.create_if_missing = true;
-  opts.error_if_exists = true;
-  opts.create_missing_column_families = true;
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw = nullptr;
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(rocksdb::DB::Open(opts, path, CfDescriptors(opts),
-                                                      &handles, &raw),
-                                    "cannot create database " + path));
-  std::unique_ptr<rocksdb::DB> db(raw);
-  rocksdb::WriteOptions wo;
-  wo.sync = true;
-  Status st = FromRocks(db->Put(wo, handles[kCfMeta], std::string(kMetaSchemaKey),
-                                std::string(kSchemaVersion)),
-                        "cannot write schema version");
-  for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-  if (st.ok()) st = FromRocks(db->Close(), "cannot close new database");
-  return st;
-}
 
 }  // namespace
 
@@ -126,17 +54,27 @@ Status FeedStore::Init(const std::string& home) {
   if (have_secret && have_db) {
     return Status::AlreadyExists("a plumlog store already exists at " + home);
   }
-  if (have_db && !have_secret) {
-    return Status::FailedPrecondition(
-        db + " holds a database but " + secret +
-        " is missing; refusing to create a new identity over existing feeds");
+  if (have_db && !have_secret) return MissingKeyError(home);
+  if (Exists(db) && !have_db && !IsAbandonedCreate(db)) {
+    return Status::Corruption(
+        db +
+        " holds database files but no CURRENT file: it is damaged, "
+        "not half-created. `plumlog init` will not replace it; run "
+        "`plumlog repair` (docs/operations.md, \"Damaged stores\")");
   }
+  // A key without a database: a new identity, or an existing one brought
+  // back (the restore of docs/operations.md). Its own feed may live on at
+  // peers, so a restored key starts with the own feed unconfirmed.
+  std::string own_feed;
   if (!have_secret) {
     PLUMLOG_RETURN_IF_ERROR(crypto::KeyPair::Generate().Save(secret));
+  } else {
+    own_feed = "restored";
   }
+  PLUMLOG_ASSIGN_OR_RETURN(crypto::KeyPair key, crypto::KeyPair::Load(secret));
   // An interrupted earlier init may have left a partial database directory.
   if (Exists(db)) fs::remove_all(db, ec);
-  return CreateDb(db, StoreOptions());
+  return CreateDb(db, StoreOptions(), key.public_key(), own_feed);
 }
 
 Result<std::unique_ptr<FeedStore>> FeedStore::Open(const std::string& home,
@@ -147,6 +85,10 @@ Result<std::unique_ptr<FeedStore>> FeedStore::Open(const std::string& home,
   const bool initialised = Exists(SecretPath(home)) && Exists(DbPath(home) + "/CURRENT");
   if (!initialised) {
     if (!options.create_if_missing) {
+      if (Exists(DbPath(home) + "/CURRENT")) return MissingKeyError(home);
+      if (Exists(DbPath(home)) && !IsAbandonedCreate(DbPath(home))) {
+        return DamagedStoreError(home, "the database has no CURRENT file");
+      }
       if (Exists(SecretPath(home)) || Exists(DbPath(home))) {
         return Status::FailedPrecondition("the store at " + home +
                                           " is incomplete; run `plumlog init` to finish it");
@@ -159,7 +101,13 @@ Result<std::unique_ptr<FeedStore>> FeedStore::Open(const std::string& home,
   PLUMLOG_ASSIGN_OR_RETURN(crypto::KeyPair key, crypto::KeyPair::Load(SecretPath(home)));
   std::unique_ptr<FeedStore> s(new FeedStore(home, options, key));
   PLUMLOG_RETURN_IF_ERROR(s->OpenDb());
+  PLUMLOG_RETURN_IF_ERROR(s->LoadMeta());
   PLUMLOG_RETURN_IF_ERROR(s->LoadHeads());
+  if (options.own_feed_check && !options.read_only && !s->own_feed_hold_) {
+    s->own_feed_hold_ =
+        "it was opened by a node that first asks its peers how much of it they "
+        "hold";
+  }
   return s;
 }
 
@@ -202,6 +150,10 @@ FeedStore::~FeedStore() {
     std::error_code ec;
     fs::remove_all(secondary_dir_, ec);
   }
+  if (!salvage_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(salvage_dir_, ec);
+  }
 }
 
 Status FeedStore::OpenDb() {
@@ -222,6 +174,8 @@ Status FeedStore::OpenDb() {
     rs = rocksdb::DB::Open(opts, path, CfDescriptors(opts), &cfs_, &raw);
   }
   Status st = FromRocks(rs, "cannot open database " + path);
+  if (st.code() == Status::Code::kCorruption)
+    return DamagedStoreError(home_, rs.ToString());
   if (st.code() == Status::Code::kBusy) {
     return Status::Busy("the store at " + home_ +
                         " is in use by another process (a running `plumlog serve`, or "
@@ -245,6 +199,88 @@ Status FeedStore::OpenDb() {
   return Status::OK();
 }
 
+Status FeedStore::LoadMeta() {
+  const FeedId& me = key_.public_key();
+  std::string v;
+  rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfMeta],
+                                std::string(kMetaIdentityKey), &v);
+  if (rs.ok()) {
+    std::optional<FeedId> recorded = FeedId::FromBytes(v);
+    if (!recorded)
+      return Status::Corruption("the database's identity record is malformed");
+    if (*recorded != me) {
+      return Status::Corruption(
+          "the secret key " + SecretPath(home_) + " is the key of " +
+          me.ToString() + ", but the database at " + DbPath(home_) +
+          " belongs to " + recorded->ToString() +
+          ": the key file was altered or replaced. Restore the right key from "
+          "your backup; "
+          "appending with this one would start a new feed in the old store");
+    }
+  } else if (rs.IsNotFound()) {
+    // A store created before the identity was recorded: record it now.
+    if (!options_.read_only && salvage_dir_.empty()) {
+      rocksdb::WriteOptions wo;
+      wo.sync = true;
+      PLUMLOG_RETURN_IF_ERROR(
+          FromRocks(db_->Put(wo, cfs_[kCfMeta], std::string(kMetaIdentityKey),
+                             std::string(me.view())),
+                    "cannot record the store's identity"));
+    }
+  } else {
+    return FromRocks(rs, "cannot read the store's identity");
+  }
+  rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfMeta],
+                std::string(kMetaOwnFeedKey), &v);
+  if (rs.ok()) {
+    std::lock_guard<std::mutex> l(own_feed_mu_);
+    own_feed_marked_ = true;
+    own_feed_hold_ =
+        v == "repaired"
+            ? "the store was repaired and may have lost its newest entries"
+            : "the store was restored from a backup";
+  } else if (!rs.IsNotFound()) {
+    return FromRocks(rs, "cannot read the own feed's state");
+  }
+  return Status::OK();
+}
+
+std::optional<std::string> FeedStore::OwnFeedHold() const {
+  std::lock_guard<std::mutex> l(own_feed_mu_);
+  return own_feed_hold_;
+}
+
+Status FeedStore::OwnFeedCheck() const {
+  std::lock_guard<std::mutex> l(own_feed_mu_);
+  if (!own_feed_hold_) return Status::OK();
+  return Status::FailedPrecondition(
+      "appends to the own feed " + key_.public_key().ToString() +
+      " are held: " + *own_feed_hold_ +
+      ". Peers may hold newer entries of it than this store, and appending now "
+      "would fork "
+      "the feed. Run the node (`plumlog serve`, or `plumlog sync ADDR` with a "
+      "peer) until it "
+      "has heard from a peer, or, if no peer can hold more of it, run `plumlog "
+      "confirm-feed` "
+      "(docs/operations.md, \"Restoring a node\")");
+}
+
+Status FeedStore::ConfirmOwnFeed() {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  std::lock_guard<std::mutex> l(own_feed_mu_);
+  if (own_feed_marked_) {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    std::lock_guard<std::mutex> w(db_write_mu_);
+    PLUMLOG_RETURN_IF_ERROR(
+        FromRocks(db_->Delete(wo, cfs_[kCfMeta], std::string(kMetaOwnFeedKey)),
+                  "cannot record that the own feed is confirmed"));
+    own_feed_marked_ = false;
+  }
+  own_feed_hold_.reset();
+  return Status::OK();
+}
+
 Status FeedStore::LoadHeads() {
   std::unordered_map<FeedId, FeedInfo> heads;
   uint64_t max_lamport = 0;
@@ -258,7 +294,7 @@ Status FeedStore::LoadHeads() {
     max_lamport = std::max(max_lamport, info.lamport);
     heads.emplace(info.author, info);
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read feed heads"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read feed heads"));
   uint64_t last = 0;
   std::unique_ptr<rocksdb::Iterator> log(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfLog]));
   log->SeekToLast();
@@ -266,7 +302,7 @@ Status FeedStore::LoadHeads() {
     if (log->key().size() != 8) return Status::Corruption("malformed log key");
     last = GetU64BE(std::string_view(log->key().data(), 8));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(log->status(), "cannot read the log"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(log->status(), "cannot read the log"));
   std::unique_lock<std::shared_mutex> l(state_mu_);
   heads_ = std::move(heads);
   max_lamport_ = max_lamport;
@@ -310,17 +346,43 @@ void FeedStore::RemoveListener(StoreListener* listener) {
 
 uint64_t FeedStore::NowMs() const {
   if (options_.clock_ms) return options_.clock_ms();
-  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                   std::chrono::system_clock::now().time_since_epoch())
-                                   .count());
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
+Status FeedStore::Rocks(const rocksdb::Status& rs,
+                        std::string_view context) const {
+  NoteDamage(rs);
+  return FromRocks(rs, context);
+}
+
+void FeedStore::NoteDamage(const rocksdb::Status& rs) const {
+  if (!rs.IsCorruption()) return;
+  std::lock_guard<std::mutex> l(damage_mu_);
+  if (!damage_) damage_ = rs.ToString();
 }
 
 Status FeedStore::WritableCheck() const {
   if (options_.read_only) {
     return Status::FailedPrecondition("the store is open read-only");
   }
-  if (std::find(tl_in_listener.begin(), tl_in_listener.end(), this) != tl_in_listener.end()) {
-    return Status::FailedPrecondition("store writes are not allowed inside a listener callback");
+  {
+    std::lock_guard<std::mutex> l(damage_mu_);
+    if (damage_) {
+      return Status::Corruption("the store at " + home_ +
+                                " found damage while reading (" + *damage_ +
+                                ") and takes no more writes: run `plumlog "
+                                "check` to see what is damaged and "
+                                "`plumlog repair` to rebuild it "
+                                "(docs/operations.md, \"Damaged stores\")");
+    }
+  }
+  if (std::find(tl_in_listener.begin(), tl_in_listener.end(), this) !=
+      tl_in_listener.end()) {
+    return Status::FailedPrecondition(
+        "store writes are not allowed inside a listener callback");
   }
   return Status::OK();
 }
@@ -332,7 +394,8 @@ struct FeedStore::WriteOp {
   Kind kind = Kind::kAppend;
   // kAppend: contents to append in order (one for Append).
   std::vector<std::string_view> contents;
-  // kIngest: the entries and their signature state (0 unchecked, 1 valid, 2 bad).
+  // kIngest: the entries and their signature state (0 unchecked, 1 valid, 2
+  // bad).
   std::vector<Entry>* ingest = nullptr;
   std::vector<uint8_t> sig;
 
@@ -464,7 +527,7 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
         if (rs.ok() && ParseFeedValue(v, &arrival, &id)) {
           stored = id;
         } else if (!rs.ok() && !rs.IsNotFound()) {
-          return fail(i, FromRocks(rs, "reading " + e.author().ToString() + " seq " +
+          return fail(i, Rocks(rs, "reading " + e.author().ToString() + " seq " +
                                            std::to_string(e.seq())));
         }
       }
@@ -603,7 +666,7 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
   Status st;
   if (wb.Count() > 0) {
     std::lock_guard<std::mutex> w(db_write_mu_);
-    st = FromRocks(db_->Write(write_options_, &wb), "cannot write to the store");
+    st = Rocks(db_->Write(write_options_, &wb), "cannot write to the store");
   }
   if (!st.ok()) {
     for (WriteOp* op : group) {
@@ -646,6 +709,7 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
 
 Result<Entry> FeedStore::Append(std::string_view content) {
   PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  PLUMLOG_RETURN_IF_ERROR(OwnFeedCheck());
   WriteOp op;
   op.contents.push_back(content);
   PLUMLOG_RETURN_IF_ERROR(Submit(&op));
@@ -655,6 +719,7 @@ Result<Entry> FeedStore::Append(std::string_view content) {
 
 Result<std::vector<Entry>> FeedStore::AppendBatch(const std::vector<std::string>& contents) {
   PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  PLUMLOG_RETURN_IF_ERROR(OwnFeedCheck());
   if (contents.empty()) return std::vector<Entry>();
   WriteOp op;
   op.contents.assign(contents.begin(), contents.end());
@@ -738,7 +803,8 @@ Status FeedStore::AddForkProof(const Entry& first, const Entry& second) {
   if (first.author() != second.author() || first.seq() != second.seq() ||
       first.id() == second.id()) {
     return Status::InvalidEntry(
-        "not a fork proof: the entries must share author and sequence and differ");
+        "not a fork proof: the entries must share author and sequence and "
+        "differ");
   }
   if (!EntryCodec::Verify(first) || !EntryCodec::Verify(second)) {
     return Status::InvalidEntry("not a fork proof: bad signature");
@@ -763,7 +829,7 @@ Result<std::map<FeedId, int64_t>> FeedStore::LoadPeerClock(const FeedId& peer) c
     out[*FeedId::FromBytes(std::string_view(it->key().data() + 32, 32))] =
         static_cast<int64_t>(GetU64BE(std::string_view(it->value().data(), 8)));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read peer clocks"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read peer clocks"));
   return out;
 }
 
@@ -782,7 +848,7 @@ Status FeedStore::SavePeerClock(const FeedId& peer, const std::map<FeedId, int64
   }
   // Peer clocks are an optimisation (request skipping): no fsync needed.
   std::lock_guard<std::mutex> w(db_write_mu_);
-  return FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "cannot save a peer clock");
+  return Rocks(db_->Write(rocksdb::WriteOptions(), &wb), "cannot save a peer clock");
 }
 
 // ---- reads ----
@@ -806,7 +872,7 @@ Result<Entry> FeedStore::GetAt(uint64_t arrival) const {
   if (rs.IsNotFound()) {
     return Status::Corruption("index points to missing log record " + std::to_string(arrival));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot read the log"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(rs, "cannot read the log"));
   return ReadLogValue(key, v);
 }
 
@@ -816,7 +882,7 @@ Result<Entry> FeedStore::Get(const FeedId& author, uint64_t seq) const {
   if (rs.IsNotFound()) {
     return Status::NotFound("no entry " + author.ToString() + " seq " + std::to_string(seq));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot read the feed index"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(rs, "cannot read the feed index"));
   uint64_t arrival;
   EntryId id;
   if (!ParseFeedValue(v, &arrival, &id)) return Status::Corruption("malformed feed index record");
@@ -827,7 +893,7 @@ Result<Entry> FeedStore::GetById(const EntryId& id) const {
   std::string v;
   rocksdb::Status rs = db_->Get(rocksdb::ReadOptions(), cfs_[kCfIds], id.view(), &v);
   if (rs.IsNotFound()) return Status::NotFound("no entry " + id.ToString());
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot read the id index"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(rs, "cannot read the id index"));
   FeedId author;
   uint64_t seq;
   if (!ParseFeedKey(v, &author, &seq)) return Status::Corruption("malformed id index record");
@@ -851,7 +917,7 @@ Result<std::vector<Entry>> FeedStore::ReadFeed(const FeedId& author, uint64_t fr
     PLUMLOG_ASSIGN_OR_RETURN(Entry e, GetAt(arrival));
     out.push_back(std::move(e));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the feed index"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read the feed index"));
   return out;
 }
 
@@ -869,7 +935,7 @@ Result<ArrivalPage> FeedStore::ReadArrival(uint64_t after, size_t limit) const {
     page.positions.push_back(page.next);
     page.entries.push_back(std::move(e));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the log"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read the log"));
   return page;
 }
 
@@ -918,7 +984,7 @@ Result<std::vector<ForkProof>> FeedStore::Forks() const {
     PLUMLOG_ASSIGN_OR_RETURN(Entry conflicting, EntryCodec::Decode(second));
     out.push_back(ForkProof{std::move(stored), std::move(conflicting)});
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read fork proofs"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read fork proofs"));
   return out;
 }
 

@@ -6,6 +6,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <shared_mutex>
@@ -26,6 +27,10 @@ class FeedStore final : public Store {
   static Status Init(const std::string& home);
   static Result<std::unique_ptr<FeedStore>> Open(const std::string& home,
                                                  const StoreOptions& options);
+  // Store::OpenDamaged and Store::Repair (storage/feed_store_repair.cc).
+  static Result<std::unique_ptr<FeedStore>> OpenDamaged(
+      const std::string& home, std::vector<CheckProblem>* damage);
+  static Result<RepairReport> Repair(const std::string& home);
   ~FeedStore() override;
 
   const FeedId& local_id() const override { return key_.public_key(); }
@@ -44,6 +49,8 @@ class FeedStore final : public Store {
   Result<std::vector<ForkProof>> Forks() const override;
   Result<CheckReport> Check() const override;
   Result<bool> Refresh() override;
+  std::optional<std::string> OwnFeedHold() const override;
+  Status ConfirmOwnFeed() override;
   Status AddForkProof(const Entry& first, const Entry& second) override;
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
@@ -72,6 +79,25 @@ class FeedStore final : public Store {
   Result<Entry> GetAt(uint64_t arrival) const;
   uint64_t NowMs() const;
   Status WritableCheck() const;
+  // FromRocks, remembering a Corruption: a store that found damage takes no
+  // more writes (WritableCheck) until it is repaired.
+  Status Rocks(const rocksdb::Status& rs, std::string_view context) const;
+  void NoteDamage(const rocksdb::Status& rs) const;
+  // FailedPrecondition while the own feed is unconfirmed.
+  Status OwnFeedCheck() const;
+  // Reads the meta records of the identity and the own feed; records the
+  // identity when it is missing (stores created before it existed).
+  Status LoadMeta();
+
+  // Salvage (storage/feed_store_repair.cc): opens the scratch copy in
+  // salvage_dir_, skipping damaged WAL records, rebuilding the MANIFEST when
+  // it does not read.
+  Status OpenSalvageDb(std::vector<CheckProblem>* damage);
+  // Calls fn(arrival, record) for each `log` record that reads, in arrival
+  // order, stepping over stretches that do not (each becomes a problem).
+  void ScanLogTolerant(
+      const std::function<void(uint64_t, std::string_view)>& fn,
+      std::vector<CheckProblem>* problems) const;
 
   const std::string home_;
   const StoreOptions options_;
@@ -81,7 +107,9 @@ class FeedStore final : public Store {
   // with one libsodium call each (crypto/signature_verifier.h).
   std::unique_ptr<crypto::SignatureVerifier> verifier_;
   std::unique_ptr<crypto::Signer> signer_;  // writable stores only
-  std::string secondary_dir_;  // read-only mode: RocksDB secondary instance files
+  std::string
+      secondary_dir_;        // read-only mode: RocksDB secondary instance files
+  std::string salvage_dir_;  // OpenDamaged: the scratch copy, removed on close
 
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
@@ -98,6 +126,15 @@ class FeedStore final : public Store {
   std::condition_variable queue_cv_;
   std::deque<WriteOp*> queue_;
   bool leader_active_ = false;
+
+  mutable std::mutex damage_mu_;
+  mutable std::optional<std::string>
+      damage_;  // the first Corruption a read met
+
+  // Why appends are held (Store::OwnFeedHold); empty: they are not.
+  mutable std::mutex own_feed_mu_;
+  std::optional<std::string> own_feed_hold_;
+  bool own_feed_marked_ = false;  // the hold is recorded in meta
 
   std::mutex listeners_mu_;
   // Every db_->Write holds it: one writer at a time (RocksDB would queue them

@@ -16,11 +16,14 @@ inline constexpr const char* kCfNames[] = {"default", "log",   "feeds", "heads",
                                            "ids",     "forks", "peer_clocks", "meta"};
 enum Cf : int {
   kCfDefault = 0,  // unused (RocksDB requires it)
-  kCfLog = 1,      // arrival(8) -> id(32) encoded-entry     : entries in local arrival order
-  kCfFeeds = 2,    // author(32) seq(8) -> arrival(8) id(32) : entries by author+seq
-  kCfHeads = 3,    // author(32) -> HeadValue                : feed heads
-  kCfIds = 4,      // id(32) -> author(32) seq(8)            : id index
-  kCfForks = 5,    // author(32) seq(8) id(32) -> ForkValue  : fork proofs (both entries)
+  kCfLog = 1,      // arrival(8) -> id(32) encoded-entry     : entries in local
+                   // arrival order
+  kCfFeeds =
+      2,  // author(32) seq(8) -> arrival(8) id(32) : entries by author+seq
+  kCfHeads = 3,  // author(32) -> HeadValue                : feed heads
+  kCfIds = 4,    // id(32) -> author(32) seq(8)            : id index
+  kCfForks =
+      5,  // author(32) seq(8) id(32) -> ForkValue  : fork proofs (both entries)
   kCfPeerClocks = 6,  // peer(32) author(32) -> note (8, BE two's complement)
   kCfMeta = 7,     // name -> value                          : schema version etc.
   kCfCount = 8,
@@ -28,6 +31,13 @@ enum Cf : int {
 
 inline constexpr std::string_view kMetaSchemaKey = "schema_version";
 inline constexpr std::string_view kSchemaVersion = "1";
+// The local identity's public key (32 bytes), written when a store is created
+// (or first opened for writing by a build that knows it): a key file that
+// does not match it is refused.
+inline constexpr std::string_view kMetaIdentityKey = "identity";
+// Present while the own feed is unconfirmed (docs/storage.md, "Own feed"):
+// the value says why ("restored", "repaired").
+inline constexpr std::string_view kMetaOwnFeedKey = "own_feed_unconfirmed";
 
 void PutU64BE(std::string* out, uint64_t v);
 void EncodeU64BE(uint64_t v, char out[8]);
@@ -46,8 +56,10 @@ bool ParseFeedValue(std::string_view v, uint64_t* arrival, EntryId* id);
 std::string HeadValue(const FeedInfo& head);
 bool ParseHeadValue(std::string_view author_key, std::string_view v, FeedInfo* head);
 
-std::string ForkKey(const FeedId& author, uint64_t seq, const EntryId& conflicting);
-// length of first (u32 BE) || first entry || second entry; id in the key = second's.
+std::string ForkKey(const FeedId& author, uint64_t seq,
+                    const EntryId& conflicting);
+// length of first (u32 BE) || first entry || second entry; id in the key =
+// second's.
 std::string ForkValue(std::string_view first, std::string_view second);
 bool ParseForkValue(std::string_view v, std::string_view* first, std::string_view* second);
 

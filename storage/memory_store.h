@@ -42,6 +42,11 @@ class MemoryStore final : public Store {
   Result<std::vector<ForkProof>> Forks() const override;
   Result<CheckReport> Check() const override;
   Result<bool> Refresh() override { return false; }
+  // Nothing persists, so nothing can be restored from a backup: never held.
+  std::optional<std::string> OwnFeedHold() const override {
+    return std::nullopt;
+  }
+  Status ConfirmOwnFeed() override { return Status::OK(); }
   Status AddForkProof(const Entry& first, const Entry& second) override;
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;

@@ -14,4 +14,15 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& home,
   return std::unique_ptr<Store>(std::move(s));
 }
 
+Result<std::unique_ptr<Store>> Store::OpenDamaged(
+    const std::string& home, std::vector<CheckProblem>* damage) {
+  PLUMLOG_ASSIGN_OR_RETURN(std::unique_ptr<storage::FeedStore> s,
+                           storage::FeedStore::OpenDamaged(home, damage));
+  return std::unique_ptr<Store>(std::move(s));
+}
+
+Result<RepairReport> Store::Repair(const std::string& home) {
+  return storage::FeedStore::Repair(home);
+}
+
 }  // namespace plumlog

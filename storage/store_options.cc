@@ -1,6 +1,6 @@
-#include "plumlog/options.h"
-
 #include <string>
+
+#include "plumlog/options.h"
 
 namespace plumlog {
 
@@ -17,7 +17,8 @@ Status StoreOptions::Validate() const {
   }
   if (memtable_budget_bytes != 0 && memtable_budget_bytes < write_buffer_bytes) {
     return Status::InvalidArgument(
-        "StoreOptions.memtable_budget_bytes must be 0 or at least write_buffer_bytes");
+        "StoreOptions.memtable_budget_bytes must be 0 or at least "
+        "write_buffer_bytes");
   }
   if (write_buffer_bytes < (size_t{64} << 10)) {
     return Status::InvalidArgument("StoreOptions.write_buffer_bytes must be at least 64 KiB");

@@ -55,6 +55,15 @@ struct StoreOptions {
   // and leak the key. Default: kHedged.
   SigningNonce signing = SigningNonce::kHedged;
 
+  // Open with the own feed unconfirmed (Store::OwnFeedHold, docs/storage.md
+  // "Own feed"): Append and AppendBatch fail with FailedPrecondition until a
+  // Node has heard from a peer how much of the feed it holds, or until
+  // ConfirmOwnFeed(). `plumlog serve` sets it, so that a home restored from
+  // an old backup fetches its own feed before writing to it instead of
+  // forking it. (A repaired store, or one whose Init kept an existing key,
+  // starts unconfirmed whatever this says.) Default: false.
+  bool own_feed_check = false;
+
   // Verify other authors' signatures with plumlog's table-based verifier for
   // authors seen often (about 3x faster, docs/storage.md "Verifying"). It
   // decides exactly as libsodium 1.0.18 does and runs only when the linked

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,9 +35,29 @@ class Store {
   // Opens the store in <home>. Errors: FailedPrecondition if <home> holds no
   // store (and !create_if_missing), Busy if another process has it open for
   // writing, PermissionDenied if the secret key is readable by group/others,
-  // Corruption if the key or the schema is bad.
+  // Corruption if the key, the schema or the database is damaged (a store
+  // RocksDB finds damaged is never opened: nothing is dropped or written
+  // until OpenDamaged/Repair; docs/storage.md, "Damaged stores").
   static Result<std::unique_ptr<Store>> Open(const std::string& home,
                                              const StoreOptions& options);
+
+  // A store Open() refuses as damaged, opened read-only from a scratch copy
+  // of its database (the store itself is not changed; the copy is removed
+  // when the returned store is destroyed): table files are shared by hard
+  // link, the WAL is replayed skipping what does not read, and a MANIFEST
+  // that does not read is rebuilt from the table files. *damage gets what
+  // RocksDB found (writes lost from the WAL, tables or log stretches that do
+  // not read); Check() on the result says what that did to the feeds.
+  static Result<std::unique_ptr<Store>> OpenDamaged(const std::string& home,
+                                                    std::vector<CheckProblem>* damage);
+
+  // Rebuilds a damaged (or any) store from every entry that still verifies:
+  // reads a scratch copy as OpenDamaged does, stores each feed's entries up
+  // to its first gap in a fresh database, and swaps it in; the old database
+  // is kept as <home>/db.damaged-<UTC time>. The own feed is left
+  // unconfirmed (see OwnFeedHold) since it may have lost its newest
+  // entries. Busy if another process has the store open.
+  static Result<RepairReport> Repair(const std::string& home);
 
   virtual ~Store() = default;
 
@@ -98,6 +119,19 @@ class Store {
   // docs/protocol.md), so a reconnect only exchanges what changed.
   virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const = 0;
   virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) = 0;
+
+  // The own-feed check (docs/storage.md, "Own feed"). When this store's copy
+  // of its own feed may be older than what peers hold — the home was
+  // restored from a backup (Init kept an existing key), the store was
+  // repaired, or StoreOptions::own_feed_check asked for it — appending would
+  // fork the feed, so Append and AppendBatch fail with FailedPrecondition
+  // until ConfirmOwnFeed(). A Node ends the hold itself once a peer has told
+  // it how much of the feed it holds and the store has caught up with that.
+  // nullopt: appends are allowed; otherwise why they are held.
+  virtual std::optional<std::string> OwnFeedHold() const = 0;
+  // Ends the hold and clears a persistent mark (FailedPrecondition on a
+  // read-only store).
+  virtual Status ConfirmOwnFeed() = 0;
 
   // Listeners are not owned and must outlive their registration.
   virtual void AddListener(StoreListener* listener) = 0;

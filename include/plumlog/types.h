@@ -197,6 +197,28 @@ struct CheckReport {
   bool ok() const { return problems.empty(); }
 };
 
+// What Store::Repair found and did.
+struct RepairReport {
+  // What was damaged: why the store did not open, writes lost from the WAL,
+  // unreadable table or log stretches, entries that no longer verify.
+  std::vector<CheckProblem> damage;
+  uint64_t feeds = 0;               // feeds in the rebuilt store
+  uint64_t entries_kept = 0;        // verified entries in the rebuilt store
+  uint64_t entries_unreadable = 0;  // log records that did not decode or verify
+  // Verified entries after a gap in their feed: they cannot be stored until
+  // the gap is filled (peers send them again); the damaged copy keeps them.
+  uint64_t entries_set_aside = 0;
+  uint64_t forks_kept = 0;
+  // A feed the rebuilt store holds less of than the damaged one knew of.
+  struct FeedLoss {
+    FeedId feed;
+    uint64_t kept = 0;   // entries 1..kept are in the rebuilt store
+    uint64_t known = 0;  // the highest sequence the damaged store knew of
+  };
+  std::vector<FeedLoss> incomplete;
+  std::string damaged_copy;  // where the old database now is
+};
+
 }  // namespace plumlog
 
 template <typename Tag>

@@ -3,6 +3,7 @@
 #include "crypto/keypair.h"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -186,8 +187,14 @@ TEST(SecretFile, SaveWritesTheDocumentedFormatWithMode0600) {
   ::umask(old);
   ASSERT_TRUE(st.ok()) << st.ToString();
   EXPECT_EQ(ModeOf(dir / "secret"), 0600u);
+  // The feed id is the all-zero seed's public key (checked against
+  // libsodium below).
   EXPECT_EQ(ReadFile(dir / "secret"),
-            "plumlog-secret-v1 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n");
+            "plumlog-secret-v2 AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= "
+            "@O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik=.ed25519\n");
+  unsigned char pk[32], sk[64];
+  crypto_sign_seed_keypair(pk, sk, zero.data());
+  EXPECT_EQ(KeyPair::FromSeed(zero).public_key(), FeedId(std::to_array(pk)));
   EXPECT_FALSE(fs::exists(dir / "secret.tmp"));
 }
 
@@ -264,6 +271,78 @@ std::string SecretLine(std::string_view b64,
   return s;
 }
 
+// Issue 12: a well-formed but altered seed used to load as a new identity.
+// Format v2 names the identity, so the change is caught.
+TEST(SecretFile, AlteredSeedInAVersion2FileIsRefused) {
+  TempDir dir;
+  ASSERT_TRUE(KeyPair::FromSeed(SeedOf(1)).Save(dir / "secret").ok());
+  std::string text = ReadFile(dir / "secret");
+  ASSERT_TRUE(text.starts_with("plumlog-secret-v2 AQIDBAUG"));
+  int version = 0;
+  ASSERT_TRUE(KeyPair::Load(dir / "secret", &version).ok());
+  EXPECT_EQ(version, 2);
+  // One base64 character of the seed changed: still a valid seed.
+  text[20] = text[20] == 'A' ? 'B' : 'A';
+  fs::remove(dir / "secret");
+  WriteFile(dir / "secret", text);
+  Result<KeyPair> r = KeyPair::Load(dir / "secret");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), Status::Code::kCorruption);
+  EXPECT_NE(r.status().message().find("damaged"), std::string::npos)
+      << r.status().ToString();
+  // So is a feed id that is not the seed's.
+  fs::remove(dir / "secret");
+  std::string other = KeyPair::FromSeed(SeedOf(1)).public_key().ToString();
+  std::string swapped =
+      "plumlog-secret-v2 " +
+      std::string("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=") + " " +
+      KeyPair::FromSeed(SeedOf(2)).public_key().ToString() + "\n";
+  WriteFile(dir / "secret", swapped);
+  EXPECT_EQ(KeyPair::Load(dir / "secret").status().code(),
+            Status::Code::kCorruption);
+  fs::remove(dir / "secret");
+  WriteFile(dir / "secret",
+            "plumlog-secret-v2 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA= " +
+                other + "\n");
+  EXPECT_TRUE(KeyPair::Load(dir / "secret").ok());
+}
+
+TEST(SecretFile, Version1FilesAreStillRead) {
+  TempDir dir;
+  WriteFile(dir / "secret",
+            "plumlog-secret-v1 AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=\n");
+  int version = 0;
+  Result<KeyPair> r = KeyPair::Load(dir / "secret", &version);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(version, 1);
+  EXPECT_EQ(r->public_key(), KeyPair::FromSeed(SeedOf(1)).public_key());
+}
+
+TEST(SecretFile, LoadRejectsMalformedVersion2Files) {
+  const std::string b64 = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+  const std::string id = KeyPair::FromSeed(SeedOf(1)).public_key().ToString();
+  const std::string good = "plumlog-secret-v2 " + b64 + " " + id + "\n";
+  std::vector<std::string> bad = {
+      good.substr(0, good.size() - 1),                // no newline
+      good + "x",                                     // trailing
+      "plumlog-secret-v2 " + b64 + "\t" + id + "\n",  // tab
+      "plumlog-secret-v2 " + b64 + "  " + id.substr(1) + "\n",
+      "plumlog-secret-v2 " + b64 + " " + id.substr(0, 52) + "x\n",  // suffix
+      "plumlog-secret-v2 " + b64 + " %" + id.substr(1) + "\n",      // sigil
+      "plumlog-secret-v1 " + b64 + " " + id + "\n",  // v1 header, v2 body
+      "plumlog-secret-v2 " + b64 + "\n",             // v2 header, v1 body
+  };
+  for (const std::string& text : bad) {
+    TempDir dir;
+    WriteFile(dir / "secret", text);
+    Result<KeyPair> r = KeyPair::Load(dir / "secret");
+    EXPECT_FALSE(r.ok()) << "accepted: " << text;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << text;
+    }
+  }
+}
+
 TEST(SecretFile, LoadRejectsMalformedFiles) {
   const std::string b64 = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
   const std::string good = SecretLine(b64);
@@ -282,7 +361,7 @@ TEST(SecretFile, LoadRejectsMalformedFiles) {
       good.substr(0, 30),                      // truncated
       good + "\n",                             // extra newline
       good + "extra bytes",                    // extra bytes
-      SecretLine(b64, "plumlog-secret-v2 "),   // wrong header
+      SecretLine(b64, "plumlog-secret-v3 "),   // wrong header
       SecretLine(b64, "PLUMLOG-SECRET-V1 "),
       SecretLine(b64, "plumlog-secret-v1\t"),
       SecretLine(b64 + "\r"),

@@ -239,6 +239,15 @@ int main(int argc, char** argv) {
   fs::remove(key_dir / "seed-valid");
   plumlog::Status st = alice.Save((key_dir / "seed-valid").string());
   if (!st.ok()) Die("cannot save the key: " + st.ToString());
+  {
+    // The older format without the feed id, still read.
+    std::ifstream in(key_dir / "seed-valid", std::ios::binary);
+    std::string v2((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+    if (v2.size() < 62) Die("short key file");
+    WriteSeed(key_dir, "valid-v1",
+              "plumlog-secret-v1 " + v2.substr(18, 44) + "\n");
+  }
 
   // ---- replication frames (replication/message.h) ----
   const fs::path frames = out / "replication_message";

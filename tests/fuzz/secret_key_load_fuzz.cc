@@ -1,5 +1,7 @@
-// Fuzz target: KeyPair::Load, which reads the secret key file (docs/format.md):
-// exactly one line "plumlog-secret-v1 " <base64 of the 32-byte seed> "\n".
+// Fuzz target: KeyPair::Load, which reads the secret key file (docs/format.md
+// section 3): exactly one line, "plumlog-secret-v2 " <base64 of the 32-byte
+// seed> " " <the feed id of its public key> "\n", or the older
+// "plumlog-secret-v1 " <base64 seed> "\n".
 //
 // Each input is written to a private temporary file (mode 0600) and loaded.
 // Whatever Load accepts must be exactly the file Save would write for the
@@ -62,8 +64,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const std::string& path = KeyPath();
   WriteFile(path, input);
+  int version = 0;
   plumlog::Result<plumlog::crypto::KeyPair> kp =
-      plumlog::crypto::KeyPair::Load(path);
+      plumlog::crypto::KeyPair::Load(path, &version);
   if (!kp.ok()) {
     FUZZ_CHECK(kp.status().code() == plumlog::Status::Code::kCorruption);
     return 0;
@@ -73,7 +76,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, kp->seed().data(), kp->seed().size(),
                     sodium_base64_VARIANT_ORIGINAL);
-  const std::string canonical = std::string("plumlog-secret-v1 ") + b64 + "\n";
+  const std::string canonical =
+      version == 2 ? std::string("plumlog-secret-v2 ") + b64 + " " +
+                         kp->public_key().ToString() + "\n"
+                   : std::string("plumlog-secret-v1 ") + b64 + "\n";
+  FUZZ_CHECK(version == 1 || version == 2);
   FUZZ_CHECK(input == canonical);
 
   // The loaded key is the key of its seed, and it signs.

@@ -80,14 +80,26 @@ TEST(StoreOpen, DatabaseWithoutSecretIsRefused) {
   TempDir dir;
   const std::string home = dir / "home";
   ASSERT_TRUE(Store::Init(home).ok());
+  const FeedId id = crypto::KeyPair::Load(home + "/secret")->public_key();
   fs::remove(home + "/secret");
   Result<std::unique_ptr<Store>> s = Store::Open(home, StoreOptions::Default());
   EXPECT_EQ(s.status().code(), Status::Code::kFailedPrecondition)
       << s.status().ToString();
-  // Neither init nor create_if_missing make a new identity over existing feeds.
+  // Neither init nor create_if_missing make a new identity over existing
+  // feeds, and every path tells the same story (issue 12: whoami said "run
+  // init", init refused): the key is missing, restore it, init will not.
   Status init = Store::Init(home);
   EXPECT_EQ(init.code(), Status::Code::kFailedPrecondition) << init.ToString();
-  EXPECT_NE(init.message().find("refusing"), std::string::npos);
+  EXPECT_EQ(init.message(), s.status().message());
+  EXPECT_NE(init.message().find("will not create a new identity"),
+            std::string::npos);
+  EXPECT_NE(init.message().find("Restore the key"), std::string::npos);
+  // The database names the identity whose key is missing.
+  EXPECT_NE(init.message().find(id.ToString()), std::string::npos)
+      << init.ToString();
+  Result<std::unique_ptr<Store>> reader =
+      Store::Open(home, testing::ReaderOptions());
+  EXPECT_EQ(reader.status().message(), init.message());
   EXPECT_EQ(Store::Open(home, StoreOptions::Test()).status().code(),
             Status::Code::kFailedPrecondition);
   EXPECT_FALSE(fs::exists(home + "/secret"));
@@ -106,6 +118,107 @@ TEST(StoreOpen, SecretWithoutDatabaseIsIncompleteAndInitFinishesIt) {
   auto store = OpenOrDie(home, StoreOptions::Default());
   ASSERT_TRUE(store);
   EXPECT_EQ(store->local_id(), key.public_key());  // the existing key is kept
+  // A key brought back into an empty home is a restore: peers may hold more
+  // of its feed than this empty store, so appends wait (issue 12).
+  ASSERT_TRUE(store->OwnFeedHold().has_value());
+  EXPECT_NE(store->OwnFeedHold()->find("restored"), std::string::npos);
+  Result<Entry> held = store->Append(TextContent("too early"));
+  ASSERT_FALSE(held.ok());
+  EXPECT_EQ(held.status().code(), Status::Code::kFailedPrecondition);
+  EXPECT_NE(held.status().message().find("fork"), std::string::npos);
+  ASSERT_TRUE(store->ConfirmOwnFeed().ok());
+  EXPECT_TRUE(store->Append(TextContent("now")).ok());
+  store.reset();
+  store = OpenOrDie(home, StoreOptions::Default());
+  EXPECT_FALSE(store->OwnFeedHold().has_value());  // confirmed for good
+}
+
+// Issue 12: a well-formed key file of another identity used to be taken as a
+// new identity, its appends starting a new feed in the old store. The
+// database records its identity and refuses any other key.
+TEST(StoreOpen, KeyFileOfAnotherIdentityIsRefused) {
+  TempDir dir;
+  const std::string home = dir / "home";
+  FeedId first;
+  {
+    auto s = OpenOrDie(home, StoreOptions::Test());
+    ASSERT_TRUE(s);
+    first = s->local_id();
+    ASSERT_TRUE(s->Append(TextContent("one")).ok());
+  }
+  fs::remove(home + "/secret");
+  ASSERT_TRUE(testing::KeyFromByte(77).Save(home + "/secret").ok());
+  for (bool read_only : {false, true}) {
+    StoreOptions o =
+        read_only ? testing::ReaderOptions() : StoreOptions::Test();
+    o.create_if_missing = false;
+    Result<std::unique_ptr<Store>> s = Store::Open(home, o);
+    ASSERT_FALSE(s.ok()) << "read_only " << read_only;
+    EXPECT_EQ(s.status().code(), Status::Code::kCorruption);
+    EXPECT_NE(s.status().message().find(first.ToString()), std::string::npos)
+        << s.status().ToString();
+  }
+}
+
+// Stores created before the identity record: the first writable open by
+// this version records it, and from then on a swapped key is refused. Key
+// files of format v1 keep working.
+TEST(StoreOpen, OldStoreGetsItsIdentityRecorded) {
+  TempDir dir;
+  const std::string home = dir / "home";
+  ASSERT_TRUE(Store::Init(home).ok());
+  const crypto::KeyPair key = *crypto::KeyPair::Load(home + "/secret");
+  {
+    RawDb raw(home);
+    raw.Delete(storage::kCfMeta, storage::kMetaIdentityKey);
+  }
+  // The v1 spelling of the same key.
+  const std::string v2 = testing::ReadFileText(home + "/secret");
+  fs::remove(home + "/secret");
+  testing::WriteFileText(home + "/secret",
+                         "plumlog-secret-v1 " + v2.substr(18, 44) + "\n");
+  ::chmod((home + "/secret").c_str(), 0600);
+  {
+    auto s = OpenOrDie(home, StoreOptions::Default());
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->local_id(), key.public_key());
+  }
+  {
+    RawDb raw(home);
+    EXPECT_EQ(raw.Get(storage::kCfMeta, storage::kMetaIdentityKey),
+              key.public_key().view());
+  }
+  fs::remove(home + "/secret");
+  ASSERT_TRUE(testing::KeyFromByte(78).Save(home + "/secret").ok());
+  EXPECT_EQ(Store::Open(home, StoreOptions::Default()).status().code(),
+            Status::Code::kCorruption);
+}
+
+// StoreOptions::own_feed_check (what `plumlog serve` sets): appends wait
+// until the hold is ended; it is not recorded in the store.
+TEST(StoreOpen, OwnFeedCheckOptionHoldsAppends) {
+  TempDir dir;
+  const std::string home = dir / "home";
+  StoreOptions o = StoreOptions::Test();
+  o.own_feed_check = true;
+  auto s = OpenOrDie(home, o);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->OwnFeedHold().has_value());
+  EXPECT_EQ(s->Append(TextContent("x")).status().code(),
+            Status::Code::kFailedPrecondition);
+  EXPECT_EQ(s->AppendBatch({TextContent("x")}).status().code(),
+            Status::Code::kFailedPrecondition);
+  // Ingest (replication fetching the own feed) is not held.
+  ASSERT_TRUE(s->ConfirmOwnFeed().ok());
+  EXPECT_TRUE(s->Append(TextContent("x")).ok());
+  s.reset();
+  StoreOptions plain = StoreOptions::Test();
+  s = OpenOrDie(home, plain);
+  EXPECT_FALSE(s->OwnFeedHold().has_value());
+  // Read-only stores cannot confirm anything.
+  s.reset();
+  auto r = OpenOrDie(home, testing::ReaderOptions());
+  EXPECT_EQ(r->ConfirmOwnFeed().code(), Status::Code::kFailedPrecondition);
 }
 
 TEST(StoreOpen, SecondWriterInSameProcessIsBusy) {

@@ -7,6 +7,7 @@
 #include <rocksdb/db.h>
 #include <stdlib.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -122,6 +123,55 @@ inline Entry WithBadSignature(const Entry& e) {
   return *d;
 }
 
+inline std::string ReadFileText(const std::string& path) {
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  EXPECT_NE(f, nullptr) << path;
+  if (f == nullptr) return "";
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  std::fclose(f);
+  return out;
+}
+
+inline void WriteFileText(const std::string& path, std::string_view text) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(std::fwrite(text.data(), 1, text.size(), f), text.size());
+  ASSERT_EQ(std::fclose(f), 0);
+}
+
+// The largest file in `dir` whose name ends in `suffix` ("" if none).
+inline std::string LargestFile(const std::string& dir,
+                               const std::string& suffix) {
+  std::string best;
+  uintmax_t best_size = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (!name.ends_with(suffix) || !e.is_regular_file()) continue;
+    if (best.empty() || e.file_size() > best_size) {
+      best = e.path().string();
+      best_size = e.file_size();
+    }
+  }
+  return best;
+}
+
+// Inverts `n` bytes of `path` starting at `offset` (what a bad sector or a
+// stray write does to a file).
+inline void FlipBytes(const std::string& path, uintmax_t offset, size_t n) {
+  std::FILE* f = std::fopen(path.c_str(), "r+b");
+  ASSERT_NE(f, nullptr) << path;
+  std::string buf(n, '\0');
+  ASSERT_EQ(std::fseek(f, static_cast<long>(offset), SEEK_SET), 0);
+  ASSERT_EQ(std::fread(buf.data(), 1, n, f), n);
+  for (char& c : buf) c = static_cast<char>(~c);
+  ASSERT_EQ(std::fseek(f, static_cast<long>(offset), SEEK_SET), 0);
+  ASSERT_EQ(std::fwrite(buf.data(), 1, n, f), n);
+  ASSERT_EQ(std::fclose(f), 0);
+}
+
 // A closed store's database, opened directly with every column family.
 class RawDb {
  public:
@@ -143,6 +193,10 @@ class RawDb {
     EXPECT_TRUE(db_->Close().ok());
   }
   rocksdb::DB* db() { return db_.get(); }
+  // Writes every memtable to table files (.sst).
+  void Flush() {
+    ASSERT_TRUE(db_->Flush(rocksdb::FlushOptions(), handles_).ok());
+  }
   rocksdb::ColumnFamilyHandle* cf(storage::Cf c) { return handles_[c]; }
   void Put(storage::Cf c, std::string_view k, std::string_view v) {
     ASSERT_TRUE(db_->Put(rocksdb::WriteOptions(), cf(c),
