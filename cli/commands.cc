@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "cli/content_json.h"
@@ -12,6 +13,7 @@
 #include "cli/entry_format.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/repair_command.h"
 
 namespace plumlog::cli {
 namespace {
@@ -95,6 +97,14 @@ int RunInit(const std::string& home) {
   // store opens.
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite, 1);
   if (!store.ok()) return Fail(store.status());
+  if (std::optional<std::string> hold = (*store)->OwnFeedHold()) {
+    // The home kept an existing key: a restore (docs/operations.md).
+    std::fprintf(stderr,
+                 "plumlog: note: kept the existing key; appends to its feed are "
+                 "held until a node has heard from a peer how much of it it "
+                 "holds (run `plumlog serve` or `plumlog sync ADDR`; `plumlog "
+                 "confirm-feed` if no peer can hold any of it)\n");
+  }
   st = WriteStdout((*store)->local_id().ToString() + "\n");
   if (st.ok()) st = FlushStdout();
   return st.ok() ? kExitOk : Fail(st);
@@ -113,6 +123,7 @@ int RunWhoami(const std::string& home, bool address) {
   }
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kReadOnly, 1);
   if (!store.ok()) return Fail(store.status());
+  NoteOldKeyFile(home);
   Status st = WriteStdout((*store)->local_id().ToString() + "\n");
   if (st.ok()) st = FlushStdout();
   return st.ok() ? kExitOk : Fail(st);
@@ -197,7 +208,13 @@ Result<CheckReport> CheckStore(const std::string& home) {
 
 int RunCheck(const std::string& home) {
   Result<CheckReport> report = CheckStore(home);
+  if (!report.ok() && report.status().code() == Status::Code::kCorruption &&
+      report.status().message().find("plumlog repair") != std::string::npos) {
+    // The store does not open as damaged: check what still reads.
+    return RunCheckDamaged(home, report.status().message());
+  }
   if (!report.ok()) return Fail(report.status());
+  NoteOldKeyFile(home);
   std::string out = "checked " + std::to_string(report->feeds) + " feeds, " +
                     std::to_string(report->entries) + " entries, " +
                     std::to_string(report->forks) + " fork proofs: ";

@@ -27,10 +27,12 @@ Result<std::string> ResolveHome(const std::string& flag) {
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& home, Access access,
-                                         int crypto_threads) {
+                                         int crypto_threads,
+                                         bool own_feed_check) {
   StoreOptions options;
   options.read_only = access == Access::kReadOnly;
   options.crypto_threads = crypto_threads;
+  options.own_feed_check = own_feed_check && !options.read_only;
   Result<std::unique_ptr<Store>> store = Store::Open(home, options);
   if (!store.ok() && store.status().code() == Status::Code::kBusy) {
     return Status::Busy("store is in use by another process (" + home +

@@ -17,6 +17,7 @@
 #include "cli/import_command.h"
 #include "cli/output.h"
 #include "cli/read_command.h"
+#include "cli/repair_command.h"
 #include "cli/serve_command.h"
 #include "cli/sync_command.h"
 
@@ -149,6 +150,19 @@ int Main(int argc, char** argv) {
                          "indexes). Prints a summary and each\n"
                          "problem; exits 0 only if there is none.");
 
+  CLI::App* repair = app.add_subcommand(
+      "repair",
+      "Rebuild a damaged store from every entry that still verifies: read what "
+      "still reads\n(skipping damaged WAL records, table blocks and a damaged "
+      "MANIFEST), store each feed\nup to its first gap in a fresh database, "
+      "keep the damaged one as db.damaged-<time>.\nPrints what was damaged "
+      "and which entries peers must send again. Needs the daemon\nstopped.");
+  CLI::App* confirm_feed = app.add_subcommand(
+      "confirm-feed",
+      "End the hold on appends to the own feed of a restored or repaired store "
+      "(for when no\npeer can hold more of it than this store; otherwise let "
+      "`serve` or `sync` hear a peer).");
+
   ExportArgs export_args;
   CLI::App* exp =
       app.add_subcommand("export",
@@ -195,6 +209,7 @@ int Main(int argc, char** argv) {
   std::vector<std::string> serve_peers;
   bool serve_no_membership = false;
   uint64_t serve_max_connections = 0;
+  bool serve_no_own_feed_check = false;
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Run the daemon: replicate with peers over TCP until SIGINT or SIGTERM.\n"
@@ -255,6 +270,11 @@ int Main(int argc, char** argv) {
                        "Most open peer connections (default 128)")
           ->type_name("N")
           ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+
+  CLI::Option* no_own_feed_check_opt = serve->add_flag(
+      "--no-own-feed-check,!--own-feed-check", serve_no_own_feed_check,
+      "Append at once instead of waiting until a peer has said how much of the "
+      "own feed it holds (for a home that was never restored from a backup)");
 
   bool peers_json = false;
   CLI::App* peers = app.add_subcommand(
@@ -400,8 +420,9 @@ int Main(int argc, char** argv) {
         } else if (!arg.starts_with("-")) {
           return UsageFail(
               "unknown command: " + arg +
-              " (commands: init, whoami, append, read, feeds, check, export, "
-              "import, serve, peers, status, follow, unfollow, block, sync, chat)");
+              " (commands: init, whoami, append, read, feeds, check, repair, "
+              "confirm-feed, export, import, serve, peers, status, follow, "
+              "unfollow, block, sync, chat)");
         }
       }
     }
@@ -422,6 +443,8 @@ int Main(int argc, char** argv) {
   if (preset_opt->count() > 0) serve_args.flags.preset = serve_preset;
   if (max_conn_opt->count() > 0)
     serve_args.flags.max_connections = serve_max_connections;
+  if (no_own_feed_check_opt->count() > 0)
+    serve_args.flags.no_own_feed_check = serve_no_own_feed_check;
 
   if (chat_listen_opt->count() > 0) chat_args.node.listen = chat_listen;
   if (chat_advertise_opt->count() > 0)
@@ -440,6 +463,8 @@ int Main(int argc, char** argv) {
   if (*read) return RunRead(*home, read_args);
   if (*feeds) return RunFeeds(*home, feeds_json);
   if (*check) return RunCheck(*home);
+  if (*repair) return RunRepair(*home);
+  if (*confirm_feed) return RunConfirmFeed(*home);
   if (*exp) return RunExport(*home, export_args);
   if (*imp) return RunImport(*home, import_args);
   if (*serve) return RunServe(*home, serve_args);

@@ -14,6 +14,7 @@
 #include "cli/control_server.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/repair_command.h"
 #include "plumlog/node.h"
 #include "storage/msgpack_reader.h"
 
@@ -203,7 +204,11 @@ int RunServe(const std::string& home, const ServeArgs& args) {
 
   Status st = CheckNoDaemon(home);
   if (!st.ok()) return Fail(st);
-  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite);
+  // Appends wait until a peer has said how much of the own feed it holds
+  // (docs/operations.md, "Restoring a node"), unless told otherwise.
+  const bool own_feed_check = !settings.no_own_feed_check.value_or(false);
+  Result<std::unique_ptr<Store>> store =
+      OpenStore(home, Access::kWrite, 0, own_feed_check);
   if (!store.ok()) {
     // Maybe a daemon started meanwhile: say so if it answers.
     Status daemon = CheckNoDaemon(home);
@@ -245,6 +250,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   Log("listening on " + address.HostPort() + " as " +
       server->node->id().ToString());
   Log("control socket " + ControlSocketPath(home));
+  NoteOldKeyFile(home);
   for (const PeerAddress& p : options->peers) Log("peer added " + p.ToString());
   // The address on stdout, so that another daemon can --peer it.
   st = WriteStdout(address.ToString() + "\n");

@@ -132,11 +132,15 @@ Status ParseServeConfig(std::string_view text, const std::string& name,
       uint64_t n = 0;
       st = ParseCount(value, &n);
       out->max_connections = n;
+    } else if (key == "no-own-feed-check") {
+      bool b = false;
+      st = ParseBool(value, &b);
+      out->no_own_feed_check = b;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + key +
           "' (keys: listen, advertise, peer, network-key, no-membership, "
-          "preset, max-connections)");
+          "preset, max-connections, no-own-feed-check)");
     }
     if (!st.ok())
       return Status::InvalidArgument(where + key + ": " + st.message());
@@ -154,6 +158,7 @@ ServeSettings OverlaySettings(const ServeSettings& base,
   if (top.no_membership) s.no_membership = top.no_membership;
   if (top.preset) s.preset = top.preset;
   if (top.max_connections) s.max_connections = top.max_connections;
+  if (top.no_own_feed_check) s.no_own_feed_check = top.no_own_feed_check;
   return s;
 }
 

@@ -24,6 +24,9 @@ struct ServeSettings {
   std::optional<bool> no_membership;              // no-membership = true|false
   std::optional<std::string> preset;              // preset = lan|wan|test
   std::optional<uint64_t> max_connections;        // max-connections = N
+  // no-own-feed-check = true|false: append at once, without waiting for a
+  // peer to say how much of the own feed it holds.
+  std::optional<bool> no_own_feed_check;
 };
 
 // Parses a config file's text; `name` is used in error messages

@@ -196,6 +196,11 @@ Status Node::Impl::Init() {
   if (membership_ && !contacts.empty()) membership_->Join(contacts, Now());
   uv_timer_start(&housekeeping_, &Impl::OnHousekeeping, kHousekeepingMs, kHousekeepingMs);
   if (listening_) Log("listening on %s as %s", advertise_.c_str(), self_.ToString().c_str());
+  if (std::optional<std::string> hold = store_->OwnFeedHold()) {
+    own_feed_held_ = true;
+    Log("appends to the own feed are held until a peer says how much of it it holds: %s",
+        hold->c_str());
+  }
   DialConfigured();
   Drain();
   return Status::OK();
@@ -261,7 +266,34 @@ void Node::Impl::Drain() {
     if (!progress && !dirty_) break;
   }
   draining_ = false;
+  MaybeConfirmOwnFeed();
   ArmTimer();
+}
+
+// The own-feed check (docs/storage.md, "Own feed"): a store that may hold an
+// older copy of its own feed than its peers (restored, repaired, or opened by
+// `plumlog serve`) takes appends only once a peer has told us how much of
+// the feed it holds and the store holds at least that much (replication
+// fetches what is missing meanwhile).
+void Node::Impl::MaybeConfirmOwnFeed() {
+  if (!own_feed_held_) return;
+  const std::optional<uint64_t> heard = replicator_->HeardSeq(self_);
+  if (!heard) return;
+  Result<FeedInfo> head = store_->Feed(self_);
+  const uint64_t have = head.ok() ? head->seq : 0;
+  if (have < *heard) return;  // still fetching
+  if (!store_->OwnFeedHold()) {
+    own_feed_held_ = false;  // confirmed elsewhere
+    return;
+  }
+  Status st = store_->ConfirmOwnFeed();
+  if (!st.ok()) {
+    Log("cannot confirm the own feed: %s", st.ToString().c_str());
+    return;
+  }
+  own_feed_held_ = false;
+  Log("own feed confirmed: a peer holds %llu entries of it, this store %llu; appends allowed",
+      static_cast<unsigned long long>(*heard), static_cast<unsigned long long>(have));
 }
 
 void Node::Impl::FlushConnections() {

@@ -96,6 +96,8 @@ class Node::Impl final : public net::Connection::Handler {
   // The work loop.
   void Drain();
   void DrainOnce(bool* progress);
+  // Ends the store's own-feed hold once a peer's note allows it.
+  void MaybeConfirmOwnFeed();
   void RunMembershipEffects(bool* progress);
   void RunReplicatorEffects(bool* progress);
   void FlushConnections();
@@ -180,6 +182,7 @@ class Node::Impl final : public net::Connection::Handler {
   std::deque<std::function<void()>> calls_;
   std::atomic<bool> stopping_{false};
   bool draining_ = false;
+  bool own_feed_held_ = false;  // the store held its own feed at start
   bool dirty_ = false;  // a connection closed during this drain round
   bool housekeeping_closed_ = false;
   bool orphaned_ = false;

@@ -26,6 +26,7 @@ struct Replicator::PeerFeed {
   bool error = false;       // they sent an invalid entry: ignored for this feed
   uint32_t hops = kUnknownHops;  // their distance to the author
   int64_t note_sent = -2;   // the last note we sent them (-2: none yet)
+  bool heard = false;       // they sent a note for it on this connection
 };
 
 struct Replicator::Peer {
@@ -164,13 +165,16 @@ void Replicator::SendInitialNotes(Peer& p) {
   // Request skipping: a feed whose sequence equals what this peer last told us
   // has not changed on either side since; if the peer's copy changed, it sends
   // its own note.
+  // While the store holds its own feed unconfirmed (Store::OwnFeedHold), our
+  // note for it always goes out, so every peer answers with what it holds.
+  const bool ask_own = store_->OwnFeedHold().has_value();
   auto consider = [&](const FeedId& feed) {
     if (!SharedWith(feed, p.id)) return;
     FeedState& fs = Feed(feed);
     if (fs.forked) return;
     auto it = p.stored_clock.find(feed);
-    if (it != p.stored_clock.end() && NoteReplicates(it->second) &&
-        NoteSeq(it->second) == fs.seq) {
+    if (!(ask_own && feed == self_) && it != p.stored_clock.end() &&
+        NoteReplicates(it->second) && NoteSeq(it->second) == fs.seq) {
       PeerFeed& pf = p.feeds[feed];
       pf.known = true;
       pf.seq = fs.seq;
@@ -272,6 +276,7 @@ void Replicator::HandleNotes(Peer& p, NotesMessage& m, TimeMs now) {
     pf.replicates = true;
     pf.seq = NoteSeq(item.note);
     pf.hops = item.hops;
+    pf.heard = true;
     if (!SharedWith(feed, p.id)) {
       QueueNote(p, feed, kNoteNotReplicating);
       pf.tx = false;
@@ -1041,6 +1046,17 @@ std::vector<Replicator::FeedStatus> Replicator::FeedStatuses() const {
     out.push_back(st);
   }
   return out;
+}
+
+std::optional<uint64_t> Replicator::HeardSeq(const FeedId& feed) const {
+  std::optional<uint64_t> most;
+  for (const auto& [pid, p] : peers_) {
+    if (!p->connected) continue;
+    auto jt = p->feeds.find(feed);
+    if (jt == p->feeds.end() || !jt->second.heard || !jt->second.replicates) continue;
+    most = std::max(most.value_or(0), jt->second.seq);
+  }
+  return most;
 }
 
 std::optional<FeedId> Replicator::EagerSource(const FeedId& feed) const {

@@ -148,6 +148,11 @@ class Replicator {
     std::optional<FeedId> eager;
   };
   std::vector<FeedStatus> FeedStatuses() const;
+  // The most any connected peer holds of `feed` by the notes it sent on its
+  // current connection; nullopt while no connected peer has sent a note that
+  // says it replicates the feed. (The node's own-feed check: docs/storage.md,
+  // "Own feed".)
+  std::optional<uint64_t> HeardSeq(const FeedId& feed) const;
   // The peer currently eager for `feed`, if any (tests, status).
   std::optional<FeedId> EagerSource(const FeedId& feed) const;
   // Saves every connected peer's clock now (also done periodically and on

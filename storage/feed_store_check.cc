@@ -154,7 +154,12 @@ Result<CheckReport> FeedStore::Check() const {
       if (seq > 1 && e.lamport() <= prev_lamport) problem(where, "lamport clock not increasing");
       std::string idv;
       rs = db_->Get(ro, cfs_[kCfIds], id.view(), &idv);
-      if (!rs.ok() || idv != FeedKey(author, seq)) problem(where, "id index does not point here");
+      if (!rs.ok() && !rs.IsNotFound()) {
+        NoteDamage(rs);
+        problem(where, "id index record unreadable: " + rs.ToString());
+      } else if (!rs.ok() || idv != FeedKey(author, seq)) {
+        problem(where, "id index does not point here");
+      }
       prev_id = e.id();
       prev_lamport = e.lamport();
       expect = seq + 1;

@@ -80,11 +80,12 @@ class LostWrites : public rocksdb::WalFilter {
       seq = (seq << 8) | static_cast<uint8_t>(rep[i]);
     const uint64_t count = batch.Count();
     if (last_ != 0 && seq > last_ + 1) {
-      gaps_.push_back({fs::path(log_file_name).filename().string(),
-                       "writes with sequence numbers " +
-                           std::to_string(last_ + 1) + ".." +
-                           std::to_string(seq - 1) +
-                           " did not read and were not replayed"});
+      gaps_.push_back(
+          {"WAL", "writes with sequence numbers " + std::to_string(last_ + 1) +
+                      ".." + std::to_string(seq - 1) +
+                      " did not read and were not replayed (the next write "
+                      "that reads is in " +
+                      fs::path(log_file_name).filename().string() + ")"});
     }
     if (count > 0) last_ = std::max(last_, seq + count - 1);
     return WalProcessingOption::kContinueProcessing;
@@ -209,7 +210,7 @@ Status FeedStore::OpenSalvageDb(std::vector<CheckProblem>* damage) {
   }
   db_.reset(raw);
   for (const CheckProblem& g : lost.gaps()) {
-    damage->push_back({original + "/" + g.where, g.what});
+    damage->push_back({original + " " + g.where, g.what});
   }
   for (const std::string& line : log->lines()) {
     damage->push_back(
@@ -443,6 +444,23 @@ Result<RepairReport> FeedStore::Repair(const std::string& home) {
   }
   for (size_t i = 0; i < entries.size(); ++i) {
     if (!keep[i]) ++report.entries_set_aside;
+  }
+
+  // The other column families are indexes rebuilt from the log; say which of
+  // them did not read all the same.
+  for (Cf cf : {kCfFeeds, kCfHeads, kCfIds, kCfPeerClocks, kCfMeta}) {
+    rocksdb::ReadOptions ro;
+    ro.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(src->db_->NewIterator(ro, src->cfs_[cf]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    }
+    if (!it->status().ok()) {
+      report.damage.push_back(
+          {std::string("column family ") + kCfNames[cf],
+           "unreadable (" + Unscratch(it->status().ToString(), src->salvage_dir_ + "/db",
+                                      DbPath(home)) +
+               "); rebuilt from the log"});
+    }
   }
 
   // 3. Fork proofs that still verify.

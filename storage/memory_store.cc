@@ -74,14 +74,32 @@ Result<std::vector<Entry>> MemoryStore::AppendLocked(
   return out;
 }
 
+std::optional<std::string> MemoryStore::OwnFeedHold() const {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  return own_feed_hold_;
+}
+
+Status MemoryStore::ConfirmOwnFeed() {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  own_feed_hold_.reset();
+  return Status::OK();
+}
+
+void MemoryStore::HoldOwnFeed(std::string why) {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  own_feed_hold_ = std::move(why);
+}
+
 Result<Entry> MemoryStore::Append(std::string_view content) {
   std::lock_guard<std::recursive_mutex> l(mu_);
+  if (own_feed_hold_) return Status::FailedPrecondition("appends are held: " + *own_feed_hold_);
   PLUMLOG_ASSIGN_OR_RETURN(std::vector<Entry> v, AppendLocked({content}));
   return std::move(v.front());
 }
 
 Result<std::vector<Entry>> MemoryStore::AppendBatch(const std::vector<std::string>& contents) {
   std::lock_guard<std::recursive_mutex> l(mu_);
+  if (own_feed_hold_) return Status::FailedPrecondition("appends are held: " + *own_feed_hold_);
   std::vector<std::string_view> views(contents.begin(), contents.end());
   return AppendLocked(views);
 }

@@ -5,6 +5,8 @@
 #define PLUMLOG_STORAGE_MEMORY_STORE_H_
 
 #include <mutex>
+#include <optional>
+#include <string>
 #include <unordered_map>
 #include <vector>
 
@@ -42,11 +44,11 @@ class MemoryStore final : public Store {
   Result<std::vector<ForkProof>> Forks() const override;
   Result<CheckReport> Check() const override;
   Result<bool> Refresh() override { return false; }
-  // Nothing persists, so nothing can be restored from a backup: never held.
-  std::optional<std::string> OwnFeedHold() const override {
-    return std::nullopt;
-  }
-  Status ConfirmOwnFeed() override { return Status::OK(); }
+  // Held only when HoldOwnFeed says so (nothing persists, so nothing is ever
+  // restored from a backup): tests and the simulator play a restore with it.
+  std::optional<std::string> OwnFeedHold() const override;
+  Status ConfirmOwnFeed() override;
+  void HoldOwnFeed(std::string why);
   Status AddForkProof(const Entry& first, const Entry& second) override;
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
@@ -68,6 +70,7 @@ class MemoryStore final : public Store {
   const crypto::KeyPair key_;
   const MemoryStoreOptions options_;
   mutable std::recursive_mutex mu_;
+  std::optional<std::string> own_feed_hold_;
   std::vector<Entry> log_;
   std::unordered_map<FeedId, FeedData> feeds_;
   std::unordered_map<EntryId, std::pair<FeedId, uint64_t>> ids_;

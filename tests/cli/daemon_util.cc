@@ -26,6 +26,13 @@ Daemon::Daemon(const std::string& home, const std::vector<std::string>& args) {
       "sh",      PLUMLOG_BIN, "--home",
       home,      "serve"};
   argv.insert(argv.end(), args.begin(), args.end());
+  // Test daemons append at once unless a test asks for the own-feed check
+  // (docs/operations.md, "Restoring a node") with --own-feed-check.
+  bool own_feed_flag = false;
+  for (const std::string& a : args) {
+    own_feed_flag = own_feed_flag || a == "--own-feed-check" || a == "--no-own-feed-check";
+  }
+  if (!own_feed_flag) argv.push_back("--no-own-feed-check");
   process_ = Subprocess::Start(argv, {{"PLUMLOG_TEST_LOG", log_path_}});
   std::optional<std::string> line = process_->ReadLine(Millis(30000));
   if (line) address_ = *line;

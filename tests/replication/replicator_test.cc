@@ -1226,6 +1226,43 @@ TEST(ReplicatorTest, PeerClockIsSavedOnDisconnectAndReconnectNotesOnlyChangedFee
   EXPECT_EQ(c.Seq(x.id()), 4u);
 }
 
+// Issue 12, a restored node: A wrote 10 entries that C replicated, then A's
+// home came back from a backup holding 4. With request skipping neither side
+// would mention the feed (each one's stored clock matches its own head), so
+// the restored node would not learn that C holds more. While the store holds
+// its own feed, A' always sends its note; C answers with its seq and pushes
+// what A' lacks; HeardSeq reports what peers hold.
+TEST(ReplicatorTest, HeldOwnFeedIsAnnouncedAndFetchedFromPeers) {
+  for (bool hold : {false, true}) {
+    SCOPED_TRACE(hold ? "held" : "not held");
+    Node a(1), c(3);
+    Net net({&a, &c});
+    for (int i = 0; i < 10; ++i) a.Append("entry " + std::to_string(i), kT0);
+    net.Connect(a, c, kT0);
+    net.Disconnect(a, c, kT0 + 1);
+    ASSERT_EQ(c.Seq(a.id()), 10u);
+
+    Node restored(1);  // the same key, an old copy of its store
+    std::vector<Entry> old;
+    for (uint64_t s = 1; s <= 4; ++s) old.push_back(a.store().Get(a.id(), s).value());
+    restored.Inject(old, kT0 + 2);
+    // The backup also held the note C last sent when A was at 4.
+    ASSERT_TRUE(restored.store().SavePeerClock(c.id(), {{a.id(), MakeNote(4, false)}}).ok());
+    if (hold) restored.store().HoldOwnFeed("restored");
+    Net net2({&restored, &c});
+    net2.Connect(restored, c, kT0 + 3);
+    if (!hold) {
+      EXPECT_EQ(restored.rep().HeardSeq(a.id()), std::nullopt);
+      EXPECT_EQ(restored.Seq(a.id()), 4u);
+      continue;
+    }
+    EXPECT_EQ(restored.rep().HeardSeq(a.id()), std::optional<uint64_t>(10));
+    EXPECT_EQ(restored.Seq(a.id()), 10u);
+    // Held, the store takes no appends until someone confirms the feed.
+    EXPECT_FALSE(restored.store().Append(TextContent("x")).ok());
+  }
+}
+
 // ---- timers ----
 
 TEST(ReplicatorTest, NextTimeoutIsInTheFutureWhenIdle) {
