@@ -107,7 +107,14 @@ SecretHandshake SecretHandshake::Server(
   return SecretHandshake(Role::kServer, local, network_key, ephemeral);
 }
 
-SecretHandshake::~SecretHandshake() { Wipe(); }
+SecretHandshake::~SecretHandshake() {
+  // The session keys too: the box-stream encoder and decoder keep their own
+  // copies (wiped when they go), so nothing of the session stays in memory
+  // once the handshake object is gone.
+  Wipe();
+  sodium_memzero(&keys_, sizeof keys_);
+  sodium_memzero(network_key_.data(), network_key_.size());
+}
 SecretHandshake::SecretHandshake(SecretHandshake&&) noexcept = default;
 SecretHandshake& SecretHandshake::operator=(SecretHandshake&&) noexcept =
     default;

@@ -103,7 +103,9 @@ class SecretHandshake {
   bool failed() const { return state_ == State::kFailed; }
   const Status& error() const { return error_; }
 
-  // Valid once done(): the peer's long-term key and the session keys.
+  // Valid once done(): the peer's long-term key and the session keys. The
+  // destructor wipes the keys (and every other secret of the handshake):
+  // copy them into the box-stream coders, then drop the handshake.
   const FeedId& remote() const { return remote_; }
   const BoxStreamKeys& keys() const { return keys_; }
 

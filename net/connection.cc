@@ -306,36 +306,63 @@ void Connection::Send(std::string_view frame) {
 
 void Connection::Flush() {
   if (state_ != State::kOpen || plain_out_.empty()) return;
+  CloseReason reason = CloseReason::kLocal;
+  Status st = EncodeAndWrite(&reason);
+  if (!st.ok()) Close(reason, st, false);
+}
+
+Status Connection::EncodeAndWrite(CloseReason* reason) {
+  if (plain_out_.empty()) return Status::OK();
   std::string out;
   out.reserve(plain_out_.size() + (plain_out_.size() / crypto::kBoxStreamMaxBodySize + 1) *
                                       crypto::kBoxStreamHeaderSize);
   Status st = encoder_->Encode(plain_out_, &out);
   plain_out_.clear();
   if (!st.ok()) {
-    Close(CloseReason::kLocal, st, false);
-    return;
+    *reason = CloseReason::kLocal;
+    return st;
   }
-  WriteRaw(std::move(out));
+  *reason = CloseReason::kSocketError;
+  return TryWrite(std::move(out));
+}
+
+std::vector<uv_buf_t> Connection::SplitBufs(char* data, size_t size, size_t max_chunk) {
+  std::vector<uv_buf_t> bufs;
+  bufs.reserve(size / max_chunk + 1);
+  for (size_t done = 0; done < size;) {
+    const size_t n = std::min(max_chunk, size - done);
+    bufs.push_back(uv_buf_init(data + done, static_cast<unsigned>(n)));
+    done += n;
+  }
+  return bufs;
 }
 
 void Connection::WriteRaw(std::string data) {
-  if (handle_closing_ || data.empty()) return;
+  Status st = TryWrite(std::move(data));
+  if (!st.ok()) Close(CloseReason::kSocketError, st, false);
+}
+
+Status Connection::TryWrite(std::string data) {
+  if (handle_closing_ || data.empty()) return Status::OK();
   auto* w = new WriteReq;
   w->data = std::move(data);
   w->conn = this;
   w->req.data = w;
   const size_t n = w->data.size();
-  uv_buf_t buf = uv_buf_init(w->data.data(), static_cast<unsigned>(n));
+  // uv_buf_t lengths are unsigned int: a write over 4 GiB goes as several
+  // buffers of one request instead of being cut short.
+  std::vector<uv_buf_t> bufs = SplitBufs(w->data.data(), n);
   queued_bytes_ += n;
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), &buf, 1, &Connection::OnWrite);
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs.data(),
+                    static_cast<unsigned>(bufs.size()), &Connection::OnWrite);
   if (rc != 0) {
     queued_bytes_ -= n;
     delete w;
-    Close(CloseReason::kSocketError, UvStatus(rc, "write"), false);
-    return;
+    return UvStatus(rc, "write");
   }
   bytes_sent_ += n;
   UpdateCongestion();
+  return Status::OK();
 }
 
 void Connection::OnWrite(uv_write_t* req, int status) {
@@ -373,11 +400,16 @@ void Connection::Close(CloseReason reason, const Status& why, bool graceful) {
   if (handler_ != nullptr) handler_->OnClose(this, reason, why);
   if (graceful && was_open && !handle_closing_) {
     // Everything queued, then the goodbye, then a FIN once libuv wrote it all.
-    state_ = State::kOpen;  // let Flush encode
-    Flush();
-    state_ = State::kClosing;
+    // state_ stays kClosing: a write that fails here only ends the graceful
+    // part (OnClose was reported once, above, and is never reported again).
+    CloseReason ignored;
+    Status st = EncodeAndWrite(&ignored);
     std::string bye;
-    if (encoder_->Goodbye(&bye).ok()) WriteRaw(std::move(bye));
+    if (st.ok() && encoder_->Goodbye(&bye).ok()) st = TryWrite(std::move(bye));
+    if (!st.ok()) {
+      CloseHandle();
+      return;
+    }
     if (reading_) {
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
       reading_ = false;

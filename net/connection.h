@@ -102,6 +102,12 @@ class Connection {
   // Handshake/idle/linger deadlines and the read throttle; call periodically.
   void CheckTimers(TimeMs now);
 
+  // `data` as uv_buf_ts of at most `max_chunk` bytes each (uv_buf_t's length
+  // is an unsigned int; one write may be larger).
+  static constexpr size_t kMaxWriteChunk = size_t{1} << 30;
+  static std::vector<uv_buf_t> SplitBufs(char* data, size_t size,
+                                         size_t max_chunk = kMaxWriteChunk);
+
   uint64_t serial() const { return serial_; }
   State state() const { return state_; }
   bool open() const { return state_ == State::kOpen; }
@@ -133,7 +139,12 @@ class Connection {
 
   void StartConnect(const struct sockaddr* addr);
   void StartHandshake();
+  // Writes `data`; on failure closes the connection (WriteRaw) or returns
+  // the error and leaves closing to the caller (TryWrite).
   void WriteRaw(std::string data);
+  Status TryWrite(std::string data);
+  // Encodes what Send queued and writes it; on failure *reason says why.
+  Status EncodeAndWrite(CloseReason* reason);
   void HandleData(std::string_view data);
   void HandleBox(std::string_view data);
   void HandleEof();

@@ -3,6 +3,8 @@
 #include "crypto/secret_handshake.h"
 
 #include <gtest/gtest.h>
+
+#include <new>
 #include <sodium.h>
 
 #include <array>
@@ -78,6 +80,31 @@ TEST(SecretHandshakeTest, CompletesAndAgreesOnKeys) {
   EXPECT_NE(client.keys().encrypt.key, client.keys().decrypt.key);
   EXPECT_TRUE(client.End().ok());
   EXPECT_TRUE(server.End().ok());
+}
+
+// Issue 12: the session keys stayed in the handshake's memory after it was
+// destroyed. Build one in storage we own, finish it, destroy it, and look.
+TEST(SecretHandshakeTest, DestroyingTheHandshakeWipesItsSecrets) {
+  auto server = SecretHandshake::Server(Key(2), kPlumlogNetworkKey, Eph(4));
+  alignas(SecretHandshake) unsigned char storage[sizeof(SecretHandshake)];
+  auto* client = new (storage) SecretHandshake(SecretHandshake::Client(
+      Key(1), kPlumlogNetworkKey, Key(2).public_key(), Eph(3)));
+  Pump(*client, server);
+  ASSERT_TRUE(client->done());
+  const BoxStreamKeys keys = client->keys();
+  auto contains = [&](const auto& secret) {
+    const std::string_view hay(reinterpret_cast<const char*>(storage),
+                               sizeof storage);
+    const std::string_view needle(reinterpret_cast<const char*>(secret.data()),
+                                  secret.size());
+    return hay.find(needle) != std::string_view::npos;
+  };
+  ASSERT_TRUE(contains(keys.encrypt.key));  // the search works
+  ASSERT_TRUE(contains(keys.decrypt.key));
+  client->~SecretHandshake();
+  EXPECT_FALSE(contains(keys.encrypt.key));
+  EXPECT_FALSE(contains(keys.decrypt.key));
+  EXPECT_FALSE(contains(kPlumlogNetworkKey));
 }
 
 TEST(SecretHandshakeTest, MessageSizes) {
