@@ -271,6 +271,19 @@ std::string SecretLine(std::string_view b64,
   return s;
 }
 
+// Each text, as a key file, is refused as Corruption.
+void ExpectAllRefused(const std::vector<std::string>& bad) {
+  for (const std::string& text : bad) {
+    TempDir dir;
+    WriteFile(dir / "secret", text);
+    Result<KeyPair> r = KeyPair::Load(dir / "secret");
+    EXPECT_FALSE(r.ok()) << "accepted: " << text;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << text;
+    }
+  }
+}
+
 // Issue 12: a well-formed but altered seed used to load as a new identity.
 // Format v2 names the identity, so the change is caught.
 TEST(SecretFile, AlteredSeedInAVersion2FileIsRefused) {
@@ -332,15 +345,7 @@ TEST(SecretFile, LoadRejectsMalformedVersion2Files) {
       "plumlog-secret-v1 " + b64 + " " + id + "\n",  // v1 header, v2 body
       "plumlog-secret-v2 " + b64 + "\n",             // v2 header, v1 body
   };
-  for (const std::string& text : bad) {
-    TempDir dir;
-    WriteFile(dir / "secret", text);
-    Result<KeyPair> r = KeyPair::Load(dir / "secret");
-    EXPECT_FALSE(r.ok()) << "accepted: " << text;
-    if (!r.ok()) {
-      EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << text;
-    }
-  }
+  ExpectAllRefused(bad);
 }
 
 TEST(SecretFile, LoadRejectsMalformedFiles) {
@@ -384,15 +389,7 @@ TEST(SecretFile, LoadRejectsMalformedFiles) {
       bad.push_back(SecretLine(t));
     }
   }
-  for (const std::string& text : bad) {
-    TempDir dir;
-    WriteFile(dir / "secret", text);
-    Result<KeyPair> r = KeyPair::Load(dir / "secret");
-    EXPECT_FALSE(r.ok()) << "accepted: " << text;
-    if (!r.ok()) {
-      EXPECT_EQ(r.status().code(), Status::Code::kCorruption) << text;
-    }
-  }
+  ExpectAllRefused(bad);
 }
 
 TEST(SecretFile, LoadRefusesSymlinkAndDirectory) {

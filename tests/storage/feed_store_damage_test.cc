@@ -88,6 +88,24 @@ std::unique_ptr<Store> OpenExisting(const std::string& home) {
   return OpenOrDie(home, o);
 }
 
+// The repaired store: it opens, holds `kept` entries of `me`, and checks clean.
+std::unique_ptr<Store> OpenRepaired(const std::string& home, const FeedId& me,
+                                    uint64_t kept) {
+  std::unique_ptr<Store> s = OpenExisting(home);
+  if (s == nullptr) return nullptr;
+  Result<FeedInfo> head = s->Feed(me);
+  EXPECT_TRUE(head.ok());
+  if (head.ok()) {
+    EXPECT_EQ(head->seq, kept);
+  }
+  Result<CheckReport> clean = s->Check();
+  EXPECT_TRUE(clean.ok());
+  if (clean.ok()) {
+    EXPECT_TRUE(clean->ok()) << Dump(clean->problems);
+  }
+  return s;
+}
+
 // The damaged WAL of the reproduction, then check and repair: what reads is
 // kept, what does not is named, and the own feed waits for peers.
 TEST(FeedStoreDamage, CorruptWalCheckAndRepair) {
@@ -131,14 +149,8 @@ TEST(FeedStoreDamage, CorruptWalCheckAndRepair) {
   EXPECT_EQ(repair->incomplete[0].known, 3000u);
   EXPECT_TRUE(fs::exists(repair->damaged_copy + "/" + wal_name));
 
-  std::unique_ptr<Store> s = OpenExisting(home);
+  std::unique_ptr<Store> s = OpenRepaired(home, me, repair->entries_kept);
   ASSERT_NE(s, nullptr);
-  Result<FeedInfo> head = s->Feed(me);
-  ASSERT_TRUE(head.ok());
-  EXPECT_EQ(head->seq, repair->entries_kept);
-  Result<CheckReport> clean = s->Check();
-  ASSERT_TRUE(clean.ok());
-  EXPECT_TRUE(clean->ok()) << Dump(clean->problems);
   // The own feed lost its newest entries: appending now would fork it.
   ASSERT_TRUE(s->OwnFeedHold().has_value());
   Result<Entry> held = s->Append(Content200(1));
@@ -195,13 +207,8 @@ TEST(FeedStoreDamage, CorruptTableFile) {
   EXPECT_GT(repair->entries_kept + repair->entries_set_aside, 2900u);
   ASSERT_EQ(repair->incomplete.size(), 1u);
   EXPECT_EQ(repair->incomplete[0].known, 3000u);
-  s = OpenExisting(home);
-  Result<FeedInfo> head = s->Feed(me);
-  ASSERT_TRUE(head.ok());
-  EXPECT_EQ(head->seq, repair->entries_kept);
-  Result<CheckReport> clean = s->Check();
-  ASSERT_TRUE(clean.ok());
-  EXPECT_TRUE(clean->ok()) << Dump(clean->problems);
+  s = OpenRepaired(home, me, repair->entries_kept);
+  EXPECT_NE(s, nullptr);
 }
 
 // A damaged MANIFEST: the open fails; the salvage rebuilds a MANIFEST from
