@@ -399,9 +399,11 @@ Result<RepairReport> FeedStore::Repair(const std::string& home) {
         continue;
       }
       ++report.entries_unreadable;
-      report.damage.push_back({entries[i].author().ToString() + " seq " +
-                                   std::to_string(entries[i].seq()),
-                               "bad signature: dropped"});
+      if (report.damage.size() < 1000) {
+        report.damage.push_back({entries[i].author().ToString() + " seq " +
+                                     std::to_string(entries[i].seq()),
+                                 "bad signature: dropped"});
+      }
     }
     entries = std::move(verified);
   }
