@@ -437,6 +437,14 @@ void Node::Impl::RunReplicatorEffects(bool* progress) {
           case replication::ReplicationEvent::kMalformedFrame:
             ++counters_.malformed_frames;
             break;
+          case replication::ReplicationEvent::kStoreError:
+            // Once per distinct error: a damaged store fails every batch.
+            if (e.detail != last_store_error_) {
+              last_store_error_ = e.detail;
+              Log("the store refused entries of %s from %s: %s", e.feed.Short().c_str(),
+                  e.peer.Short().c_str(), e.detail.c_str());
+            }
+            break;
           default:
             break;
         }

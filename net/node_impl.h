@@ -183,6 +183,7 @@ class Node::Impl final : public net::Connection::Handler {
   std::atomic<bool> stopping_{false};
   bool draining_ = false;
   bool own_feed_held_ = false;  // the store held its own feed at start
+  std::string last_store_error_;  // the last store error logged
   bool dirty_ = false;  // a connection closed during this drain round
   bool housekeeping_closed_ = false;
   bool orphaned_ = false;

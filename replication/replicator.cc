@@ -390,9 +390,11 @@ void Replicator::HandleEntries(Peer& p, EntriesMessage& m, TimeMs now) {
       // A broken chain is only blocked: it can be a fork seen from the other
       // branch.
       if (!bad.VerifySignature()) DropPeer(p.id, "sent an entry with a bad signature");
+    } else {
+      // The store could not take them (damage, I/O, a full disk): the
+      // entries come again through push or repair; the driver logs it.
+      Report(ReplicationEvent::kStoreError, p.id, feed, bad.seq(), r.failure.ToString());
     }
-    // Other failures (disk full, I/O) are the store's to report; the entries
-    // come again through push or repair.
   }
 }
 

@@ -46,6 +46,7 @@ enum class ReplicationEvent : uint8_t {
   kMalformedFrame = 3,    // a frame failed to decode; the peer is dropped
   kGraft = 4,             // a feed's eager source moved to another peer
   kPrune = 5,             // a peer was told to stop pushing a feed (duplicate)
+  kStoreError = 6,        // the store failed to take entries (damage, I/O, full disk)
 };
 
 struct Effect {
