@@ -6,6 +6,10 @@
 #include <optional>
 #include <vector>
 
+#include "plumlog/types.h"
+#include "storage/msgpack_reader.h"
+#include "storage/utf8.h"
+
 namespace plumlog::cli {
 namespace {
 
@@ -30,8 +34,10 @@ std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   out.resize(len);
   // libsodium 1.0.18 decodes some bytes outside the alphabet (0x80..0xff):
   // accept only text that is the canonical encoding of what it decoded to.
-  std::string canon(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(canon.data(), canon.size(), out.data(), len, sodium_base64_VARIANT_ORIGINAL);
+  std::string canon(
+      sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(canon.data(), canon.size(), out.data(), len,
+                    sodium_base64_VARIANT_ORIGINAL);
   canon.resize(canon.size() - 1);  // the terminating NUL
   if (canon != text) return std::nullopt;
   return out;
@@ -168,7 +174,8 @@ std::string ContentToText(std::string_view content) {
   json value = ContentToJson(content);
   if (value.is_string()) {
     const std::string& s = value.get_ref<const std::string&>();
-    bool plain = true;
+    // Invalid UTF-8 goes out as JSON, with U+FFFD for the bad bytes.
+    bool plain = storage::IsUtf8(s);
     for (char c : s) {
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
         plain = false;
@@ -178,6 +185,23 @@ std::string ContentToText(std::string_view content) {
     if (plain) return s;
   }
   return DumpJson(value);
+}
+
+std::optional<std::string> ContentTypeField(std::string_view content) {
+  storage::MsgpackReader r(content);
+  uint32_t n = 0;
+  if (!r.ReadMapHeader("content", &n).ok()) return std::nullopt;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view key;
+    if (!r.ReadStr("key", kMaxEntryBytes, &key).ok()) return std::nullopt;
+    if (key == "type") {
+      std::string_view type;
+      if (!r.ReadStr("type", kMaxEntryBytes, &type).ok()) return std::nullopt;
+      return std::string(type);
+    }
+    if (!r.SkipValue("value", kMaxContentDepth).ok()) return std::nullopt;
+  }
+  return std::nullopt;
 }
 
 std::string DumpJson(const json& value) {

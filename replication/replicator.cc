@@ -975,7 +975,10 @@ Progress Replicator::GetPeerProgress(const FeedId& peer) const {
     pr.current += fs.seq;
     uint64_t t = fs.seq;
     auto jt = p.feeds.find(feed);
-    if (jt != p.feeds.end() && jt->second.replicates) t = std::max(t, jt->second.seq);
+    if (jt != p.feeds.end() && jt->second.replicates) {
+      t = std::max(t, jt->second.seq);
+      if (jt->second.known) pr.peer_lacks += fs.seq - std::min(fs.seq, jt->second.seq);
+    }
     pr.target += t;
   }
   return pr;

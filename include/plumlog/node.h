@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plumlog/log.h"
 #include "plumlog/options.h"
 #include "plumlog/status.h"
 #include "plumlog/store.h"
@@ -131,8 +132,12 @@ struct NodeOptions {
   // Default: 0.
   uint64_t seed = 0;
   // Log lines (connections, handshake failures, misbehaving peers) go to
-  // stderr when true. Default: false (the daemon turns it on).
+  // stderr, timestamped, info level and above, when true and log_sink is
+  // null. Default: false.
   bool log_to_stderr = false;
+  // Where log lines go (include/plumlog/log.h); not owned, must outlive the
+  // Node. Takes precedence over log_to_stderr. Default: nullptr.
+  LogSink* log_sink = nullptr;
 
   static NodeOptions Lan() { return NodeOptions(); }
   static NodeOptions Wan() {
@@ -211,6 +216,9 @@ struct NodeCounters {
   uint64_t frames_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  // Received entries whose signature was verified before they were stored or
+  // refused (received - duplicates: only duplicates skip verification).
+  uint64_t entries_verified = 0;
 };
 
 struct ConnectionStatus {
@@ -231,6 +239,13 @@ struct FeedProgress {
   uint64_t remote = 0;  // the most any connected peer claims
 };
 
+// Replication with one connected replication peer.
+struct PeerProgress {
+  FeedId peer;
+  uint64_t behind = 0;  // entries the peer has offered that we have not stored yet
+  uint64_t ahead = 0;   // entries we hold, of feeds it replicates, that it lacks
+};
+
 struct NodeStatus {
   FeedId id;
   PeerAddress address;  // where we listen (id included)
@@ -246,7 +261,11 @@ struct NodeStatus {
   uint64_t progress_current = 0;
   uint64_t progress_target = 0;
   std::vector<FeedProgress> feeds;
+  // One per connected replication peer, ordered by id.
+  std::vector<PeerProgress> peer_progress;
   NodeCounters counters;
+  // counters.entries_verified per second over the last 10 s.
+  double verify_rate = 0;
 };
 
 class Node {
