@@ -2,6 +2,9 @@
 #ifndef PLUMLOG_NET_HOST_PORT_H_
 #define PLUMLOG_NET_HOST_PORT_H_
 
+#include <netdb.h>
+#include <sys/socket.h>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -17,6 +20,17 @@ inline std::string JoinHostPort(std::string_view host, uint16_t port) {
   out += ':';
   out += std::to_string(port);
   return out;
+}
+
+// Of the addresses a host name resolved to, the one plumlog uses to listen
+// and to dial alike: the first IPv4 address, else the first one. So
+// `localhost` is 127.0.0.1 on both sides, whichever order the resolver lists
+// ::1 and 127.0.0.1 in.
+inline const struct addrinfo* PreferredAddress(const struct addrinfo* list) {
+  for (const struct addrinfo* a = list; a != nullptr; a = a->ai_next) {
+    if (a->ai_family == AF_INET) return a;
+  }
+  return list;
 }
 
 }  // namespace plumlog::net

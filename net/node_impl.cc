@@ -127,6 +127,42 @@ void Node::Impl::Log(LogLevel level, const char* fmt, ...) {
   sink->Log(level, msg);
 }
 
+namespace {
+
+// Resolves the listen host name `*host` (blocking, at start) into `ss` with
+// `port`; *host becomes the numeric address.
+Status ResolveListenHost(uv_loop_t* loop, std::string* host, uint16_t port,
+                         struct sockaddr_storage* ss) {
+  struct addrinfo hints;
+  std::memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  uv_getaddrinfo_t req;
+  const int rc = uv_getaddrinfo(loop, &req, nullptr, host->c_str(), nullptr, &hints);
+  if (rc != 0 || req.addrinfo == nullptr) {
+    if (rc == 0) uv_freeaddrinfo(req.addrinfo);
+    return Status::InvalidArgument("listen host '" + *host + "' does not resolve" +
+                                   (rc != 0 ? std::string(": ") + uv_strerror(rc) : ""));
+  }
+  const struct addrinfo* a = net::PreferredAddress(req.addrinfo);
+  std::memcpy(ss, a->ai_addr, a->ai_addrlen);
+  char ip[INET6_ADDRSTRLEN] = {};
+  if (a->ai_family == AF_INET) {
+    auto* in = reinterpret_cast<struct sockaddr_in*>(ss);
+    in->sin_port = htons(port);
+    uv_ip4_name(in, ip, sizeof ip);
+  } else {
+    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(ss);
+    in6->sin6_port = htons(port);
+    uv_ip6_name(in6, ip, sizeof ip);
+  }
+  uv_freeaddrinfo(req.addrinfo);
+  *host = ip;
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Node::Impl::Init() {
   loop_thread_ = std::this_thread::get_id();
   started_ = Now();
@@ -147,12 +183,13 @@ Status Node::Impl::Init() {
   uint16_t port = 0;
   if (!options_.no_listen) {
     PLUMLOG_RETURN_IF_ERROR(ParseHostPort(options_.listen, &host, &port));
-    if (host == "localhost") host = "127.0.0.1";
     struct sockaddr_storage ss;
     std::memset(&ss, 0, sizeof ss);
     if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in*>(&ss)) != 0 &&
         uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss)) != 0) {
-      return Status::InvalidArgument("listen address must be an IP address: " + host);
+      // A name: resolved as dialling resolves it (net::PreferredAddress), and
+      // the address it resolved to is the one advertised.
+      PLUMLOG_RETURN_IF_ERROR(ResolveListenHost(loop_, &host, port, &ss));
     }
     int rc = uv_tcp_bind(&server_, reinterpret_cast<const struct sockaddr*>(&ss), 0);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 128, &Impl::OnConnection);
@@ -866,9 +903,9 @@ Status Node::Impl::RemovePeer(const FeedId& peer) {
   if (it == configured_.end()) return Status::NotFound("not a configured peer: " + peer.ToString());
   configured_.erase(it);
   Log(LogLevel::kInfo, "peer removed %s", peer.ToString().c_str());
-  if (!active_.count(peer)) {
-    CloseAll(peer, CloseReason::kLocal, Status::OK());
-  }
+  // Removing a peer drops its connections, even when the membership had
+  // made it a neighbour too (it may choose it again later).
+  CloseAll(peer, CloseReason::kLocal, Status::OK());
   UpdateReplicationPeer(peer);
   return Status::OK();
 }

@@ -47,8 +47,10 @@ Result<NetworkKey> ParseNetworkKey(std::string_view text);
 
 // Where a peer listens and who it is. Text form (SSB's multiserver address):
 //   net:HOST:PORT~shs:KEY    KEY = the base64 of the peer's public key
-// Also accepted: HOST:PORT~shs:KEY and HOST:PORT~@KEY.ed25519. IPv6 hosts go
-// in brackets: net:[::1]:8640~shs:KEY.
+// Also accepted: HOST:PORT~shs:KEY, and the whole feed id for KEY:
+// net:HOST:PORT~shs:@KEY.ed25519, HOST:PORT~@KEY.ed25519. IPv6 hosts go in
+// brackets: net:[::1]:8640~shs:KEY. HOST may be a name (resolved when
+// dialling; the first IPv4 address is used, else the first IPv6 one).
 struct PeerAddress {
   std::string host;
   uint16_t port = 0;
@@ -300,6 +302,9 @@ class Node {
   // Keeps a connection to `peer` (redialled with backoff) and replicates with
   // it regardless of the membership views.
   Status AddPeer(const PeerAddress& peer);
+  // Stops keeping `peer` connected and closes its connections now. With the
+  // membership on, the node may connect to it again if it is a member.
+  // NotFound if it is not a configured peer.
   Status RemovePeer(const FeedId& peer);
   // Connects once (no redial) and replicates with the peer while connected.
   Status Connect(const PeerAddress& peer);
