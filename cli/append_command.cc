@@ -231,6 +231,11 @@ class BulkAppend {
       // Blank lines carry nothing: skipped, like JSON Lines readers do.
       if (args_.lines ? line.empty() : IsBlank(line)) continue;
       Result<std::string> content = LineContent(line);
+      if (content.ok() && content->size() > kMaxEntryBytes) {
+        content = Status::TooLarge(
+            "content is " + std::to_string(content->size()) +
+            " bytes; an entry is at most " + std::to_string(kMaxEntryBytes));
+      }
       if (!content.ok()) return StopAt(reader.number(), content.status());
       batch_bytes_ += content->size();
       batch_.push_back(std::move(*content));

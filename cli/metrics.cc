@@ -1,6 +1,6 @@
 #include "cli/metrics.h"
 
-#include <cstdio>
+#include <charconv>
 #include <filesystem>
 #include <map>
 #include <system_error>
@@ -27,10 +27,11 @@ std::string Escape(std::string_view s) {
   return out;
 }
 
+// The shortest text that reads back as `v`.
 std::string Number(double v) {
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  const std::to_chars_result r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
 }
 
 class Exposition {

@@ -245,7 +245,9 @@ struct FeedProgress {
 struct PeerProgress {
   FeedId peer;
   uint64_t behind = 0;  // entries the peer has offered that we have not stored yet
-  uint64_t ahead = 0;   // entries we hold, of feeds it replicates, that it lacks
+  // Entries we hold, of feeds it replicates, that it lacks and that have not
+  // been sent to it yet (sent ones may still be queued: send_queue_bytes).
+  uint64_t ahead = 0;
 };
 
 struct NodeStatus {
