@@ -34,6 +34,9 @@ Status DaemonHello(ControlClient* client, FeedId* id, std::string* address);
 Result<std::pair<uint64_t, EntryId>> DaemonAppend(ControlClient* client,
                                                   std::string_view content);
 
+// `status --json`'s object as text (also the web page's /api/status).
+std::string StatusJsonText(const NodeStatus& status);
+
 // Checks for CLI11 validators: a feed id (not "self").
 std::string CheckFeedIdArg(const std::string& arg);
 

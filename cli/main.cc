@@ -195,6 +195,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> serve_peers;
   bool serve_no_membership = false;
   uint64_t serve_max_connections = 0;
+  std::string serve_http;
+  bool serve_http_allow_remote = false;
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Run the daemon: replicate with peers over TCP until SIGINT or SIGTERM.\n"
@@ -255,6 +257,19 @@ int Main(int argc, char** argv) {
                        "Most open peer connections (default 128)")
           ->type_name("N")
           ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  CLI::Option* http_opt =
+      serve
+          ->add_option("--http", serve_http,
+                       "Serve the web chat and node status on HOST:PORT "
+                       "(off by default; loopback only unless "
+                       "--http-allow-remote; see docs/chat.md)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* http_remote_opt = serve->add_flag(
+      "--http-allow-remote", serve_http_allow_remote,
+      "Allow --http on an address that is not loopback (the page has no "
+      "authentication: anyone who reaches it can read the store and post as "
+      "you)");
 
   bool peers_json = false;
   CLI::App* peers = app.add_subcommand(
@@ -422,6 +437,9 @@ int Main(int argc, char** argv) {
   if (preset_opt->count() > 0) serve_args.flags.preset = serve_preset;
   if (max_conn_opt->count() > 0)
     serve_args.flags.max_connections = serve_max_connections;
+  if (http_opt->count() > 0) serve_args.flags.http = serve_http;
+  if (http_remote_opt->count() > 0)
+    serve_args.flags.http_allow_remote = serve_http_allow_remote;
 
   if (chat_listen_opt->count() > 0) chat_args.node.listen = chat_listen;
   if (chat_advertise_opt->count() > 0)

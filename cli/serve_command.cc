@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,8 +13,10 @@
 #include "cli/control_client.h"
 #include "cli/control_protocol.h"
 #include "cli/control_server.h"
+#include "cli/http_server.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/web_chat.h"
 #include "plumlog/node.h"
 #include "storage/msgpack_reader.h"
 
@@ -139,6 +142,8 @@ struct Server {
   uv_signal_t sigterm;
   std::unique_ptr<Node> node;
   std::unique_ptr<ControlServer> control;
+  std::unique_ptr<HttpServer> http;  // --http
+  std::unique_ptr<WebChat> web;
   bool stopping = false;
   int signal_handles = 0;
 };
@@ -154,6 +159,7 @@ void OnStopSignal(uv_signal_t* handle, int signum) {
   Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
       ", shutting down");
   s->control->Close();
+  if (s->http) s->http->Close();
   s->node->Stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), &OnSignalClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), &OnSignalClosed);
@@ -201,6 +207,17 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   Result<NodeOptions> options = BuildNodeOptions(settings);
   if (!options.ok()) return Fail(options.status());
 
+  std::optional<HttpServerOptions> http_options;
+  if (settings.http) {
+    http_options.emplace();
+    http_options->listen = *settings.http;
+    http_options->allow_remote = settings.http_allow_remote.value_or(false);
+    http_options->allow_remote_hint = "--http-allow-remote";
+    http_options->log = [](const std::string& line) { Log(line); };
+    Status st = http_options->Validate();
+    if (!st.ok()) return Fail(st.WithContext("--http"));
+  }
+
   Status st = CheckNoDaemon(home);
   if (!st.ok()) return Fail(st);
   Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite);
@@ -232,6 +249,33 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     return Fail(control.status());
   }
   server->control = std::move(*control);
+  if (http_options) {
+    Result<std::unique_ptr<HttpServer>> http =
+        HttpServer::Start(&server->loop, *http_options);
+    if (http.ok()) {
+      server->http = std::move(*http);
+      server->web = std::make_unique<WebChat>(store->get(), server->node.get(),
+                                              server->http.get());
+      st = server->web->Register();
+    } else {
+      st = http.status().WithContext("--http");
+    }
+    if (!st.ok()) {
+      // Shut down what runs, as on a signal, then fail.
+      server->control->Close();
+      if (server->http) server->http->Close();
+      server->node->Stop();
+      uv_run(&server->loop, UV_RUN_DEFAULT);
+      server->web.reset();
+      server->http.reset();
+      server->node.reset();
+      uv_walk(&server->loop, &CloseAny, nullptr);
+      uv_run(&server->loop, UV_RUN_DEFAULT);
+      server->control.reset();
+      uv_loop_close(&server->loop);
+      return Fail(st);
+    }
+  }
 
   for (uv_signal_t* sig : {&server->sigint, &server->sigterm}) {
     uv_signal_init(&server->loop, sig);
@@ -245,6 +289,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   Log("listening on " + address.HostPort() + " as " +
       server->node->id().ToString());
   Log("control socket " + ControlSocketPath(home));
+  if (server->http) Log("web page http://" + server->http->address() + "/");
   for (const PeerAddress& p : options->peers) Log("peer added " + p.ToString());
   // The address on stdout, so that another daemon can --peer it.
   st = WriteStdout(address.ToString() + "\n");
@@ -253,6 +298,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
 
   uv_run(&server->loop, UV_RUN_DEFAULT);
   if (!server->node->stopped()) Log("warning: the node did not stop cleanly");
+  server->web.reset();
+  server->http.reset();
   server->node.reset();
   // Anything still open (there should be nothing) is closed before the loop.
   uv_walk(&server->loop, &CloseAny, nullptr);

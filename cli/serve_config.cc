@@ -132,11 +132,18 @@ Status ParseServeConfig(std::string_view text, const std::string& name,
       uint64_t n = 0;
       st = ParseCount(value, &n);
       out->max_connections = n;
+    } else if (key == "http") {
+      st = AsStatus(CheckHostPortArg(value));
+      out->http = value;
+    } else if (key == "http-allow-remote") {
+      bool b = false;
+      st = ParseBool(value, &b);
+      out->http_allow_remote = b;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + key +
           "' (keys: listen, advertise, peer, network-key, no-membership, "
-          "preset, max-connections)");
+          "preset, max-connections, http, http-allow-remote)");
     }
     if (!st.ok())
       return Status::InvalidArgument(where + key + ": " + st.message());
@@ -154,6 +161,8 @@ ServeSettings OverlaySettings(const ServeSettings& base,
   if (top.no_membership) s.no_membership = top.no_membership;
   if (top.preset) s.preset = top.preset;
   if (top.max_connections) s.max_connections = top.max_connections;
+  if (top.http) s.http = top.http;
+  if (top.http_allow_remote) s.http_allow_remote = top.http_allow_remote;
   return s;
 }
 

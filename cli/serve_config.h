@@ -24,6 +24,8 @@ struct ServeSettings {
   std::optional<bool> no_membership;              // no-membership = true|false
   std::optional<std::string> preset;              // preset = lan|wan|test
   std::optional<uint64_t> max_connections;        // max-connections = N
+  std::optional<std::string> http;                // http = HOST:PORT
+  std::optional<bool> http_allow_remote;          // http-allow-remote = BOOL
 };
 
 // Parses a config file's text; `name` is used in error messages
