@@ -175,6 +175,10 @@ Status CallNoResults(ControlClient* client, const std::string& request) {
 
 }  // namespace
 
+std::string StatusJsonText(const NodeStatus& status) {
+  return StatusJson(status).dump();
+}
+
 std::string CheckFeedIdArg(const std::string& arg) {
   Result<FeedId> id = FeedId::Parse(arg);
   return id.ok() ? "" : "not a feed id (expected @<base64>.ed25519): " + arg;

@@ -43,6 +43,9 @@ Result<std::pair<uint64_t, EntryId>> DaemonAppend(ControlClient* client,
 Result<std::vector<std::pair<uint64_t, EntryId>>> DaemonAppendBatch(
     ControlClient* client, const std::vector<std::string>& contents);
 
+// `status --json`'s object as text (also the web page's /api/status).
+std::string StatusJsonText(const NodeStatus& status);
+
 // Checks for CLI11 validators: a feed id (not "self").
 std::string CheckFeedIdArg(const std::string& arg);
 

@@ -248,6 +248,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> serve_peers;
   bool serve_no_membership = false;
   uint64_t serve_max_connections = 0;
+  std::string serve_http;
+  bool serve_http_allow_remote = false;
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Run the daemon: replicate with peers over TCP until SIGINT or SIGTERM.\n"
@@ -308,6 +310,19 @@ int Main(int argc, char** argv) {
                        "Most open peer connections (default 128)")
           ->type_name("N")
           ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  CLI::Option* http_opt =
+      serve
+          ->add_option("--http", serve_http,
+                       "Serve the web chat and node status on HOST:PORT "
+                       "(off by default; loopback only unless "
+                       "--http-allow-remote; see docs/chat.md)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* http_remote_opt = serve->add_flag(
+      "--http-allow-remote", serve_http_allow_remote,
+      "Allow --http on an address that is not loopback (the page has no "
+      "authentication: anyone who reaches it can read the store and post as "
+      "you)");
 
   std::string serve_log_level, serve_log_file, serve_pid_file, serve_metrics;
   CLI::Option* log_level_opt =
@@ -334,9 +349,15 @@ int Main(int argc, char** argv) {
       serve
           ->add_option("--metrics", serve_metrics,
                        "Serve Prometheus/OpenMetrics metrics on "
-                       "http://HOST:PORT/metrics (off by default)")
+                       "http://HOST:PORT/metrics (off by default; loopback "
+                       "only unless --metrics-allow-remote)")
           ->type_name("HOST:PORT")
           ->check(host_port_arg);
+  bool serve_metrics_allow_remote = false;
+  CLI::Option* metrics_remote_opt = serve->add_flag(
+      "--metrics-allow-remote", serve_metrics_allow_remote,
+      "Allow --metrics on an address that is not loopback (the metrics name "
+      "this node's peers and their addresses; there is no authentication)");
 
   uint64_t stop_timeout_s = 30;
   CLI::App* stop = app.add_subcommand(
@@ -522,6 +543,11 @@ int Main(int argc, char** argv) {
   if (log_file_opt->count() > 0) serve_args.flags.log_file = serve_log_file;
   if (pid_file_opt->count() > 0) serve_args.flags.pid_file = serve_pid_file;
   if (metrics_opt->count() > 0) serve_args.flags.metrics = serve_metrics;
+  if (metrics_remote_opt->count() > 0)
+    serve_args.flags.metrics_allow_remote = serve_metrics_allow_remote;
+  if (http_opt->count() > 0) serve_args.flags.http = serve_http;
+  if (http_remote_opt->count() > 0)
+    serve_args.flags.http_allow_remote = serve_http_allow_remote;
 
   if (chat_listen_opt->count() > 0) chat_args.node.listen = chat_listen;
   if (chat_advertise_opt->count() > 0)

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,7 +19,11 @@
 #include "cli/control_server.h"
 #include "cli/daemon_commands.h"
 #include "cli/home.h"
+#include "cli/http_server.h"
+#include "cli/metrics.h"
 #include "cli/output.h"
+#include "cli/web_chat.h"
+#include "net/host_port.h"
 #include "net/logger.h"
 #include "plumlog/node.h"
 #include "storage/msgpack_reader.h"
@@ -161,6 +166,9 @@ struct Server {
   net::Logger log;
   std::unique_ptr<Node> node;
   std::unique_ptr<ControlServer> control;
+  std::unique_ptr<HttpServer> http;  // --http
+  std::unique_ptr<WebChat> web;
+  std::unique_ptr<HttpServer> metrics;  // --metrics
   bool stopping = false;
 };
 
@@ -169,6 +177,8 @@ void Shutdown(Server* s, const std::string& why) {
   s->stopping = true;
   s->log.Log(LogLevel::kInfo, why + ", shutting down");
   s->control->Close();
+  if (s->http) s->http->Close();
+  if (s->metrics) s->metrics->Close();
   s->node->Stop();
   for (uv_signal_t* sig : {&s->sigint, &s->sigterm, &s->sighup})
     uv_close(reinterpret_cast<uv_handle_t*>(sig), nullptr);
@@ -223,6 +233,56 @@ Status WritePidFile(const std::string& path) {
                          std::strerror(err));
 }
 
+// Options of an HTTP server (--http, --metrics) listening on `listen`
+// (HOST:PORT; a host name is resolved as every address is). `exposes` says
+// what a non-loopback address would show to the network without
+// authentication (empty: the server's own refusal message applies).
+Result<HttpServerOptions> HttpOptions(const std::string& flag,
+                                      const std::string& listen,
+                                      bool allow_remote,
+                                      const std::string& exposes = "") {
+  std::string host;
+  uint16_t port = 0;
+  Status st = ParseHostPort(listen, &host, &port);
+  Result<std::string> ip =
+      st.ok() ? net::ResolveHostName(host) : Result<std::string>(st);
+  if (!ip.ok()) return ip.status().WithContext(flag);
+  const bool loopback = ip->starts_with("127.") || *ip == "::1";
+  if (!loopback && !allow_remote && !exposes.empty()) {
+    return Status::InvalidArgument(
+        flag + ": " + listen + " is not a loopback address: " + exposes +
+        " to anyone who reaches it, without authentication; use "
+        "127.0.0.1:PORT, or allow it explicitly with " +
+        flag + "-allow-remote");
+  }
+  HttpServerOptions o;
+  o.listen = net::JoinHostPort(*ip, port);
+  o.allow_remote = allow_remote;
+  o.allow_remote_hint = flag + "-allow-remote";
+  st = o.Validate();
+  if (!st.ok()) return st.WithContext(flag);
+  return o;
+}
+
+// GET /metrics: the node's status and the store's figures as OpenMetrics.
+Status ServeMetrics(HttpServer* http, Store* store, Node* node,
+                    const std::string& home) {
+  return http->Handle("GET", "/metrics", [=](const HttpRequest&) {
+    Result<NodeStatus> status = node->GetStatus();
+    Result<StoreFigures> figures = GatherStoreFigures(*store, home + "/db");
+    if (!status.ok() || !figures.ok()) {
+      return HttpResponse::Text(
+          500,
+          (status.ok() ? figures.status() : status.status()).message() + "\n");
+    }
+    HttpResponse r = HttpResponse::Text(
+        200, RenderMetrics(*status, *figures, PLUMLOG_VERSION),
+        std::string(kOpenMetricsContentType));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  });
+}
+
 // Where the daemon writes its pid unless `pid-file` says otherwise.
 std::string PidFilePath(const std::string& home) {
   return home + "/plumlog.pid";
@@ -267,6 +327,23 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   Result<NodeOptions> options = BuildNodeOptions(settings);
   if (!options.ok()) return Fail(options.status());
   const std::string pid_path = settings.pid_file.value_or(PidFilePath(home));
+
+  // The HTTP servers' settings are checked before the store is opened.
+  std::optional<HttpServerOptions> http_options, metrics_options;
+  if (settings.http) {
+    Result<HttpServerOptions> o = HttpOptions(
+        "--http", *settings.http, settings.http_allow_remote.value_or(false));
+    if (!o.ok()) return Fail(o.status());
+    http_options = *o;
+  }
+  if (settings.metrics) {
+    Result<HttpServerOptions> o = HttpOptions(
+        "--metrics", *settings.metrics,
+        settings.metrics_allow_remote.value_or(false),
+        "the metrics name this node's peers and members and their addresses");
+    if (!o.ok()) return Fail(o.status());
+    metrics_options = *o;
+  }
 
   Status st = CheckNoDaemon(home);
   if (!st.ok()) return Fail(st);
@@ -318,6 +395,55 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     return Fail(control.status());
   }
   server->control = std::move(*control);
+  // The HTTP servers' own problems go to the log.
+  auto http_log = [s = server.get()](const std::string& line) {
+    s->log.Log(LogLevel::kWarn, line);
+  };
+  st = Status::OK();
+  if (http_options) {
+    http_options->log = http_log;
+    Result<std::unique_ptr<HttpServer>> http =
+        HttpServer::Start(&server->loop, *http_options);
+    if (http.ok()) {
+      server->http = std::move(*http);
+      server->web = std::make_unique<WebChat>(store->get(), server->node.get(),
+                                              server->http.get());
+      st = server->web->Register();
+    } else {
+      st = http.status().WithContext("--http");
+    }
+  }
+  if (st.ok() && metrics_options) {
+    metrics_options->log = http_log;
+    Result<std::unique_ptr<HttpServer>> metrics =
+        HttpServer::Start(&server->loop, *metrics_options);
+    if (metrics.ok()) {
+      server->metrics = std::move(*metrics);
+      st = ServeMetrics(server->metrics.get(), store->get(), server->node.get(),
+                        home);
+    } else {
+      st = metrics.status().WithContext("--metrics");
+    }
+  }
+  if (!st.ok()) {
+    // Shut down what runs, as on a signal, then fail.
+    server->control->Close();
+    if (server->http) server->http->Close();
+    if (server->metrics) server->metrics->Close();
+    server->node->Stop();
+    uv_close(reinterpret_cast<uv_handle_t*>(&server->stop_timer), nullptr);
+    uv_run(&server->loop, UV_RUN_DEFAULT);
+    server->web.reset();
+    server->http.reset();
+    server->metrics.reset();
+    server->node.reset();
+    uv_walk(&server->loop, &CloseAny, nullptr);
+    uv_run(&server->loop, UV_RUN_DEFAULT);
+    server->control.reset();
+    uv_loop_close(&server->loop);
+    RemovePidFile(pid_path);
+    return Fail(st);
+  }
 
   for (uv_signal_t* sig :
        {&server->sigint, &server->sigterm, &server->sighup}) {
@@ -332,6 +458,13 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   log.Log(LogLevel::kInfo, "control socket " + ControlSocketPath(home) +
                                ", pid " + std::to_string(::getpid()) + " in " +
                                pid_path);
+  if (server->http)
+    log.Log(LogLevel::kInfo,
+            "web page http://" + server->http->address() + "/");
+  if (server->metrics) {
+    log.Log(LogLevel::kInfo,
+            "metrics http://" + server->metrics->address() + "/metrics");
+  }
   for (const PeerAddress& p : options->peers)
     log.Log(LogLevel::kInfo, "peer added " + p.ToString());
   // The address on stdout, so that another daemon can --peer it.
@@ -343,6 +476,9 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   uv_run(&server->loop, UV_RUN_DEFAULT);
   if (!server->node->stopped())
     log.Log(LogLevel::kWarn, "the node did not stop cleanly");
+  server->web.reset();
+  server->http.reset();
+  server->metrics.reset();
   server->node.reset();
   // Anything still open (there should be nothing) is closed before the loop.
   uv_walk(&server->loop, &CloseAny, nullptr);

@@ -146,11 +146,20 @@ Status ParseServeConfig(std::string_view text, const std::string& name,
     } else if (key == "metrics") {
       st = AsStatus(CheckHostPortArg(value));
       out->metrics = value;
+    } else if (key == "http") {
+      st = AsStatus(CheckHostPortArg(value));
+      out->http = value;
+    } else if (key == "http-allow-remote" || key == "metrics-allow-remote") {
+      bool b = false;
+      st = ParseBool(value, &b);
+      (key == "http-allow-remote" ? out->http_allow_remote
+                                  : out->metrics_allow_remote) = b;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + key +
           "' (keys: listen, advertise, peer, network-key, no-membership, "
-          "preset, max-connections, log-level, log-file, pid-file, metrics)");
+          "preset, max-connections, log-level, log-file, pid-file, metrics, "
+          "metrics-allow-remote, http, http-allow-remote)");
     }
     if (!st.ok())
       return Status::InvalidArgument(where + key + ": " + st.message());
@@ -172,6 +181,10 @@ ServeSettings OverlaySettings(const ServeSettings& base,
   if (top.log_file) s.log_file = top.log_file;
   if (top.pid_file) s.pid_file = top.pid_file;
   if (top.metrics) s.metrics = top.metrics;
+  if (top.metrics_allow_remote)
+    s.metrics_allow_remote = top.metrics_allow_remote;
+  if (top.http) s.http = top.http;
+  if (top.http_allow_remote) s.http_allow_remote = top.http_allow_remote;
   return s;
 }
 

@@ -28,6 +28,9 @@ struct ServeSettings {
   std::optional<std::string> log_file;   // log-file = PATH
   std::optional<std::string> pid_file;   // pid-file = PATH
   std::optional<std::string> metrics;    // metrics = HOST:PORT
+  std::optional<bool> metrics_allow_remote;  // metrics-allow-remote = BOOL
+  std::optional<std::string> http;           // http = HOST:PORT
+  std::optional<bool> http_allow_remote;     // http-allow-remote = BOOL
 };
 
 // Parses a config file's text; `name` is used in error messages

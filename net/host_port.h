@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "plumlog/status.h"
+
 namespace plumlog::net {
 
 inline std::string JoinHostPort(std::string_view host, uint16_t port) {
@@ -32,6 +34,12 @@ inline const struct addrinfo* PreferredAddress(const struct addrinfo* list) {
   }
   return list;
 }
+
+// Resolves a host name (blocking) to the numeric address PreferredAddress
+// picks; an IP literal comes back as it is. InvalidArgument naming the host
+// when it does not resolve. For addresses given at start (listen, --http,
+// --metrics); dialling resolves without blocking (net/connection.cc).
+Result<std::string> ResolveHostName(const std::string& host);
 
 }  // namespace plumlog::net
 

@@ -127,42 +127,6 @@ void Node::Impl::Log(LogLevel level, const char* fmt, ...) {
   sink->Log(level, msg);
 }
 
-namespace {
-
-// Resolves the listen host name `*host` (blocking, at start) into `ss` with
-// `port`; *host becomes the numeric address.
-Status ResolveListenHost(uv_loop_t* loop, std::string* host, uint16_t port,
-                         struct sockaddr_storage* ss) {
-  struct addrinfo hints;
-  std::memset(&hints, 0, sizeof hints);
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  uv_getaddrinfo_t req;
-  const int rc = uv_getaddrinfo(loop, &req, nullptr, host->c_str(), nullptr, &hints);
-  if (rc != 0 || req.addrinfo == nullptr) {
-    if (rc == 0) uv_freeaddrinfo(req.addrinfo);
-    return Status::InvalidArgument("listen host '" + *host + "' does not resolve" +
-                                   (rc != 0 ? std::string(": ") + uv_strerror(rc) : ""));
-  }
-  const struct addrinfo* a = net::PreferredAddress(req.addrinfo);
-  std::memcpy(ss, a->ai_addr, a->ai_addrlen);
-  char ip[INET6_ADDRSTRLEN] = {};
-  if (a->ai_family == AF_INET) {
-    auto* in = reinterpret_cast<struct sockaddr_in*>(ss);
-    in->sin_port = htons(port);
-    uv_ip4_name(in, ip, sizeof ip);
-  } else {
-    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(ss);
-    in6->sin6_port = htons(port);
-    uv_ip6_name(in6, ip, sizeof ip);
-  }
-  uv_freeaddrinfo(req.addrinfo);
-  *host = ip;
-  return Status::OK();
-}
-
-}  // namespace
-
 Status Node::Impl::Init() {
   loop_thread_ = std::this_thread::get_id();
   started_ = Now();
@@ -189,7 +153,13 @@ Status Node::Impl::Init() {
         uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss)) != 0) {
       // A name: resolved as dialling resolves it (net::PreferredAddress), and
       // the address it resolved to is the one advertised.
-      PLUMLOG_RETURN_IF_ERROR(ResolveListenHost(loop_, &host, port, &ss));
+      Result<std::string> ip = net::ResolveHostName(host);
+      if (!ip.ok()) return ip.status().WithContext("listen");
+      host = *ip;
+      if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in*>(&ss)) != 0 &&
+          uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss)) != 0) {
+        return Status::InvalidArgument("listen: cannot use address " + host);
+      }
     }
     int rc = uv_tcp_bind(&server_, reinterpret_cast<const struct sockaddr*>(&ss), 0);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 128, &Impl::OnConnection);

@@ -13,6 +13,7 @@
 #include <regex>
 
 #include "tests/cli/daemon_util.h"
+#include "tests/cli/http_client.h"
 #include "tests/cli/subprocess.h"
 
 namespace plumlog::testing {
@@ -291,8 +292,9 @@ TEST_F(OpsTest, HostNamesAreResolvedForListenPeerAndSyncAlike) {
   RunResult bad = RunWithHome(
       c, {"serve", "--preset", "test", "--listen", "no-such-host.invalid:0"});
   EXPECT_EQ(bad.exit_code, 1) << Show(bad);
-  EXPECT_THAT(bad.err,
-              HasSubstr("listen host 'no-such-host.invalid' does not resolve"));
+  EXPECT_THAT(
+      bad.err,
+      HasSubstr("listen: host 'no-such-host.invalid' does not resolve"));
 }
 
 // ---- errors ----
@@ -465,6 +467,76 @@ TEST_F(OpsTest, StatusShowsPerPeerProgressAndVerifiedEntries) {
   EXPECT_THAT(text.out, HasSubstr("peer progress\t1\n  " + ida +
                                   "\tbehind 0\tahead 0\n"));
   EXPECT_THAT(text.out, HasSubstr("verify rate\t"));
+}
+
+// ---- metrics ----
+
+// The HOST:PORT of the daemon's metrics endpoint, from its log.
+std::string MetricsAddress(const Daemon& d) {
+  const std::string log = d.log();
+  const std::string marker = "metrics http://";
+  const size_t at = log.find(marker);
+  if (at == std::string::npos) return "";
+  const size_t begin = at + marker.size();
+  return log.substr(begin, log.find("/metrics", begin) - begin);
+}
+
+// The value of the sample `name` (with its labels, as printed), or -1.
+double Sample(const std::string& text, const std::string& name) {
+  const std::string key = "\n" + name + " ";
+  const size_t at = text.find(key);
+  if (at == std::string::npos) return -1;
+  return std::stod(text.substr(at + key.size()));
+}
+
+TEST_F(OpsTest, MetricsEndpointServesOpenMetricsWithStoreAndPeerFigures) {
+  const std::string a = NewHome("a"), b = NewHome("b");
+  std::string lines;
+  for (int i = 0; i < 200; ++i) lines += std::to_string(i) + "\n";
+  ASSERT_EQ(RunWithHome(a, {"append", "--lines"}, lines).exit_code, 0);
+  auto da = Serve(a, {"--no-membership"});
+  auto db = Serve(b, {"--no-membership", "--peer", da->address(), "--metrics",
+                      "localhost:0"});
+  const std::string metrics = MetricsAddress(*db);
+  ASSERT_THAT(metrics, StartsWith("127.0.0.1:")) << db->log();
+  const std::string ida = IdOf(da->address());
+  HttpResult r;
+  ASSERT_TRUE(PollUntil(
+      [&] {
+        r = HttpGet(metrics, "/metrics");
+        return r.status == 200 &&
+               Sample(r.body, "plumlog_store_entries") == 200 &&
+               Sample(r.body,
+                      "plumlog_peer_behind_entries{peer=\"" + ida + "\"}") == 0;
+      },
+      Millis(60000)))
+      << r.status << " " << r.error << "\n"
+      << r.body;
+  EXPECT_EQ(r.headers["content-type"],
+            "application/openmetrics-text; version=1.0.0; charset=utf-8");
+  EXPECT_THAT(r.body, EndsWith("# EOF\n"));
+  EXPECT_EQ(Sample(r.body, "plumlog_store_feeds"), 1);
+  EXPECT_GT(Sample(r.body, "plumlog_store_size_bytes"), 0);
+  EXPECT_EQ(Sample(r.body, "plumlog_peers"), 1);
+  EXPECT_EQ(Sample(r.body, "plumlog_entries_stored_total"), 200);
+  EXPECT_EQ(Sample(r.body, "plumlog_entries_verified_total"), 200);
+  EXPECT_EQ(Sample(r.body, "plumlog_store_fork_proofs"), 0);
+  EXPECT_GE(Sample(r.body, "plumlog_verify_rate"), 0);
+  EXPECT_THAT(r.body, HasSubstr("plumlog_node_info{id=\"" +
+                                IdOf(db->address()) + "\""));
+  // Only GET /metrics is there.
+  EXPECT_EQ(HttpGet(metrics, "/").status, 404);
+  EXPECT_EQ(HttpCall(metrics, "POST", "/metrics").status, 405);
+  // A non-loopback address needs --metrics-allow-remote.
+  RunResult remote = RunWithHome(NewHome("c"), {"serve", "--preset", "test",
+                                                "--metrics", "192.0.2.1:9100"});
+  EXPECT_EQ(remote.exit_code, 1) << Show(remote);
+  EXPECT_THAT(remote.err,
+              HasSubstr("--metrics: 192.0.2.1:9100 is not a loopback address"));
+  EXPECT_THAT(remote.err, HasSubstr("--metrics-allow-remote"));
+  // It stops with the daemon.
+  EXPECT_EQ(db->Stop(SIGTERM), 0);
+  EXPECT_EQ(HttpGet(metrics, "/metrics").status, 0);
 }
 
 }  // namespace
