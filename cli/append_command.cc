@@ -99,7 +99,7 @@ class Appender {
     PLUMLOG_RETURN_IF_ERROR(ConnectIfRunning(home, &a->client_));
     if (a->client_) return a;
     Result<std::unique_ptr<Store>> store =
-        OpenStore(home, Access::kWrite, bulk ? 0 : 1);
+        OpenStore(home, Access::kWrite, bulk ? 0 : 1, bulk);
     if (!store.ok() && store.status().code() == Status::Code::kBusy) {
       // A daemon may have started since we looked.
       PLUMLOG_RETURN_IF_ERROR(ConnectIfRunning(home, &a->client_));
