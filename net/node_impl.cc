@@ -360,7 +360,12 @@ void Node::Impl::RunMembershipEffects(bool* progress) {
           // configured peer is redialled with backoff).
           CloseAll(e.peer, CloseReason::kLocal, Status::OK());
         }
-        Log(LogLevel::kInfo, "member %s %s", e.peer.Short().c_str(), replication::MembershipEventName(e.event));
+        Log(e.event == replication::MembershipEvent::kSuspect ||
+                    e.event == replication::MembershipEvent::kDown
+                ? LogLevel::kWarn
+                : LogLevel::kInfo,
+            "membership: %s %s", e.peer.Short().c_str(),
+            replication::MembershipEventName(e.event));
         Emit(MemberEvent{ToKind(e.event), e.peer, e.incarnation});
         break;
     }
