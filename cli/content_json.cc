@@ -191,17 +191,23 @@ std::optional<std::string> ContentTypeField(std::string_view content) {
   storage::MsgpackReader r(content);
   uint32_t n = 0;
   if (!r.ReadMapHeader("content", &n).ok()) return std::nullopt;
+  // The last "type" wins, as in the JSON form of a map with repeated keys.
+  std::optional<std::string> type;
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view key;
     if (!r.ReadStr("key", kMaxEntryBytes, &key).ok()) return std::nullopt;
     if (key == "type") {
-      std::string_view type;
-      if (!r.ReadStr("type", kMaxEntryBytes, &type).ok()) return std::nullopt;
-      return std::string(type);
+      std::string_view value;
+      storage::MsgpackReader peek = r;
+      if (peek.ReadStr("type", kMaxEntryBytes, &value).ok()) {
+        type = std::string(value);
+      } else {
+        type.reset();
+      }
     }
     if (!r.SkipValue("value", kMaxContentDepth).ok()) return std::nullopt;
   }
-  return std::nullopt;
+  return type;
 }
 
 std::string DumpJson(const json& value) {
