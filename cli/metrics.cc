@@ -60,6 +60,16 @@ class Exposition {
     Family(name, "counter", help);
     Sample(std::string(name) + "_total", "", std::to_string(value));
   }
+  // A gauge with one sample per replication peer, labelled by its id.
+  void PerPeer(std::string_view name, std::string_view help,
+               const std::vector<PeerProgress>& peers,
+               uint64_t PeerProgress::*field) {
+    Family(name, "gauge", help);
+    for (const PeerProgress& p : peers) {
+      Sample(name, "peer=\"" + Escape(p.peer.ToString()) + "\"",
+             std::to_string(p.*field));
+    }
+  }
   std::string Finish() { return std::move(out_) + "# EOF\n"; }
 
  private:
@@ -197,18 +207,15 @@ std::string RenderMetrics(const NodeStatus& s, const StoreFigures& store,
           "Entries connected peers have offered that are not stored yet (all "
           "feeds).",
           s.progress_target - std::min(s.progress_target, s.progress_current));
-  e.Family("plumlog_peer_behind_entries", "gauge",
-           "Per replication peer: entries it has offered that are not stored "
-           "here yet.");
-  for (const PeerProgress& p : s.peer_progress)
-    e.Sample("plumlog_peer_behind_entries", Label("peer", p.peer.ToString()),
-             std::to_string(p.behind));
-  e.Family("plumlog_peer_ahead_entries", "gauge",
-           "Per replication peer: entries stored here, of feeds it replicates, "
-           "that it lacks.");
-  for (const PeerProgress& p : s.peer_progress)
-    e.Sample("plumlog_peer_ahead_entries", Label("peer", p.peer.ToString()),
-             std::to_string(p.ahead));
+  e.PerPeer("plumlog_peer_behind_entries",
+            "Per replication peer: entries it has offered that are not stored "
+            "here yet.",
+            s.peer_progress, &PeerProgress::behind);
+  e.PerPeer(
+      "plumlog_peer_ahead_entries",
+      "Per replication peer: entries stored here, of feeds it replicates, "
+      "that it lacks and that have not been sent to it yet.",
+      s.peer_progress, &PeerProgress::ahead);
   e.Family("plumlog_verify_rate", "gauge",
            "Received entries whose signature was verified, per second over the "
            "last 10 s.");

@@ -211,6 +211,31 @@ void CloseAny(uv_handle_t* h, void*) {
   if (!uv_is_closing(h)) uv_close(h, nullptr);
 }
 
+// Once the loop has run out: frees what ran on it and closes the loop.
+// False if handles were left open.
+bool CloseLoop(Server* s) {
+  s->web.reset();
+  s->http.reset();
+  s->metrics.reset();
+  s->node.reset();
+  // Anything still open (there should be nothing) is closed before the loop.
+  uv_walk(&s->loop, &CloseAny, nullptr);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  s->control.reset();
+  return uv_loop_close(&s->loop) == 0;
+}
+
+// A start that failed after the node started: stops what runs, as on a
+// signal, and closes the loop.
+void AbortStart(Server* s) {
+  if (s->control) s->control->Close();
+  if (s->http) s->http->Close();
+  if (s->metrics) s->metrics->Close();
+  s->node->Stop();
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  CloseLoop(s);
+}
+
 // Writes "<pid>\n" to `path` through a temporary file and a rename, so a
 // reader never sees it half-written.
 Status WritePidFile(const std::string& path) {
@@ -385,12 +410,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   Result<std::unique_ptr<ControlServer>> control =
       ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
   if (!control.ok()) {
-    server->node->Stop();
-    uv_run(&server->loop, UV_RUN_DEFAULT);
-    server->node.reset();
-    uv_walk(&server->loop, &CloseAny, nullptr);
-    uv_run(&server->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&server->loop);
+    AbortStart(server.get());
     RemovePidFile(pid_path);
     return Fail(control.status());
   }
@@ -426,21 +446,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     }
   }
   if (!st.ok()) {
-    // Shut down what runs, as on a signal, then fail.
-    server->control->Close();
-    if (server->http) server->http->Close();
-    if (server->metrics) server->metrics->Close();
-    server->node->Stop();
-    uv_close(reinterpret_cast<uv_handle_t*>(&server->stop_timer), nullptr);
-    uv_run(&server->loop, UV_RUN_DEFAULT);
-    server->web.reset();
-    server->http.reset();
-    server->metrics.reset();
-    server->node.reset();
-    uv_walk(&server->loop, &CloseAny, nullptr);
-    uv_run(&server->loop, UV_RUN_DEFAULT);
-    server->control.reset();
-    uv_loop_close(&server->loop);
+    AbortStart(server.get());
     RemovePidFile(pid_path);
     return Fail(st);
   }
@@ -476,15 +482,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   uv_run(&server->loop, UV_RUN_DEFAULT);
   if (!server->node->stopped())
     log.Log(LogLevel::kWarn, "the node did not stop cleanly");
-  server->web.reset();
-  server->http.reset();
-  server->metrics.reset();
-  server->node.reset();
-  // Anything still open (there should be nothing) is closed before the loop.
-  uv_walk(&server->loop, &CloseAny, nullptr);
-  uv_run(&server->loop, UV_RUN_DEFAULT);
-  server->control.reset();
-  if (uv_loop_close(&server->loop) != 0)
+  if (!CloseLoop(server.get()))
     log.Log(LogLevel::kWarn, "handles left open at exit");
   store->reset();
   RemovePidFile(pid_path);

@@ -843,19 +843,25 @@ Result<std::vector<Entry>> FeedStore::ReadFeed(const FeedId& author, uint64_t fr
   return out;
 }
 
+Status FeedStore::AddLogRecord(std::string_view key, std::string_view value,
+                               ArrivalPage* page) const {
+  if (key.size() != 8) return Status::Corruption("malformed log key");
+  PLUMLOG_ASSIGN_OR_RETURN(Entry e, ReadLogValue(key, value));
+  page->next = GetU64BE(key);
+  page->positions.push_back(page->next);
+  page->entries.push_back(std::move(e));
+  return Status::OK();
+}
+
 Result<ArrivalPage> FeedStore::ReadArrival(uint64_t after, size_t limit) const {
   ArrivalPage page;
   page.next = after;
   if (limit == 0 || after == UINT64_MAX) return page;
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfLog]));
   for (it->Seek(ArrivalKey(after + 1)); it->Valid() && page.entries.size() < limit; it->Next()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (key.size() != 8) return Status::Corruption("malformed log key");
-    PLUMLOG_ASSIGN_OR_RETURN(
-        Entry e, ReadLogValue(key, std::string_view(it->value().data(), it->value().size())));
-    page.next = GetU64BE(key);
-    page.positions.push_back(page.next);
-    page.entries.push_back(std::move(e));
+    PLUMLOG_RETURN_IF_ERROR(AddLogRecord(std::string_view(it->key().data(), it->key().size()),
+                                         std::string_view(it->value().data(), it->value().size()),
+                                         &page));
   }
   PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the log"));
   return page;
@@ -868,13 +874,9 @@ Result<ArrivalPage> FeedStore::ReadArrivalBackward(uint64_t before, size_t limit
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfLog]));
   for (it->SeekForPrev(ArrivalKey(before - 1)); it->Valid() && page.entries.size() < limit;
        it->Prev()) {
-    std::string_view key(it->key().data(), it->key().size());
-    if (key.size() != 8) return Status::Corruption("malformed log key");
-    PLUMLOG_ASSIGN_OR_RETURN(
-        Entry e, ReadLogValue(key, std::string_view(it->value().data(), it->value().size())));
-    page.next = GetU64BE(key);
-    page.positions.push_back(page.next);
-    page.entries.push_back(std::move(e));
+    PLUMLOG_RETURN_IF_ERROR(AddLogRecord(std::string_view(it->key().data(), it->key().size()),
+                                         std::string_view(it->value().data(), it->value().size()),
+                                         &page));
   }
   PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the log"));
   return page;

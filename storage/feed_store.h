@@ -68,6 +68,8 @@ class FeedStore final : public Store {
   // at least parallel_min_batch are spread over the worker pool.
   void VerifySignatures(const std::vector<const Entry*>& entries, std::vector<uint8_t>* ok) const;
   Result<Entry> ReadLogValue(std::string_view arrival_key, std::string_view value) const;
+  // Adds the log record (arrival key, value) to `page` (ReadArrival*).
+  Status AddLogRecord(std::string_view key, std::string_view value, ArrivalPage* page) const;
   Result<Entry> GetAt(uint64_t arrival) const;
   uint64_t NowMs() const;
   Status WritableCheck() const;
