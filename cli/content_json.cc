@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
@@ -170,21 +171,59 @@ json ContentToJson(std::string_view content) {
   }
 }
 
+namespace {
+
+// Whether UTF-8 text `s` holds a control character: C0 (below 0x20), DEL, or
+// C1 (U+0080..U+009F, encoded C2 80..C2 9F), which some terminals obey as
+// escape sequences.
+bool HasControl(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// JSON text with DEL and C1 characters (which JSON leaves unescaped) written
+// as \u escapes; they only occur inside strings, where that means the same.
+std::string EscapeControls(std::string_view json_text) {
+  std::string out;
+  out.reserve(json_text.size());
+  for (size_t i = 0; i < json_text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(json_text[i]);
+    unsigned code = 0x100;
+    if (c == 0x7f) {
+      code = c;
+    } else if (c == 0xc2 && i + 1 < json_text.size() &&
+               static_cast<unsigned char>(json_text[i + 1]) <= 0x9f) {
+      code = static_cast<unsigned char>(json_text[++i]);
+    }
+    if (code == 0x100) {
+      out += json_text[i];
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", code);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ContentToText(std::string_view content) {
   json value = ContentToJson(content);
   if (value.is_string()) {
     const std::string& s = value.get_ref<const std::string&>();
-    // Invalid UTF-8 goes out as JSON, with U+FFFD for the bad bytes.
-    bool plain = storage::IsUtf8(s);
-    for (char c : s) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-        plain = false;
-        break;
-      }
-    }
-    if (plain) return s;
+    // Invalid UTF-8 and control characters go out as JSON, with U+FFFD for
+    // bad bytes and \u escapes for controls.
+    if (storage::IsUtf8(s) && !HasControl(s)) return s;
   }
-  return DumpJson(value);
+  return EscapeControls(DumpJson(value));
 }
 
 std::optional<std::string> ContentTypeField(std::string_view content) {

@@ -191,5 +191,30 @@ TEST(TextOutputTest,
   EXPECT_EQ(json::parse(js.out)["content"], "caf\xef\xbf\xbd ok");
 }
 
+TEST(TextOutputTest, ControlCharactersNeverReachTheTerminalRaw) {
+  TempDir dir;
+  const std::string home = dir.Sub("home");
+  ASSERT_EQ(RunWithHome(home, {"init"}).exit_code, 0);
+  {
+    auto store = Store::Open(home, StoreOptions());
+    ASSERT_TRUE(store.ok()) << store.status().ToString();
+    // DEL, and U+009B (CSI as a C1 control: an escape sequence on some
+    // terminals), in a plain string and inside a map.
+    std::string text, map;
+    storage::AppendMsgpackStr(&text, "a\x7f b\xc2\x9b[31m c");
+    storage::AppendMsgpackMapHeader(&map, 1);
+    storage::AppendMsgpackStr(&map, "k\xc2\x9b");
+    storage::AppendMsgpackStr(&map, "v\x7f");
+    ASSERT_TRUE((*store)->Append(text).ok());
+    ASSERT_TRUE((*store)->Append(map).ok());
+  }
+  RunResult r = RunWithHome(home, {"read"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_THAT(r.out, HasSubstr("\t\"a\\u007f b\\u009b[31m c\"\n"));
+  EXPECT_THAT(r.out, HasSubstr("\t{\"k\\u009b\":\"v\\u007f\"}\n"));
+  EXPECT_EQ(r.out.find('\x7f'), std::string::npos);
+  EXPECT_EQ(r.out.find("\xc2\x9b"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace plumlog::testing

@@ -7,8 +7,8 @@
 // Checks:
 //  - nothing crashes, whatever the bytes;
 //  - a text line never breaks and never carries raw bytes: ContentToText has
-//    no newline, carriage return or other control character, and is valid
-//    UTF-8 (invalid input bytes become U+FFFD);
+//    no control character (C0, DEL, or C1 U+0080..U+009F, which some
+//    terminals obey) and is valid UTF-8 (invalid input bytes become U+FFFD);
 //  - ContentTypeField agrees with ContentToJson: when it finds a "type", the
 //    JSON form is an object whose "type" is that string (unless the content is
 //    one JSON cannot hold and comes back as {"$msgpack": ...}).
@@ -26,9 +26,12 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view content(reinterpret_cast<const char*>(data), size);
   const std::string text = plumlog::cli::ContentToText(content);
-  for (char c : text) {
-    const auto u = static_cast<unsigned char>(c);
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
     FUZZ_CHECK(u >= 0x20 && u != 0x7f);
+    if (u == 0xc2 && i + 1 < text.size()) {
+      FUZZ_CHECK(static_cast<unsigned char>(text[i + 1]) > 0x9f);
+    }
   }
   FUZZ_CHECK(plumlog::storage::IsUtf8(text));
   const std::optional<std::string> type =
