@@ -158,14 +158,6 @@ void Logger::Logf(LogLevel level, const char* fmt, ...) {
   va_end(ap);
 }
 
-void LogTo(LogSink* sink, LogLevel level, const char* fmt, ...) {
-  if (sink == nullptr || !sink->Enabled(level)) return;
-  va_list ap;
-  va_start(ap, fmt);
-  VLogTo(sink, level, fmt, ap);
-  va_end(ap);
-}
-
 Logger* StderrLogger() {
   static Logger* const logger = new Logger(LogLevel::kInfo);
   return logger;

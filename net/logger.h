@@ -67,11 +67,6 @@ class Logger final : public LogSink {
   std::string path_;
 };
 
-// Writes "<message>" to `sink` at `level` with printf formatting, if the sink
-// is set and keeps that level.
-void LogTo(LogSink* sink, LogLevel level, const char* fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
 // The sink of nodes with NodeOptions::log_to_stderr and no log_sink: stderr,
 // info and above. Lives as long as the process.
 Logger* StderrLogger();

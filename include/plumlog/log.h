@@ -18,10 +18,10 @@ namespace plumlog {
 // Severity, most severe first: a sink set to level L keeps every line of
 // level L and above (kInfo keeps error, warn and info).
 enum class LogLevel : uint8_t {
-  kError = 0,  // something failed and was not retried: a store error, a
-               // listen or accept failure
+  kError = 0,  // something failed or broke for good: a fork detected (the
+               // feed is frozen), a failed accept, a log file lost
   kWarn = 1,   // a peer misbehaved or failed: bad handshake, invalid entry,
-               // fork, flooding or slow peer
+               // flooding or slow peer, a member suspected or down
   kInfo = 2,   // the node's life: listening, connections opened and closed,
                // peers added, members up and down, shutdown
   kDebug = 3,  // chatty details for diagnosis
