@@ -10,11 +10,11 @@
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
-#include <regex>
 
 #include "tests/cli/daemon_util.h"
 #include "tests/cli/http_client.h"
 #include "tests/cli/subprocess.h"
+#include "tests/net/log_line.h"
 
 namespace plumlog::testing {
 namespace {
@@ -24,10 +24,6 @@ using ::testing::EndsWith;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-// <UTC ms time> <LEVEL> <message>, every line of a daemon's log.
-const std::regex kLogLine(
-    R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (ERROR|WARN|INFO|DEBUG) .+)");
 
 // A peer address nobody listens at.
 const char* const kSomePeer =
@@ -144,8 +140,7 @@ TEST_F(OpsTest, LogFileLinesAllHaveTimeAndLevel) {
   EXPECT_EQ(db->log(), "");
   const std::vector<std::string> lines = Lines(ReadFileBytes(log));
   ASSERT_GE(lines.size(), 5u) << ReadFileBytes(log);
-  for (const std::string& line : lines)
-    EXPECT_TRUE(std::regex_match(line, kLogLine)) << line;
+  for (const std::string& line : lines) EXPECT_TRUE(IsLogLine(line)) << line;
   const std::string text = ReadFileBytes(log);
   EXPECT_THAT(text, HasSubstr(" INFO listening on 127.0.0.1:"));
   EXPECT_THAT(text,
@@ -157,7 +152,7 @@ TEST_F(OpsTest, LogFileLinesAllHaveTimeAndLevel) {
   // Without --log-file the same lines go to stderr.
   ASSERT_EQ(da->Stop(SIGINT), 0);
   for (const std::string& line : Lines(da->log()))
-    EXPECT_TRUE(std::regex_match(line, kLogLine)) << line;
+    EXPECT_TRUE(IsLogLine(line)) << line;
   EXPECT_THAT(da->log(), HasSubstr(" INFO received SIGINT, shutting down"));
 }
 
@@ -177,7 +172,7 @@ TEST_F(OpsTest, LogLevelWarnKeepsOnlyWarningsAndErrors) {
   const std::vector<std::string> lines = Lines(d->log());
   ASSERT_FALSE(lines.empty());
   for (const std::string& line : lines) {
-    EXPECT_TRUE(std::regex_match(line, kLogLine)) << line;
+    EXPECT_TRUE(IsLogLine(line)) << line;
     EXPECT_THAT(line, Not(HasSubstr(" INFO "))) << line;
   }
   EXPECT_THAT(d->log(), HasSubstr(" WARN connection from 127.0.0.1:"));

@@ -9,10 +9,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <thread>
 #include <vector>
+
+#include "tests/net/log_line.h"
 
 namespace plumlog::net {
 namespace {
@@ -45,10 +46,6 @@ class LoggerTest : public ::testing::Test {
   std::string dir_;
 };
 
-// <UTC ms time> <LEVEL> <message>
-const std::regex kLine(
-    R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (ERROR|WARN|INFO|DEBUG) .*)");
-
 TEST_F(LoggerTest, EveryLineHasTimeAndLevelAndLevelsFilter) {
   const std::string path = dir_ + "/plumlog.log";
   Logger log(LogLevel::kWarn);
@@ -63,7 +60,7 @@ TEST_F(LoggerTest, EveryLineHasTimeAndLevelAndLevelsFilter) {
   std::vector<std::string> lines = Lines(Slurp(path));
   ASSERT_EQ(lines.size(), 4u) << Slurp(path);
   for (const std::string& l : lines)
-    EXPECT_TRUE(std::regex_match(l, kLine)) << l;
+    EXPECT_TRUE(plumlog::testing::IsLogLine(l)) << l;
   EXPECT_THAT(lines[0], HasSubstr(" ERROR disk on fire"));
   EXPECT_THAT(lines[1], HasSubstr(" WARN peer misbehaves"));
   EXPECT_THAT(lines[2], HasSubstr(" WARN formatted x 7"));
@@ -130,7 +127,7 @@ TEST_F(LoggerTest, LinesFromManyThreadsNeverInterleave) {
   std::vector<std::string> lines = Lines(Slurp(path));
   ASSERT_EQ(lines.size(), static_cast<size_t>(kThreads * kLines));
   for (const std::string& l : lines) {
-    ASSERT_TRUE(std::regex_match(l, kLine)) << l;
+    ASSERT_TRUE(plumlog::testing::IsLogLine(l)) << l;
     const std::string body = l.substr(l.find(" INFO ") + 6);
     ASSERT_EQ(body.size(), 200u) << l;
     EXPECT_EQ(body.find_first_not_of(body[0]), std::string::npos) << l;
@@ -147,6 +144,17 @@ TEST(LogLevelTest, NamesParseBackAndUnknownNamesSayWhich) {
   Result<LogLevel> bad = ParseLogLevel("verbose");
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.status().message(), HasSubstr("error, warn, info, debug"));
+}
+
+TEST(LogLineTest, TheTestsCheckOfTheFormatRejectsOtherLines) {
+  EXPECT_TRUE(
+      plumlog::testing::IsLogLine("2026-01-31T10:00:00.112Z INFO listening"));
+  EXPECT_FALSE(plumlog::testing::IsLogLine("2026-01-31T10:00:00.112Z INFO "));
+  EXPECT_FALSE(plumlog::testing::IsLogLine("2026-01-31 10:00:00.112Z INFO x"));
+  EXPECT_FALSE(plumlog::testing::IsLogLine("2026-01-31T10:00:00Z INFO x"));
+  EXPECT_FALSE(
+      plumlog::testing::IsLogLine("2026-01-31T10:00:00.112Z NOTICE x"));
+  EXPECT_FALSE(plumlog::testing::IsLogLine("plumlog serve: listening"));
 }
 
 TEST(FormatUtcMillisTest, IsoWithMillisecondsAndBeyondYear9999AsNumber) {
