@@ -397,6 +397,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   Result<std::unique_ptr<Node>> node =
       Node::Attach(store->get(), *options, &server->loop);
   if (!node.ok()) {
+    // The failed node frees itself as the loop closes its handles.
+    uv_run(&server->loop, UV_RUN_DEFAULT);
     uv_loop_close(&server->loop);
     RemovePidFile(pid_path);
     return Fail(node.status().WithContext("cannot start the node"));
