@@ -39,18 +39,21 @@ Status RequireNoDaemon(const std::string& home, const std::string& what) {
 
 }  // namespace
 
-void NoteOldKeyFile(const std::string& home) {
+std::optional<std::string> OldKeyFileNote(const std::string& home) {
   int version = 0;
   if (!crypto::KeyPair::Load(home + "/secret", &version).ok() || version != 1) {
-    return;
+    return std::nullopt;
   }
-  std::fprintf(
-      stderr,
-      "plumlog: note: %s/secret is a key file of format v1, which does "
-      "not name its identity; it is read as before, and the database's "
-      "identity record guards against a changed key (docs/format.md "
-      "section 3)\n",
-      home.c_str());
+  return home +
+         "/secret is a key file of format v1, which does not name its "
+         "identity; it is read as before, and the database's identity record "
+         "guards against a changed key (docs/format.md section 3)";
+}
+
+void NoteOldKeyFile(const std::string& home) {
+  if (std::optional<std::string> note = OldKeyFileNote(home)) {
+    std::fprintf(stderr, "plumlog: note: %s\n", note->c_str());
+  }
 }
 
 int RunCheckDamaged(const std::string& home, const std::string& why) {

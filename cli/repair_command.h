@@ -4,6 +4,7 @@
 #ifndef PLUMLOG_CLI_REPAIR_COMMAND_H_
 #define PLUMLOG_CLI_REPAIR_COMMAND_H_
 
+#include <optional>
 #include <string>
 
 namespace plumlog::cli {
@@ -16,7 +17,9 @@ int RunConfirmFeed(const std::string& home);
 // `check` on a store that does not open as damaged: checks a salvaged copy
 // and prints the damage and the problems. `why` is the open's error.
 int RunCheckDamaged(const std::string& home, const std::string& why);
-// Prints a note on stderr when <home>/secret is a key file of format v1.
+// A note when <home>/secret is a key file of format v1 (commands print it on
+// stderr, the daemon logs it).
+std::optional<std::string> OldKeyFileNote(const std::string& home);
 void NoteOldKeyFile(const std::string& home);
 
 }  // namespace plumlog::cli
