@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) g_dir = argv[++i];
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: store_bench [--runs N] [--quick] [--dir DIR] [--only append|sync|batch|ingest|scan|cli|lines]\n");
+      std::fprintf(stderr, "usage: store_bench [--runs N] [--quick] [--dir DIR] [--only append|sign|sync|batch|ingest|scan|cli|lines]\n");
       return 2;
     }
   }
