@@ -951,7 +951,7 @@ Result<ArrivalPage> FeedStore::ReadArrival(uint64_t after, size_t limit) const {
                                          std::string_view(it->value().data(), it->value().size()),
                                          &page));
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the log"));
+  PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read the log"));
   return page;
 }
 
