@@ -11,10 +11,11 @@
 
 #include "cli/commands.h"
 #include "cli/control_client.h"
+#include "cli/control_events.h"
 #include "cli/control_protocol.h"
 #include "cli/control_server.h"
-#include "cli/http_server.h"
 #include "cli/home.h"
+#include "cli/http_server.h"
 #include "cli/output.h"
 #include "cli/web_chat.h"
 #include "plumlog/node.h"
@@ -39,15 +40,24 @@ void Log(const std::string& line) {
 // Answers control requests with the store and the node (both on this loop).
 class Daemon : public ControlHandler {
  public:
-  Daemon(Store* store, Node* node) : store_(store), node_(node) {}
+  Daemon(Store* store, Node* node, ControlEvents* events)
+      : store_(store), node_(node), events_(events) {}
 
-  std::string Handle(std::string_view request) override {
+  std::string Handle(std::string_view request,
+                     ControlClientId client) override {
     Result<ParsedRequest> req = ParseRequest(request);
     if (!req.ok()) return ErrorResponse(req.status());
+    if (req->method == kEvents) {
+      events_->Subscribe(client);
+      return OkResponse(0);
+    }
     std::string response;
     Status st = Dispatch(*req, &response);
     if (!st.ok()) return ErrorResponse(st);
     return response;
+  }
+  void OnClientClosed(ControlClientId client) override {
+    events_->Unsubscribe(client);
   }
 
  private:
@@ -133,6 +143,7 @@ class Daemon : public ControlHandler {
 
   Store* store_;
   Node* node_;
+  ControlEvents* events_;
 };
 
 // Everything on the loop: the node, the control server, the signals.
@@ -142,7 +153,8 @@ struct Server {
   uv_signal_t sigterm;
   std::unique_ptr<Node> node;
   std::unique_ptr<ControlServer> control;
-  std::unique_ptr<HttpServer> http;  // --http
+  std::unique_ptr<ControlEvents> events;  // `events` subscriptions
+  std::unique_ptr<HttpServer> http;       // --http
   std::unique_ptr<WebChat> web;
   bool stopping = false;
   int signal_handles = 0;
@@ -159,6 +171,8 @@ void OnStopSignal(uv_signal_t* handle, int signum) {
   Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
       ", shutting down");
   s->control->Close();
+  s->node->RemoveListener(s->events.get());
+  s->events->Close();
   if (s->http) s->http->Close();
   s->node->Stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), &OnSignalClosed);
@@ -236,10 +250,12 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     return Fail(node.status().WithContext("cannot start the node"));
   }
   server->node = std::move(*node);
-  Daemon daemon(store->get(), server->node.get());
+  server->events = std::make_unique<ControlEvents>(&server->loop);
+  Daemon daemon(store->get(), server->node.get(), server->events.get());
   Result<std::unique_ptr<ControlServer>> control =
       ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
   if (!control.ok()) {
+    server->events->Close();
     server->node->Stop();
     uv_run(&server->loop, UV_RUN_DEFAULT);
     server->node.reset();
@@ -249,6 +265,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     return Fail(control.status());
   }
   server->control = std::move(*control);
+  server->events->set_server(server->control.get());
+  server->node->AddListener(server->events.get());
   if (http_options) {
     Result<std::unique_ptr<HttpServer>> http =
         HttpServer::Start(&server->loop, *http_options);
@@ -263,6 +281,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     if (!st.ok()) {
       // Shut down what runs, as on a signal, then fail.
       server->control->Close();
+      server->node->RemoveListener(server->events.get());
+      server->events->Close();
       if (server->http) server->http->Close();
       server->node->Stop();
       uv_run(&server->loop, UV_RUN_DEFAULT);

@@ -347,12 +347,15 @@ int main(int argc, char** argv) {
     mp::AppendMsgpackBin(&entries, chain[1].encoded());
     const std::string addr = "net:127.0.0.1:8008~shs:" + a.ToString().substr(1, 44);
     WriteSeed(dir, "requests",
-              std::string(1, '\0') + request(cli::kHello, {}) + request(cli::kStatus, {}) +
+              std::string(1, '\0') + request(cli::kHello, {}) +
+                  request(cli::kStatus, {}) +
                   request(cli::kAppend, {bin(plumlog::TextContent("hi"))}) +
                   request(cli::kFollow, {bin(a.view())}) +
                   request(cli::kInSync, {bin(b.view())}) +
                   request(cli::kConnect, {str(addr)}) +
-                  request(cli::kPeersAdd, {str("[::1]:9~shs:" + b.ToString().substr(1, 44))}));
+                  request(cli::kPeersAdd,
+                          {str("[::1]:9~shs:" + b.ToString().substr(1, 44))}) +
+                  request(cli::kEvents, {}));
     WriteSeed(dir, "request-ingest", std::string(1, '\0') + request(cli::kIngest, {entries}));
     WriteSeed(dir, "request-unknown", std::string(1, '\0') + request("frobnicate", {str("x")}));
     WriteSeed(dir, "request-bad-length", Bytes({0x00, 0xff, 0xff, 0xff, 0xff, 0x91}));
@@ -380,6 +383,15 @@ int main(int argc, char** argv) {
               "\x01" + cli::ErrorResponse(plumlog::Status::NotFound("no such feed")));
     WriteSeed(dir, "response-hello", "\x01" + cli::OkResponse(3) + bin(a.view()) + str(addr) +
                                          Bytes({0xcd, 0x12, 0x34}));
+    WriteSeed(dir, "event-stored", "\x03" + cli::EncodeStoredEvent());
+    WriteSeed(dir, "event-member",
+              "\x03" + cli::EncodeMemberEvent(plumlog::MemberEvent{
+                           plumlog::MemberEventKind::kSuspect, b, 7}));
+    std::string later_event;
+    mp::AppendMsgpackArrayHeader(&later_event, 2);
+    mp::AppendMsgpackStr(&later_event, "from-the-future");
+    mp::AppendMsgpackUint(&later_event, 1);
+    WriteSeed(dir, "event-unknown", "\x03" + later_event);
   }
 
   // ---- chat content (include/plumlog/chat.h) ----
@@ -389,6 +401,10 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "message-utf8",
               *plumlog::chat::EncodeMessage("a.b_c-9", "gr\xc3\xbc\xc3\x9f \xf0\x9f\x8c\xb3"));
     WriteSeed(dir, "nick", *plumlog::chat::EncodeNick("alice"));
+    WriteSeed(dir, "action", *plumlog::chat::EncodeAction("general", "waves"));
+    WriteSeed(dir, "topic",
+              *plumlog::chat::EncodeTopic("general", "plans for friday"));
+    WriteSeed(dir, "topic-cleared", *plumlog::chat::EncodeTopic("general", ""));
     std::string extra;  // keys in another order, an unknown key with a map value
     mp::AppendMsgpackMapHeader(&extra, 4);
     mp::AppendMsgpackStr(&extra, "text");

@@ -1,0 +1,246 @@
+#include "cli/chat_room.h"
+
+#include <time.h>
+
+#include <algorithm>
+
+#include "plumlog/chat.h"
+
+namespace plumlog::cli {
+namespace {
+
+std::string Format(int64_t ms, const char* fmt) {
+  const time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm = {};
+  ::localtime_r(&secs, &tm);
+  char buf[64];
+  const size_t n = ::strftime(buf, sizeof buf, fmt, &tm);
+  return std::string(buf, n);
+}
+
+}  // namespace
+
+std::string Printable(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c == '\t') {
+      out += ' ';
+    } else if (c < 0x20 || c == 0x7f) {
+      out += '?';
+    } else if (c == 0xc2 && i + 1 < s.size() &&
+               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      out += '?';  // U+0080..U+009F
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string ClockTime(int64_t ms) { return Format(ms, "%H:%M"); }
+
+std::string DayName(int64_t ms) { return Format(ms, "%Y-%m-%d, %A"); }
+
+ChatRoom::ChatRoom(FeedId self, std::string room)
+    : self_(self), room_(std::move(room)) {}
+
+void ChatRoom::Add(const Entry& e) {
+  chat::Content c = chat::Parse(e.content());
+  const Key key{e.lamport(), e.author(), e.seq()};
+  const auto ts = static_cast<int64_t>(e.timestamp_ms());
+  switch (c.kind) {
+    case chat::Content::Kind::kOther:
+      return;
+    case chat::Content::Kind::kMessage: {
+      Room& r = rooms_[c.room];
+      auto [it, fresh] =
+          r.messages.emplace(key, Message{ts, std::move(c.text), c.action});
+      if (fresh && c.room == room_)
+        backlog_.push_back({key, ts, Pending::Kind::kMessage, ""});
+      return;
+    }
+    case chat::Content::Kind::kNick: {
+      // The latest (highest sequence) nickname entry of a feed wins.
+      auto it = nicks_.find(e.author());
+      if (it != nicks_.end() && it->second.first >= e.seq()) return;
+      const std::string before = Name(e.author());
+      nicks_[e.author()] = {e.seq(), c.name};
+      const std::string after = Name(e.author());
+      if (before != after) {
+        backlog_.push_back({key, ts, Pending::Kind::kName,
+                            e.author() == self_
+                                ? "* you are now known as " + after
+                                : "* " + before + " is now known as " + after});
+      }
+      return;
+    }
+    case chat::Content::Kind::kTopic: {
+      // The causally latest topic entry of a room wins.
+      Room& r = rooms_[c.room];
+      if (r.topic && !(r.topic->key < key)) return;
+      r.topic = Topic{key, e.author(), c.text};
+      if (c.room == room_) {
+        backlog_.push_back({key, ts, Pending::Kind::kTopic,
+                            c.text.empty()
+                                ? "* " + Name(e.author()) + " cleared the topic"
+                                : "* " + Name(e.author()) +
+                                      " set the topic: " + Printable(c.text)});
+      }
+      return;
+    }
+  }
+}
+
+std::string ChatRoom::MessageLine(const Key& key, const Message& m) const {
+  const FeedId& author = std::get<1>(key);
+  if (m.action) {
+    return ClockTime(m.timestamp_ms) + " * " + Name(author) + " " +
+           Printable(m.text) + "\n";
+  }
+  return ClockTime(m.timestamp_ms) + " <" + Name(author) + "> " +
+         Printable(m.text) + "\n";
+}
+
+std::string ChatRoom::DayLine(int64_t ms) {
+  const std::string day = DayName(ms);
+  if (day == last_day_) return "";
+  last_day_ = day;
+  return "* " + day + "\n";
+}
+
+std::string ChatRoom::History(size_t n) {
+  backlog_.clear();
+  auto it = rooms_.find(room_);
+  if (it == rooms_.end() || it->second.messages.empty()) return "";
+  const auto& msgs = it->second.messages;
+  std::string out;
+  auto from = msgs.begin();
+  if (n > 0 && msgs.size() > n) {
+    std::advance(from, static_cast<std::ptrdiff_t>(msgs.size() - n));
+    const size_t left_out = msgs.size() - n;
+    out += "* " + std::to_string(left_out) +
+           (left_out == 1 ? " older message" : " older messages") +
+           " not shown (/history N shows the last N)\n";
+  }
+  last_day_.clear();
+  for (auto m = from; m != msgs.end(); ++m) {
+    out += DayLine(m->second.timestamp_ms);
+    out += MessageLine(m->first, m->second);
+  }
+  shown_max_ = msgs.rbegin()->first;
+  return out;
+}
+
+size_t ChatRoom::backlog() const {
+  return static_cast<size_t>(std::count_if(
+      backlog_.begin(), backlog_.end(),
+      [](const Pending& p) { return p.kind == Pending::Kind::kMessage; }));
+}
+
+std::string ChatRoom::Flush(bool catching_up, int64_t since_ms,
+                            int64_t now_ms) {
+  std::vector<Pending> items;
+  items.swap(backlog_);
+  std::stable_sort(
+      items.begin(), items.end(),
+      [](const Pending& a, const Pending& b) { return a.key < b.key; });
+  size_t count = 0;
+  bool earlier = false;
+  for (const Pending& p : items) {
+    if (p.kind != Pending::Kind::kMessage) continue;
+    ++count;
+    if ((shown_max_ && p.key < *shown_max_) ||
+        (catching_up && p.timestamp_ms < since_ms)) {
+      earlier = true;
+    }
+  }
+  const Room& room = rooms_[room_];
+  std::string out;
+  if (earlier) {
+    out += ClockTime(now_ms) + " * " + std::to_string(count) +
+           (count == 1 ? " earlier message" : " earlier messages") + "\n";
+  }
+  bool topic_changed = false;
+  for (const Pending& p : items) {
+    if (p.kind != Pending::Kind::kMessage) {
+      // In a block of earlier messages old name changes are not news; a
+      // topic change is summed up after it.
+      if (earlier) {
+        topic_changed = topic_changed || p.kind == Pending::Kind::kTopic;
+        continue;
+      }
+      out += ClockTime(p.timestamp_ms) + " " + p.notice + "\n";
+      continue;
+    }
+    auto it = room.messages.find(p.key);
+    if (it == room.messages.end()) continue;
+    out += DayLine(p.timestamp_ms);
+    out += MessageLine(p.key, it->second);
+    if (!shown_max_ || *shown_max_ < p.key) shown_max_ = p.key;
+  }
+  if (topic_changed) {
+    const std::string line = TopicLine();
+    out += line.empty() ? "* the topic was cleared\n" : line;
+  }
+  return out;
+}
+
+void ChatRoom::Join(const std::string& room) {
+  room_ = room;
+  backlog_.clear();
+  shown_max_.reset();
+  last_day_.clear();
+}
+
+std::string ChatRoom::Name(const FeedId& id) const {
+  auto it = nicks_.find(id);
+  return Printable(it != nicks_.end() ? it->second.second : id.Short());
+}
+
+std::string ChatRoom::OwnNick() const {
+  auto it = nicks_.find(self_);
+  return it != nicks_.end() ? it->second.second : "";
+}
+
+std::string ChatRoom::TopicLine() const {
+  auto it = rooms_.find(room_);
+  if (it == rooms_.end() || !it->second.topic ||
+      it->second.topic->text.empty()) {
+    return "";
+  }
+  return "* topic: " + Printable(it->second.topic->text) + " (set by " +
+         Name(it->second.topic->author) + ")\n";
+}
+
+size_t ChatRoom::messages() const {
+  auto it = rooms_.find(room_);
+  return it == rooms_.end() ? 0 : it->second.messages.size();
+}
+
+std::set<FeedId> ChatRoom::authors() const {
+  std::set<FeedId> out;
+  auto it = rooms_.find(room_);
+  if (it == rooms_.end()) return out;
+  for (const auto& [key, m] : it->second.messages) out.insert(std::get<1>(key));
+  return out;
+}
+
+std::vector<ChatRoom::RoomInfo> ChatRoom::Rooms() const {
+  std::vector<RoomInfo> out;
+  for (const auto& [name, r] : rooms_) {
+    RoomInfo info;
+    info.name = name;
+    info.messages = r.messages.size();
+    for (const auto& [key, m] : r.messages)
+      info.last_ms = std::max(info.last_ms, m.timestamp_ms);
+    if (r.topic) info.topic = r.topic->text;
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+}  // namespace plumlog::cli
