@@ -141,8 +141,7 @@ size_t ChatRoom::backlog() const {
       [](const Pending& p) { return p.kind == Pending::Kind::kMessage; }));
 }
 
-std::string ChatRoom::Flush(bool catching_up, int64_t since_ms,
-                            int64_t now_ms) {
+std::string ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
   std::vector<Pending> items;
   items.swap(backlog_);
   std::stable_sort(
@@ -153,8 +152,7 @@ std::string ChatRoom::Flush(bool catching_up, int64_t since_ms,
   for (const Pending& p : items) {
     if (p.kind != Pending::Kind::kMessage) continue;
     ++count;
-    if ((shown_max_ && p.key < *shown_max_) ||
-        (catching_up && p.timestamp_ms < since_ms)) {
+    if ((shown_max_ && p.key < *shown_max_) || p.timestamp_ms < before_ms) {
       earlier = true;
     }
   }

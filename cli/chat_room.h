@@ -51,14 +51,17 @@ class ChatRoom {
   // out. Clears the backlog: everything of the room counts as shown.
   std::string History(size_t n);
 
-  // Messages waiting in the backlog.
+  // Messages waiting in the backlog; whether anything (a name or topic
+  // change too) waits.
   size_t backlog() const;
+  size_t pending() const { return backlog_.size(); }
   // Prints the backlog in causal order and clears it. It is announced as
   // "* N earlier messages" when one of its messages sorts before a message
-  // already shown, or (when `catching_up`) was written before `since_ms`
-  // (the time the chat joined or reconnected); nickname changes in it are
-  // then applied silently. `now_ms` stamps the announcement.
-  std::string Flush(bool catching_up, int64_t since_ms, int64_t now_ms);
+  // already shown, or was written (by its author's clock) before
+  // `before_ms` (the caller passes when the chat joined or reconnected,
+  // less a margin for clocks); name changes in it are then applied
+  // silently. `now_ms` stamps the announcement.
+  std::string Flush(int64_t before_ms, int64_t now_ms);
 
   // Switches to `room` (valid name): the caller prints History().
   void Join(const std::string& room);

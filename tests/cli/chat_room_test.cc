@@ -98,7 +98,7 @@ TEST_F(ChatRoomTest, HistoryIsCausalWhateverTheArrivalOrder) {
   EXPECT_EQ(room.messages(), 6u);
   EXPECT_EQ(room.authors().size(), 3u);
   // Nothing left to flush.
-  EXPECT_EQ(room.Flush(false, kT0, kT0), "");
+  EXPECT_EQ(room.Flush(kT0, kT0), "");
 }
 
 TEST_F(ChatRoomTest, LiveMessagesAndNameChanges) {
@@ -110,7 +110,7 @@ TEST_F(ChatRoomTest, LiveMessagesAndNameChanges) {
   room.Add(bob_.Say("anyone?", 4, kT0 + 2 * kMinute));
   EXPECT_EQ(room.backlog(), 1u);
   EXPECT_THAT(
-      Lines(room.Flush(false, kT0, kT0 + 3 * kMinute)),
+      Lines(room.Flush(kT0, kT0 + 3 * kMinute)),
       ElementsAre(S({"22:14 * ", bob_.id().Short(), " is now known as bob"}),
                   "22:14 * you are now known as alice", "22:15 <bob> anyone?"));
   EXPECT_EQ(room.OwnNick(), "alice");
@@ -138,12 +138,12 @@ TEST_F(ChatRoomTest, ABacklogThatBelongsEarlierIsAnnounced) {
   room.Add(bob_.Say("b4", 4, kT0 + 3 * kMinute));
   room.Add(bob_.Say("b6", 6, kT0 + 5 * kMinute));
   EXPECT_THAT(
-      Lines(room.Flush(false, kT0, kT0 + 6 * kMinute)),
+      Lines(room.Flush(kT0, kT0 + 6 * kMinute)),
       ElementsAre("22:19 * 4 earlier messages", "22:14 <bob> b2",
                   "22:15 <carol> c3", "22:16 <bob> b4", "22:18 <bob> b6"));
   // Later messages are live again.
   room.Add(carol_.Say("c7", 7, kT0 + 6 * kMinute));
-  EXPECT_THAT(Lines(room.Flush(false, kT0, kT0 + 6 * kMinute)),
+  EXPECT_THAT(Lines(room.Flush(kT0, kT0 + 6 * kMinute)),
               ElementsAre("22:19 <carol> c7"));
 }
 
@@ -155,16 +155,15 @@ TEST_F(ChatRoomTest, AJoinersCatchUpIsAnnouncedByTime) {
   room.Add(bob_.Say("b3", 3, kT0 + 2 * kMinute));
   room.Add(carol_.Say("c2", 2, kT0 + kMinute));
   // Caught up: all was written before we joined.
-  EXPECT_THAT(Lines(room.Flush(true, joined, joined + kMinute)),
+  EXPECT_THAT(Lines(room.Flush(joined, joined + kMinute)),
               ElementsAre("22:24 * 3 earlier messages", "* 2023-11-14, Tuesday",
                           S({"22:13 <", bob_.id().Short(), "> b1"}),
                           S({"22:14 <", carol_.id().Short(), "> c2"}),
                           S({"22:15 <", bob_.id().Short(), "> b3"})));
-  // Without the catch-up flag the same kind of block (after what is shown,
-  // so a live burst) is not announced.
-  room.Add(bob_.Say("b4", 4, kT0));
-  EXPECT_THAT(Lines(room.Flush(false, joined, joined)),
-              ElementsAre(S({"22:13 <", bob_.id().Short(), "> b4"})));
+  // Messages after what is shown and written since we joined are live.
+  room.Add(bob_.Say("b4", 4, joined + 1));
+  EXPECT_THAT(Lines(room.Flush(joined, joined + kMinute)),
+              ElementsAre(S({"22:23 <", bob_.id().Short(), "> b4"})));
 }
 
 TEST_F(ChatRoomTest, TopicsActionsRoomsAndLimits) {
@@ -192,9 +191,9 @@ TEST_F(ChatRoomTest, TopicsActionsRoomsAndLimits) {
   // A topic older than the current one changes nothing; a newer one is
   // announced; an empty one clears it.
   room.Add(alice_.Next(*chat::EncodeTopic("lobby", "stale"), 1, kT0));
-  EXPECT_EQ(room.Flush(false, kT0, kT0), "");
+  EXPECT_EQ(room.Flush(kT0, kT0), "");
   room.Add(bob_.Next(*chat::EncodeTopic("lobby", ""), 20, kT0));
-  EXPECT_THAT(Lines(room.Flush(false, kT0, kT0)),
+  EXPECT_THAT(Lines(room.Flush(kT0, kT0)),
               ElementsAre("22:13 * bob cleared the topic"));
   EXPECT_EQ(room.TopicLine(), "");
 

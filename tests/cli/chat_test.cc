@@ -9,6 +9,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,13 +23,24 @@
 namespace plumlog::testing {
 namespace {
 
-// "<nick> text", as chat prints a message (built by appending: GCC 12 warns
-// wrongly about "literal" + std::string at -O3).
+// "<nick> text", as chat prints a message after its time (built by
+// appending: GCC 12 warns wrongly about "literal" + std::string at -O3).
 std::string Said(std::string_view nick, std::string_view text) {
   std::string line("<");
   line.append(nick);
   line.append("> ");
   line.append(text);
+  return line;
+}
+
+// A line without its leading "HH:MM " (messages and notices have one).
+std::string Untimed(const std::string& line) {
+  if (line.size() >= 6 && std::isdigit(static_cast<unsigned char>(line[0])) &&
+      std::isdigit(static_cast<unsigned char>(line[1])) && line[2] == ':' &&
+      std::isdigit(static_cast<unsigned char>(line[3])) &&
+      std::isdigit(static_cast<unsigned char>(line[4])) && line[5] == ' ') {
+    return line.substr(6);
+  }
   return line;
 }
 
@@ -48,6 +60,7 @@ class ChatProcess {
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc_ = Subprocess::Start(argv);
   }
+  pid_t pid() const { return proc_->pid(); }
 
   // Waits for a line for which `match` is true (lines already read count).
   bool WaitFor(const std::function<bool(const std::string&)>& match,
@@ -63,9 +76,10 @@ class ChatProcess {
       const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
       std::optional<std::string> line = proc_->ReadLine(std::min(left, Millis(200)));
       if (!line) continue;
-      lines_.push_back(*line);
+      lines_.push_back(Untimed(*line));
+      timed_.push_back(*line);
       checked_ = lines_.size();
-      if (match(*line)) return true;
+      if (match(lines_.back())) return true;
     }
     return false;
   }
@@ -79,8 +93,8 @@ class ChatProcess {
     return WaitFor([](const std::string& l) { return l.starts_with(kJoined); });
   }
 
-  // The message lines ("<nick> text") printed before the "joined" line: the
-  // history in causal order.
+  // The message lines ("<nick> text", without their time) printed before
+  // the "joined" line: the history in causal order.
   std::vector<std::string> History() const {
     std::vector<std::string> out;
     for (const std::string& l : lines_) {
@@ -89,6 +103,18 @@ class ChatProcess {
     }
     return out;
   }
+  // The message lines printed after the "joined" line, in order.
+  std::vector<std::string> AfterJoin() const {
+    std::vector<std::string> out;
+    bool joined = false;
+    for (const std::string& l : lines_) {
+      if (l.starts_with(kJoined)) joined = true;
+      if (joined && l.starts_with("<")) out.push_back(l);
+    }
+    return out;
+  }
+  // Lines as printed, with their times.
+  const std::vector<std::string>& timed() const { return timed_; }
 
   void Say(const std::string& text) {
     ASSERT_TRUE(proc_->WriteStdin(text + "\n")) << Output();
@@ -97,7 +123,10 @@ class ChatProcess {
   void Quit() {
     proc_->CloseStdin();
     RunResult r = proc_->Finish(kWait);
-    for (const std::string& l : Lines(r.out)) lines_.push_back(l);
+    for (const std::string& l : Lines(r.out)) {
+      lines_.push_back(Untimed(l));
+      timed_.push_back(l);
+    }
     EXPECT_EQ(r.exit_code, 0) << Show(r) << Output();
   }
 
@@ -110,7 +139,8 @@ class ChatProcess {
 
  private:
   std::unique_ptr<Subprocess> proc_;
-  std::vector<std::string> lines_;
+  std::vector<std::string> lines_;  // without times
+  std::vector<std::string> timed_;
   size_t checked_ = 0;
 };
 

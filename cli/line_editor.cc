@@ -1,0 +1,203 @@
+#include "cli/line_editor.h"
+
+#include <wchar.h>
+
+#include <algorithm>
+
+namespace plumlog::cli {
+namespace {
+
+bool IsSpace(char32_t c) { return c == U' ' || c == U'\t'; }
+
+}  // namespace
+
+std::u32string DecodeUtf8(std::string_view s) {
+  std::u32string out;
+  out.reserve(s.size());
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    size_t n = 0;
+    char32_t cp = 0;
+    if (c < 0x80) {
+      out += static_cast<char32_t>(c);
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      n = 1;
+      cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      n = 2;
+      cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      n = 3;
+      cp = c & 0x07;
+    } else {
+      out += U'\uFFFD';
+      ++i;
+      continue;
+    }
+    bool ok = i + n < s.size();
+    for (size_t k = 1; ok && k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      ok = (cc & 0xc0) == 0x80;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    ok = ok && !(n == 1 && cp < 0x80) && !(n == 2 && cp < 0x800) &&
+         !(n == 3 && cp < 0x10000) && cp <= 0x10ffff &&
+         !(cp >= 0xd800 && cp <= 0xdfff);
+    if (!ok) {
+      out += U'\uFFFD';
+      ++i;
+      continue;
+    }
+    out += cp;
+    i += n + 1;
+  }
+  return out;
+}
+
+std::string EncodeUtf8(std::u32string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char32_t c : s) {
+    if (c < 0x80) {
+      out += static_cast<char>(c);
+    } else if (c < 0x800) {
+      out += static_cast<char>(0xc0 | (c >> 6));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    } else if (c < 0x10000) {
+      out += static_cast<char>(0xe0 | (c >> 12));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    } else {
+      out += static_cast<char>(0xf0 | (c >> 18));
+      out += static_cast<char>(0x80 | ((c >> 12) & 0x3f));
+      out += static_cast<char>(0x80 | ((c >> 6) & 0x3f));
+      out += static_cast<char>(0x80 | (c & 0x3f));
+    }
+  }
+  return out;
+}
+
+int CodePointWidth(char32_t c) {
+  const int w = ::wcwidth(static_cast<wchar_t>(c));
+  if (w < 0) return 1;  // unknown to the locale: one column
+  return w;
+}
+
+void LineEditor::Insert(char32_t c) {
+  if (c < 0x20 || c == 0x7f || (c >= 0x80 && c < 0xa0)) return;
+  if (text_.size() >= kMaxLength) return;
+  text_.insert(text_.begin() + static_cast<std::ptrdiff_t>(cursor_), c);
+  ++cursor_;
+}
+
+void LineEditor::SetText(std::u32string text) {
+  text_ = std::move(text);
+  cursor_ = text_.size();
+}
+
+std::optional<std::string> LineEditor::Press(Key key) {
+  switch (key) {
+    case Key::kLeft:
+      if (cursor_ > 0) --cursor_;
+      break;
+    case Key::kRight:
+      if (cursor_ < text_.size()) ++cursor_;
+      break;
+    case Key::kHome:
+      cursor_ = 0;
+      break;
+    case Key::kEnd:
+      cursor_ = text_.size();
+      break;
+    case Key::kBackspace:
+      if (cursor_ > 0) {
+        text_.erase(cursor_ - 1, 1);
+        --cursor_;
+      }
+      break;
+    case Key::kDelete:
+      if (cursor_ < text_.size()) text_.erase(cursor_, 1);
+      break;
+    case Key::kKillToStart:
+      text_.erase(0, cursor_);
+      cursor_ = 0;
+      break;
+    case Key::kKillToEnd:
+      text_.erase(cursor_);
+      break;
+    case Key::kKillWord: {
+      size_t start = cursor_;
+      while (start > 0 && IsSpace(text_[start - 1])) --start;
+      while (start > 0 && !IsSpace(text_[start - 1])) --start;
+      text_.erase(start, cursor_ - start);
+      cursor_ = start;
+      break;
+    }
+    case Key::kWordLeft:
+      while (cursor_ > 0 && IsSpace(text_[cursor_ - 1])) --cursor_;
+      while (cursor_ > 0 && !IsSpace(text_[cursor_ - 1])) --cursor_;
+      break;
+    case Key::kWordRight:
+      while (cursor_ < text_.size() && IsSpace(text_[cursor_])) ++cursor_;
+      while (cursor_ < text_.size() && !IsSpace(text_[cursor_])) ++cursor_;
+      break;
+    case Key::kUp:
+      if (history_pos_ == 0) break;
+      if (history_pos_ == history_.size()) draft_ = text_;
+      --history_pos_;
+      SetText(history_[history_pos_]);
+      break;
+    case Key::kDown:
+      if (history_pos_ == history_.size()) break;
+      ++history_pos_;
+      SetText(history_pos_ == history_.size() ? draft_
+                                              : history_[history_pos_]);
+      break;
+    case Key::kEnter: {
+      std::string line = EncodeUtf8(text_);
+      const bool blank = std::all_of(text_.begin(), text_.end(), IsSpace);
+      if (!blank && (history_.empty() || history_.back() != text_)) {
+        history_.push_back(text_);
+        if (history_.size() > kMaxHistory) history_.erase(history_.begin());
+      }
+      history_pos_ = history_.size();
+      draft_.clear();
+      text_.clear();
+      cursor_ = 0;
+      scroll_ = 0;
+      return line;
+    }
+  }
+  return std::nullopt;
+}
+
+LineEditor::View LineEditor::Visible(size_t width) {
+  width = std::max<size_t>(width, 2);
+  // Keep one column for the cursor after the last character.
+  if (cursor_ < scroll_) scroll_ = cursor_;
+  auto columns = [&](size_t from, size_t to) {
+    size_t w = 0;
+    for (size_t i = from; i < to; ++i)
+      w += static_cast<size_t>(CodePointWidth(text_[i]));
+    return w;
+  };
+  while (scroll_ < cursor_ && columns(scroll_, cursor_) + 1 > width) ++scroll_;
+  View v;
+  v.first = scroll_;
+  v.cursor_column = columns(scroll_, cursor_);
+  size_t used = 0;
+  size_t i = scroll_;
+  while (i < text_.size()) {
+    const size_t w = static_cast<size_t>(CodePointWidth(text_[i]));
+    if (used + w > width) break;
+    used += w;
+    ++i;
+  }
+  v.count = i - scroll_;
+  return v;
+}
+
+}  // namespace plumlog::cli
