@@ -170,7 +170,7 @@ class ChatSession {
 
   // Prints the room's history and "`what`ROOM as NICK (N messages so far)".
   void ShowRoom(const std::string& what) {
-    term_->Print(room_.History(ChatRoom::kDefaultHistory));
+    term_->PrintRoom(room_.History(ChatRoom::kDefaultHistory), false);
     term_->Print(room_.TopicLine());
     std::string line = what + room_.room();
     const std::string own = room_.OwnNick();
@@ -195,7 +195,7 @@ class ChatSession {
       last_news_ms_ = now;
       return;
     }
-    term_->Print(room_.Flush(since_ms_ - kClockSlackMs, now));
+    term_->PrintRoom(room_.Flush(since_ms_ - kClockSlackMs, now), true);
   }
 
   // The node has not got everything its peers have: a peer claims more, a
@@ -243,7 +243,7 @@ class ChatSession {
     const bool quiet = now - last_news_ms_ >= kCatchUpQuietMs;
     if ((!behind && quiet) || now - catch_up_start_ms_ >= kCatchUpMaxMs) {
       catching_up_ = false;
-      term_->Print(room_.Flush(since_ms_ - kClockSlackMs, now));
+      term_->PrintRoom(room_.Flush(since_ms_ - kClockSlackMs, now), true);
       UpdateStatusLine();
     } else {
       UpdateStatusLine();
@@ -506,7 +506,7 @@ class ChatSession {
       }
     }
     // Shown now, so not announced again later.
-    term_->Print(room_.History(n));
+    term_->PrintRoom(room_.History(n), false);
   }
 
   // "NAME\t@id" for a feed.

@@ -112,24 +112,31 @@ std::string ChatRoom::DayLine(int64_t ms) {
   return "* " + day + "\n";
 }
 
-std::string ChatRoom::History(size_t n) {
-  backlog_.clear();
-  auto it = rooms_.find(room_);
-  if (it == rooms_.end() || it->second.messages.empty()) return "";
-  const auto& msgs = it->second.messages;
+std::string ChatRoom::Text(const std::vector<Line>& lines) {
   std::string out;
+  for (const Line& l : lines) out += l.text;
+  return out;
+}
+
+std::vector<ChatRoom::Line> ChatRoom::History(size_t n) {
+  backlog_.clear();
+  std::vector<Line> out;
+  auto it = rooms_.find(room_);
+  if (it == rooms_.end() || it->second.messages.empty()) return out;
+  const auto& msgs = it->second.messages;
   auto from = msgs.begin();
   if (n > 0 && msgs.size() > n) {
     std::advance(from, static_cast<std::ptrdiff_t>(msgs.size() - n));
     const size_t left_out = msgs.size() - n;
-    out += "* " + std::to_string(left_out) +
-           (left_out == 1 ? " older message" : " older messages") +
-           " not shown (/history N shows the last N)\n";
+    out.push_back({std::nullopt,
+                   "* " + std::to_string(left_out) +
+                       (left_out == 1 ? " older message" : " older messages") +
+                       " not shown (/history N shows the last N)\n"});
   }
   last_day_.clear();
   for (auto m = from; m != msgs.end(); ++m) {
-    out += DayLine(m->second.timestamp_ms);
-    out += MessageLine(m->first, m->second);
+    out.push_back({m->first, DayLine(m->second.timestamp_ms) +
+                                 MessageLine(m->first, m->second)});
   }
   shown_max_ = msgs.rbegin()->first;
   return out;
@@ -141,7 +148,7 @@ size_t ChatRoom::backlog() const {
       [](const Pending& p) { return p.kind == Pending::Kind::kMessage; }));
 }
 
-std::string ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
+std::vector<ChatRoom::Line> ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
   std::vector<Pending> items;
   items.swap(backlog_);
   std::stable_sort(
@@ -152,15 +159,18 @@ std::string ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
   for (const Pending& p : items) {
     if (p.kind != Pending::Kind::kMessage) continue;
     ++count;
-    if ((shown_max_ && p.key < *shown_max_) || p.timestamp_ms < before_ms) {
+    if (p.timestamp_ms < before_ms || (shown_max_ && p.key < *shown_max_ &&
+                                       p.timestamp_ms < now_ms - kLateMs)) {
       earlier = true;
     }
   }
   const Room& room = rooms_[room_];
-  std::string out;
+  std::vector<Line> out;
   if (earlier) {
-    out += ClockTime(now_ms) + " * " + std::to_string(count) +
-           (count == 1 ? " earlier message" : " earlier messages") + "\n";
+    out.push_back({std::nullopt,
+                   ClockTime(now_ms) + " * " + std::to_string(count) +
+                       (count == 1 ? " earlier message" : " earlier messages") +
+                       "\n"});
   }
   bool topic_changed = false;
   for (const Pending& p : items) {
@@ -171,18 +181,20 @@ std::string ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
         topic_changed = topic_changed || p.kind == Pending::Kind::kTopic;
         continue;
       }
-      out += ClockTime(p.timestamp_ms) + " " + p.notice + "\n";
+      out.push_back(
+          {std::nullopt, ClockTime(p.timestamp_ms) + " " + p.notice + "\n"});
       continue;
     }
     auto it = room.messages.find(p.key);
     if (it == room.messages.end()) continue;
-    out += DayLine(p.timestamp_ms);
-    out += MessageLine(p.key, it->second);
+    out.push_back(
+        {p.key, DayLine(p.timestamp_ms) + MessageLine(p.key, it->second)});
     if (!shown_max_ || *shown_max_ < p.key) shown_max_ = p.key;
   }
   if (topic_changed) {
     const std::string line = TopicLine();
-    out += line.empty() ? "* the topic was cleared\n" : line;
+    out.push_back(
+        {std::nullopt, line.empty() ? "* the topic was cleared\n" : line});
   }
   return out;
 }

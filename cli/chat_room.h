@@ -38,6 +38,23 @@ class ChatRoom {
  public:
   // Messages the first History() prints at most.
   static constexpr size_t kDefaultHistory = 200;
+  // A message of the current room that sorts before one already shown is
+  // announced as earlier only when it was written this long before it is
+  // shown (a backlog); a younger one was just sent at the same time as
+  // what is shown (a full-screen view puts it in its place).
+  static constexpr int64_t kLateMs = 10000;
+
+  // chat::CausalLess's key: lamport, author, sequence.
+  using Key = std::tuple<uint64_t, FeedId, uint64_t>;
+  // What History() and Flush() print: one or more lines ending in "\n",
+  // with the key of the message they show (none for notices). A message's
+  // line comes with the day line before it, when there is one.
+  struct Line {
+    std::optional<Key> key;
+    std::string text;
+  };
+  // All the lines' text.
+  static std::string Text(const std::vector<Line>& lines);
 
   ChatRoom(FeedId self, std::string room);
 
@@ -49,19 +66,20 @@ class ChatRoom {
   // The current room's last `n` messages (all when 0) in causal order, with
   // a line for each new day and one saying how many older ones are left
   // out. Clears the backlog: everything of the room counts as shown.
-  std::string History(size_t n);
+  std::vector<Line> History(size_t n);
 
   // Messages waiting in the backlog; whether anything (a name or topic
   // change too) waits.
   size_t backlog() const;
   size_t pending() const { return backlog_.size(); }
   // Prints the backlog in causal order and clears it. It is announced as
-  // "* N earlier messages" when one of its messages sorts before a message
-  // already shown, or was written (by its author's clock) before
-  // `before_ms` (the caller passes when the chat joined or reconnected,
-  // less a margin for clocks); name changes in it are then applied
-  // silently. `now_ms` stamps the announcement.
-  std::string Flush(int64_t before_ms, int64_t now_ms);
+  // "* N earlier messages" when one of its messages was written (by its
+  // author's clock) before `before_ms` (the caller passes when the chat
+  // joined or reconnected, less a margin for clocks), or sorts before a
+  // message already shown and is older than kLateMs at `now_ms`; name
+  // changes in it are then applied silently. `now_ms` stamps the
+  // announcement.
+  std::vector<Line> Flush(int64_t before_ms, int64_t now_ms);
 
   // Switches to `room` (valid name): the caller prints History().
   void Join(const std::string& room);
@@ -88,8 +106,6 @@ class ChatRoom {
   std::vector<RoomInfo> Rooms() const;
 
  private:
-  // chat::CausalLess's key: lamport, author, sequence.
-  using Key = std::tuple<uint64_t, FeedId, uint64_t>;
   struct Message {
     int64_t timestamp_ms = 0;
     std::string text;

@@ -240,22 +240,80 @@ bool ChatScreen::OnKey(int type, unsigned int key,
   return true;
 }
 
-void ChatScreen::Print(std::string_view text) {
+void ChatScreen::Split(std::string_view text,
+                       const std::optional<ChatRoom::Key>& key,
+                       std::vector<Line>* out) {
   size_t start = 0;
-  size_t added = 0;
   while (start < text.size()) {
     size_t nl = text.find('\n', start);
     if (nl == std::string_view::npos) nl = text.size();
-    lines_.push_back(DecodeUtf8(text.substr(start, nl - start)));
+    out->push_back({DecodeUtf8(text.substr(start, nl - start)), std::nullopt});
     start = nl + 1;
-    ++added;
-    if (scroll_ > 0) {
-      // Keep the view where the reader scrolled it.
-      scroll_ += Wrap(lines_.back(), static_cast<size_t>(cols_)).size();
+  }
+  if (!out->empty()) out->back().key = key;
+}
+
+void ChatScreen::Print(std::string_view text) {
+  std::vector<Line> lines;
+  Split(text, std::nullopt, &lines);
+  Insert(lines_.size(), std::move(lines));
+}
+
+void ChatScreen::PrintRoom(const std::vector<ChatRoom::Line>& room,
+                           bool in_place) {
+  std::vector<Line> lines;
+  std::optional<ChatRoom::Key> first;
+  for (const ChatRoom::Line& l : room) {
+    Split(l.text, l.key, &lines);
+    if (!first && l.key) first = l.key;
+  }
+  if (!in_place) {
+    scope_start_ = lines_.size();
+    if (!lines.empty()) Insert(lines_.size(), std::move(lines));
+    return;
+  }
+  if (lines.empty()) return;
+  // After the last message shown that sorts before the first of these;
+  // at the end when they sort after everything shown.
+  size_t pos = lines_.size();
+  if (first) {
+    std::optional<size_t> last_keyed;
+    for (size_t i = lines_.size(); i > scope_start_; --i) {
+      if (lines_[i - 1].key) {
+        last_keyed = i - 1;
+        break;
+      }
+    }
+    if (last_keyed && !(*lines_[*last_keyed].key < *first)) {
+      pos = scope_start_;
+      for (size_t i = *last_keyed + 1; i > scope_start_; --i) {
+        if (lines_[i - 1].key && *lines_[i - 1].key < *first) {
+          pos = i;
+          break;
+        }
+      }
     }
   }
-  while (lines_.size() > kMaxLines) lines_.pop_front();
-  if (scroll_ > 0) unseen_ += added;
+  Insert(pos, std::move(lines));
+}
+
+void ChatScreen::Insert(size_t pos, std::vector<Line> lines) {
+  size_t rows = 0;
+  for (const Line& l : lines)
+    rows += Wrap(l.text, static_cast<size_t>(cols_)).size();
+  const size_t added = lines.size();
+  lines_.insert(lines_.begin() + static_cast<std::ptrdiff_t>(pos),
+                std::make_move_iterator(lines.begin()),
+                std::make_move_iterator(lines.end()));
+  while (lines_.size() > kMaxLines) {
+    lines_.pop_front();
+    if (scope_start_ > 0) --scope_start_;
+  }
+  if (scroll_ > 0) {
+    // Keep the view where the reader scrolled it.
+    scroll_ += rows;
+    unseen_ += added;
+  }
   DrawRoom();
   DrawStatus();
   Refresh();
@@ -281,7 +339,7 @@ void ChatScreen::DrawRoom() {
   size_t skipped = 0;
   for (auto it = lines_.rbegin(); it != lines_.rend() && rows.size() < height;
        ++it) {
-    std::vector<std::u32string_view> wrapped = Wrap(*it, width);
+    std::vector<std::u32string_view> wrapped = Wrap(it->text, width);
     for (auto r = wrapped.rbegin(); r != wrapped.rend(); ++r) {
       if (skipped < scroll_) {
         ++skipped;

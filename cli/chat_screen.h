@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +38,8 @@ class ChatScreen : public ChatTerminal {
   int input_fd() const override;
   bool ReadInput(std::vector<std::string>* lines) override;
   void Print(std::string_view text) override;
+  void PrintRoom(const std::vector<ChatRoom::Line>& lines,
+                 bool in_place) override;
   void SetStatus(std::string_view status) override;
   void SetPrompt(std::string_view prompt) override;
   bool broken() const override { return false; }
@@ -51,13 +54,28 @@ class ChatScreen : public ChatTerminal {
   void DrawInput();
   void Refresh();
 
+  // One line of the room (it may take several screen rows); a message's
+  // line carries its key.
+  struct Line {
+    std::u32string text;
+    std::optional<ChatRoom::Key> key;
+  };
+  // Splits `text` into Lines; the last one gets `key`.
+  static void Split(std::string_view text,
+                    const std::optional<ChatRoom::Key>& key,
+                    std::vector<Line>* out);
+  // Adds lines at `pos` of lines_, trims to kMaxLines, redraws.
+  void Insert(size_t pos, std::vector<Line> lines);
+
   SCREEN* screen_ = nullptr;
   WINDOW* room_win_ = nullptr;
   WINDOW* status_win_ = nullptr;
   WINDOW* input_win_ = nullptr;
   int rows_ = 0;
   int cols_ = 0;
-  std::deque<std::u32string> lines_;
+  std::deque<Line> lines_;
+  // Where the lines of the room PrintRoom orders start (the last history).
+  size_t scope_start_ = 0;
   size_t scroll_ = 0;  // screen rows scrolled back from the bottom
   size_t unseen_ = 0;  // lines that arrived while scrolled back
   std::u32string status_;

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/chat_room.h"
+
 namespace plumlog::cli {
 
 class ChatTerminal {
@@ -32,6 +34,16 @@ class ChatTerminal {
   // Prints complete lines (each ending in "\n"); on a terminal they go above
   // the input line, which stays as it is.
   virtual void Print(std::string_view text) = 0;
+  // Prints lines of the room (ChatRoom::History, Flush). `in_place`: a view
+  // that can puts them where they belong among the room's lines shown
+  // since the last PrintRoom without it (a message that arrived late goes
+  // before the later ones); otherwise, and through pipes, they are added
+  // at the end.
+  virtual void PrintRoom(const std::vector<ChatRoom::Line>& lines,
+                         bool in_place) {
+    (void)in_place;
+    Print(ChatRoom::Text(lines));
+  }
   // The status line (room, topic, connection): shown on a terminal only.
   virtual void SetStatus(std::string_view status) = 0;
   // The prompt before the input line (a terminal only).

@@ -33,6 +33,10 @@ std::string S(std::initializer_list<std::string_view> parts) {
   return out;
 }
 
+std::string Text(const std::vector<ChatRoom::Line>& lines) {
+  return ChatRoom::Text(lines);
+}
+
 class Author {
  public:
   Author() : key_(crypto::KeyPair::Generate()) {}
@@ -88,7 +92,7 @@ TEST_F(ChatRoomTest, HistoryIsCausalWhateverTheArrivalOrder) {
   for (const auto* feed : {&b, &c, &a})
     for (const Entry& e : *feed) room.Add(e);
   EXPECT_EQ(room.backlog(), 6u);
-  const std::string h = room.History(0);
+  const std::string h = Text(room.History(0));
   EXPECT_EQ(room.backlog(), 0u);
   EXPECT_THAT(Lines(h), ElementsAre("* 2023-11-14, Tuesday",
                                     S({"22:13 <", alice_.id().Short(), "> a1"}),
@@ -98,7 +102,7 @@ TEST_F(ChatRoomTest, HistoryIsCausalWhateverTheArrivalOrder) {
   EXPECT_EQ(room.messages(), 6u);
   EXPECT_EQ(room.authors().size(), 3u);
   // Nothing left to flush.
-  EXPECT_EQ(room.Flush(kT0, kT0), "");
+  EXPECT_TRUE(room.Flush(kT0, kT0).empty());
 }
 
 TEST_F(ChatRoomTest, LiveMessagesAndNameChanges) {
@@ -110,7 +114,7 @@ TEST_F(ChatRoomTest, LiveMessagesAndNameChanges) {
   room.Add(bob_.Say("anyone?", 4, kT0 + 2 * kMinute));
   EXPECT_EQ(room.backlog(), 1u);
   EXPECT_THAT(
-      Lines(room.Flush(kT0, kT0 + 3 * kMinute)),
+      Lines(Text(room.Flush(kT0, kT0 + 3 * kMinute))),
       ElementsAre(S({"22:14 * ", bob_.id().Short(), " is now known as bob"}),
                   "22:14 * you are now known as alice", "22:15 <bob> anyone?"));
   EXPECT_EQ(room.OwnNick(), "alice");
@@ -138,31 +142,41 @@ TEST_F(ChatRoomTest, ABacklogThatBelongsEarlierIsAnnounced) {
   room.Add(bob_.Say("b4", 4, kT0 + 3 * kMinute));
   room.Add(bob_.Say("b6", 6, kT0 + 5 * kMinute));
   EXPECT_THAT(
-      Lines(room.Flush(kT0, kT0 + 6 * kMinute)),
+      Lines(Text(room.Flush(kT0, kT0 + 6 * kMinute))),
       ElementsAre("22:19 * 4 earlier messages", "22:14 <bob> b2",
                   "22:15 <carol> c3", "22:16 <bob> b4", "22:18 <bob> b6"));
+  // A message sent at the same time as one shown (sorting before it, but
+  // young) is not a backlog: no announcement, and its key lets a
+  // full-screen view put it in its place.
+  room.Add(carol_.Say("c6", 6, kT0 + 6 * kMinute - 1000));
+  const std::vector<ChatRoom::Line> concurrent =
+      room.Flush(kT0, kT0 + 6 * kMinute);
+  ASSERT_EQ(concurrent.size(), 1u) << Text(concurrent);
+  EXPECT_EQ(concurrent[0].text, "22:19 <carol> c6\n");
+  ASSERT_TRUE(concurrent[0].key.has_value());
+  EXPECT_EQ(std::get<1>(*concurrent[0].key), carol_.id());
   // Later messages are live again.
   room.Add(carol_.Say("c7", 7, kT0 + 6 * kMinute));
-  EXPECT_THAT(Lines(room.Flush(kT0, kT0 + 6 * kMinute)),
+  EXPECT_THAT(Lines(Text(room.Flush(kT0, kT0 + 6 * kMinute))),
               ElementsAre("22:19 <carol> c7"));
 }
 
 TEST_F(ChatRoomTest, AJoinersCatchUpIsAnnouncedByTime) {
   ChatRoom room(alice_.id(), "lobby");
-  EXPECT_EQ(room.History(0), "");  // joined with nothing
+  EXPECT_TRUE(room.History(0).empty());  // joined with nothing
   const int64_t joined = kT0 + 10 * kMinute;
   room.Add(bob_.Say("b1", 1, kT0));
   room.Add(bob_.Say("b3", 3, kT0 + 2 * kMinute));
   room.Add(carol_.Say("c2", 2, kT0 + kMinute));
   // Caught up: all was written before we joined.
-  EXPECT_THAT(Lines(room.Flush(joined, joined + kMinute)),
+  EXPECT_THAT(Lines(Text(room.Flush(joined, joined + kMinute))),
               ElementsAre("22:24 * 3 earlier messages", "* 2023-11-14, Tuesday",
                           S({"22:13 <", bob_.id().Short(), "> b1"}),
                           S({"22:14 <", carol_.id().Short(), "> c2"}),
                           S({"22:15 <", bob_.id().Short(), "> b3"})));
   // Messages after what is shown and written since we joined are live.
   room.Add(bob_.Say("b4", 4, joined + 1));
-  EXPECT_THAT(Lines(room.Flush(joined, joined + kMinute)),
+  EXPECT_THAT(Lines(Text(room.Flush(joined, joined + kMinute))),
               ElementsAre(S({"22:23 <", bob_.id().Short(), "> b4"})));
 }
 
@@ -180,20 +194,21 @@ TEST_F(ChatRoomTest, TopicsActionsRoomsAndLimits) {
     room.Add(alice_.Say(S({"m", std::to_string(i)}), 6 + i, kT0 + 2 * kMinute));
   EXPECT_EQ(room.TopicLine(),
             S({"* topic: friday?31m (set by ", carol_.id().Short(), ")\n"}));
-  EXPECT_THAT(Lines(room.History(3)),
+  EXPECT_THAT(Lines(Text(room.History(3))),
               ElementsAre("* 3 older messages not shown (/history N shows the "
                           "last N)",
                           "* 2023-11-14, Tuesday",
                           S({"22:15 <", alice_.id().Short(), "> m2"}),
                           S({"22:15 <", alice_.id().Short(), "> m3"}),
                           S({"22:15 <", alice_.id().Short(), "> m4"})));
-  EXPECT_THAT(Lines(room.History(6)), ::testing::Contains("22:13 * bob waves"));
+  EXPECT_THAT(Lines(Text(room.History(6))),
+              ::testing::Contains("22:13 * bob waves"));
   // A topic older than the current one changes nothing; a newer one is
   // announced; an empty one clears it.
   room.Add(alice_.Next(*chat::EncodeTopic("lobby", "stale"), 1, kT0));
-  EXPECT_EQ(room.Flush(kT0, kT0), "");
+  EXPECT_TRUE(room.Flush(kT0, kT0).empty());
   room.Add(bob_.Next(*chat::EncodeTopic("lobby", ""), 20, kT0));
-  EXPECT_THAT(Lines(room.Flush(kT0, kT0)),
+  EXPECT_THAT(Lines(Text(room.Flush(kT0, kT0))),
               ElementsAre("22:13 * bob cleared the topic"));
   EXPECT_EQ(room.TopicLine(), "");
 
@@ -208,7 +223,7 @@ TEST_F(ChatRoomTest, TopicsActionsRoomsAndLimits) {
   // Another room: its own history; messages of other rooms stay out of the
   // backlog.
   room.Join("kitchen");
-  EXPECT_THAT(Lines(room.History(0)),
+  EXPECT_THAT(Lines(Text(room.History(0))),
               ElementsAre("* 2023-11-14, Tuesday",
                           S({"22:14 <", carol_.id().Short(), "> elsewhere"})));
   room.Add(bob_.Say("lobby only", 30, kT0));
@@ -222,7 +237,7 @@ TEST_F(ChatRoomTest, DaysAndUnprintableText) {
       bob_.Say("next \xc2\x9b"
                "day",
                2, kT0 + 24 * 60 * kMinute));
-  EXPECT_THAT(Lines(room.History(0)),
+  EXPECT_THAT(Lines(Text(room.History(0))),
               ElementsAre("* 2023-11-14, Tuesday",
                           S({"22:13 <", bob_.id().Short(), "> late night?"}),
                           "* 2023-11-15, Wednesday",

@@ -21,6 +21,7 @@
 
 #include "cli/control_client.h"
 #include "cli/control_protocol.h"
+#include "tests/cli/chat_cluster.h"
 #include "tests/cli/daemon_util.h"
 #include "tests/cli/subprocess.h"
 
@@ -148,43 +149,8 @@ class ChatProcess {
   size_t checked_ = 0;
 };
 
-class ChatTest : public ::testing::Test {
+class ChatTest : public ChatClusterTest {
  protected:
-  void SetUp() override {
-    for (const char* name : {"a", "b", "c"}) {
-      homes_.push_back(dir_.Sub(name));
-      RunResult r = RunWithHome(homes_.back(), {"init"});
-      ASSERT_EQ(r.exit_code, 0) << Show(r);
-    }
-  }
-
-  // Starts daemon i (0 = the first; the others --peer it unless
-  // `isolated`). Daemon 0 listens on one port for the whole test, so that
-  // the others find it again after a restart.
-  void Serve(size_t i, bool isolated = false) {
-    std::vector<std::string> args = {"--preset", "test"};
-    if (i == 0) {
-      if (port0_ == 0) port0_ = FreePort();
-      args.push_back("--listen");
-      args.push_back("127.0.0.1:" + std::to_string(port0_));
-    }
-    if (i > 0 && !isolated) {
-      args.push_back("--peer");
-      args.push_back(Address0());
-    }
-    daemons_[i] = std::make_unique<Daemon>(homes_[i], args);
-    ASSERT_TRUE(daemons_[i]->started()) << daemons_[i]->log();
-  }
-  void StopDaemon(size_t i) {
-    EXPECT_EQ(daemons_[i]->Stop(SIGTERM), 0) << daemons_[i]->log();
-    daemons_[i].reset();
-  }
-  // Daemon 0's address (also while it is stopped).
-  std::string Address0() {
-    if (daemons_[0]) address0_ = daemons_[0]->address();
-    return address0_;
-  }
-
   // Starts chat i and waits until it has shown its history.
   void StartChat(size_t i) {
     chats_[i] = std::make_unique<ChatProcess>(
@@ -209,20 +175,6 @@ class ChatTest : public ::testing::Test {
     }
   }
 
-  std::string Logs() const {
-    std::string o;
-    for (size_t i = 0; i < 3; ++i) {
-      if (daemons_[i]) o += "--- daemon " + std::to_string(i) + ":\n" + daemons_[i]->log();
-    }
-    return o;
-  }
-
-  static constexpr const char* kNicks[3] = {"alice", "bob", "carol"};
-  uint16_t port0_ = 0;
-  std::string address0_;
-  TempDir dir_;
-  std::vector<std::string> homes_;
-  std::unique_ptr<Daemon> daemons_[3];
   // Declared after the daemons: destroyed (killed) first.
   std::unique_ptr<ChatProcess> chats_[3];
 };
@@ -410,8 +362,7 @@ TEST_F(ChatTest, LostDaemonQueuesLinesAndReconnects) {
   ASSERT_NO_FATAL_FAILURE(StartChat(1));
   ASSERT_NO_FATAL_FAILURE(SayAndSee(0, "before the crash", {1}));
 
-  EXPECT_EQ(daemons_[0]->Stop(SIGKILL), -1);
-  daemons_[0].reset();
+  StopDaemon(0, SIGKILL);
   ASSERT_TRUE(chats_[0]->WaitFor([](const std::string& l) {
     return l.starts_with("* lost the daemon, reconnecting");
   })) << chats_[0]->Output();
