@@ -4,8 +4,6 @@
 
 #include <algorithm>
 
-#include "plumlog/chat.h"
-
 namespace plumlog::cli {
 namespace {
 
@@ -20,27 +18,6 @@ std::string Format(int64_t ms, const char* fmt) {
 
 }  // namespace
 
-std::string Printable(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c == '\t') {
-      out += ' ';
-    } else if (c < 0x20 || c == 0x7f) {
-      out += '?';
-    } else if (c == 0xc2 && i + 1 < s.size() &&
-               static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
-               static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
-      out += '?';  // U+0080..U+009F
-      ++i;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  return out;
-}
-
 std::string ClockTime(int64_t ms) { return Format(ms, "%H:%M"); }
 
 std::string DayName(int64_t ms) { return Format(ms, "%Y-%m-%d, %A"); }
@@ -49,53 +26,37 @@ ChatRoom::ChatRoom(FeedId self, std::string room)
     : self_(self), room_(std::move(room)) {}
 
 void ChatRoom::Add(const Entry& e) {
-  chat::Content c = chat::Parse(e.content());
-  const Key key{e.lamport(), e.author(), e.seq()};
-  const auto ts = static_cast<int64_t>(e.timestamp_ms());
+  const ChatIndex::Change c = index_.Add(e);
+  const int64_t ts = static_cast<int64_t>(e.timestamp_ms());
   switch (c.kind) {
-    case chat::Content::Kind::kOther:
+    case ChatIndex::Change::Kind::kNone:
       return;
-    case chat::Content::Kind::kMessage: {
-      Room& r = rooms_[c.room];
-      auto [it, fresh] =
-          r.messages.emplace(key, Message{ts, std::move(c.text), c.action});
-      if (fresh && c.room == room_)
-        backlog_.push_back({key, ts, Pending::Kind::kMessage, ""});
+    case ChatIndex::Change::Kind::kMessage:
+      if (c.room == room_)
+        backlog_.push_back({c.key, ts, Pending::Kind::kMessage, ""});
       return;
-    }
-    case chat::Content::Kind::kNick: {
-      // The latest (highest sequence) nickname entry of a feed wins.
-      auto it = nicks_.find(e.author());
-      if (it != nicks_.end() && it->second.first >= e.seq()) return;
-      const std::string before = Name(e.author());
-      nicks_[e.author()] = {e.seq(), c.name};
-      const std::string after = Name(e.author());
-      if (before != after) {
-        backlog_.push_back({key, ts, Pending::Kind::kName,
-                            e.author() == self_
-                                ? "* you are now known as " + after
-                                : "* " + before + " is now known as " + after});
-      }
+    case ChatIndex::Change::Kind::kName:
+      backlog_.push_back(
+          {c.key, ts, Pending::Kind::kName,
+           e.author() == self_
+               ? "* you are now known as " + c.after
+               : "* " + c.before + " is now known as " + c.after});
       return;
-    }
-    case chat::Content::Kind::kTopic: {
-      // The causally latest topic entry of a room wins.
-      Room& r = rooms_[c.room];
-      if (r.topic && !(r.topic->key < key)) return;
-      r.topic = Topic{key, e.author(), c.text};
-      if (c.room == room_) {
-        backlog_.push_back({key, ts, Pending::Kind::kTopic,
-                            c.text.empty()
-                                ? "* " + Name(e.author()) + " cleared the topic"
-                                : "* " + Name(e.author()) +
-                                      " set the topic: " + Printable(c.text)});
-      }
+    case ChatIndex::Change::Kind::kTopic: {
+      if (c.room != room_) return;
+      const std::string& topic = index_.FindRoom(c.room)->topic->text;
+      backlog_.push_back({c.key, ts, Pending::Kind::kTopic,
+                          topic.empty()
+                              ? "* " + Name(e.author()) + " cleared the topic"
+                              : "* " + Name(e.author()) +
+                                    " set the topic: " + Printable(topic)});
       return;
     }
   }
 }
 
-std::string ChatRoom::MessageLine(const Key& key, const Message& m) const {
+std::string ChatRoom::MessageLine(const Key& key,
+                                  const ChatIndex::Message& m) const {
   const FeedId& author = std::get<1>(key);
   if (m.action) {
     return ClockTime(m.timestamp_ms) + " * " + Name(author) + " " +
@@ -121,9 +82,9 @@ std::string ChatRoom::Text(const std::vector<Line>& lines) {
 std::vector<ChatRoom::Line> ChatRoom::History(size_t n) {
   backlog_.clear();
   std::vector<Line> out;
-  auto it = rooms_.find(room_);
-  if (it == rooms_.end() || it->second.messages.empty()) return out;
-  const auto& msgs = it->second.messages;
+  const ChatIndex::Room* room = index_.FindRoom(room_);
+  if (room == nullptr || room->messages.empty()) return out;
+  const auto& msgs = room->messages;
   auto from = msgs.begin();
   if (n > 0 && msgs.size() > n) {
     std::advance(from, static_cast<std::ptrdiff_t>(msgs.size() - n));
@@ -164,7 +125,7 @@ std::vector<ChatRoom::Line> ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
       earlier = true;
     }
   }
-  const Room& room = rooms_[room_];
+  const ChatIndex::Room* room = index_.FindRoom(room_);
   std::vector<Line> out;
   if (earlier) {
     out.push_back({std::nullopt,
@@ -185,8 +146,9 @@ std::vector<ChatRoom::Line> ChatRoom::Flush(int64_t before_ms, int64_t now_ms) {
           {std::nullopt, ClockTime(p.timestamp_ms) + " " + p.notice + "\n"});
       continue;
     }
-    auto it = room.messages.find(p.key);
-    if (it == room.messages.end()) continue;
+    if (room == nullptr) continue;
+    auto it = room->messages.find(p.key);
+    if (it == room->messages.end()) continue;
     out.push_back(
         {p.key, DayLine(p.timestamp_ms) + MessageLine(p.key, it->second)});
     if (!shown_max_ || *shown_max_ < p.key) shown_max_ = p.key;
@@ -206,42 +168,31 @@ void ChatRoom::Join(const std::string& room) {
   last_day_.clear();
 }
 
-std::string ChatRoom::Name(const FeedId& id) const {
-  auto it = nicks_.find(id);
-  return Printable(it != nicks_.end() ? it->second.second : id.Short());
-}
-
-std::string ChatRoom::OwnNick() const {
-  auto it = nicks_.find(self_);
-  return it != nicks_.end() ? it->second.second : "";
-}
+std::string ChatRoom::OwnNick() const { return index_.Nick(self_); }
 
 std::string ChatRoom::TopicLine() const {
-  auto it = rooms_.find(room_);
-  if (it == rooms_.end() || !it->second.topic ||
-      it->second.topic->text.empty()) {
-    return "";
-  }
-  return "* topic: " + Printable(it->second.topic->text) + " (set by " +
-         Name(it->second.topic->author) + ")\n";
+  const ChatIndex::Room* room = index_.FindRoom(room_);
+  if (room == nullptr || !room->topic || room->topic->text.empty()) return "";
+  return "* topic: " + Printable(room->topic->text) + " (set by " +
+         Name(room->topic->author) + ")\n";
 }
 
 size_t ChatRoom::messages() const {
-  auto it = rooms_.find(room_);
-  return it == rooms_.end() ? 0 : it->second.messages.size();
+  const ChatIndex::Room* room = index_.FindRoom(room_);
+  return room == nullptr ? 0 : room->messages.size();
 }
 
 std::set<FeedId> ChatRoom::authors() const {
   std::set<FeedId> out;
-  auto it = rooms_.find(room_);
-  if (it == rooms_.end()) return out;
-  for (const auto& [key, m] : it->second.messages) out.insert(std::get<1>(key));
+  const ChatIndex::Room* room = index_.FindRoom(room_);
+  if (room == nullptr) return out;
+  for (const auto& [key, m] : room->messages) out.insert(std::get<1>(key));
   return out;
 }
 
 std::vector<ChatRoom::RoomInfo> ChatRoom::Rooms() const {
   std::vector<RoomInfo> out;
-  for (const auto& [name, r] : rooms_) {
+  for (const auto& [name, r] : index_.rooms()) {
     RoomInfo info;
     info.name = name;
     info.messages = r.messages.size();

@@ -20,14 +20,10 @@
 #include <tuple>
 #include <vector>
 
+#include "cli/chat_index.h"
 #include "plumlog/types.h"
 
 namespace plumlog::cli {
-
-// Text from the network made safe to print: control characters (C0, DEL,
-// C1) become '?' (a tab a space), so no author can move the cursor or
-// recolour a terminal.
-std::string Printable(std::string_view s);
 
 // "HH:MM" of `ms` (ms since the epoch) in the local time zone.
 std::string ClockTime(int64_t ms);
@@ -44,8 +40,7 @@ class ChatRoom {
   // what is shown (a full-screen view puts it in its place).
   static constexpr int64_t kLateMs = 10000;
 
-  // chat::CausalLess's key: lamport, author, sequence.
-  using Key = std::tuple<uint64_t, FeedId, uint64_t>;
+  using Key = ChatIndex::Key;
   // What History() and Flush() print: one or more lines ending in "\n",
   // with the key of the message they show (none for notices). A message's
   // line comes with the day line before it, when there is one.
@@ -87,7 +82,7 @@ class ChatRoom {
 
   // The name to show for a feed: its latest nickname, else the first 8
   // characters of its id (printable).
-  std::string Name(const FeedId& id) const;
+  std::string Name(const FeedId& id) const { return index_.Name(id); }
   // The latest nickname of our own feed ("" for none, not made printable).
   std::string OwnNick() const;
   // "* topic: TEXT (set by NAME)", or "" when the room has none.
@@ -106,20 +101,6 @@ class ChatRoom {
   std::vector<RoomInfo> Rooms() const;
 
  private:
-  struct Message {
-    int64_t timestamp_ms = 0;
-    std::string text;
-    bool action = false;
-  };
-  struct Topic {
-    Key key;
-    FeedId author;
-    std::string text;
-  };
-  struct Room {
-    std::map<Key, Message> messages;
-    std::optional<Topic> topic;
-  };
   // A backlog item: a message of the current room (looked up at flush), or
   // a notice (a name or topic change) with its text.
   struct Pending {
@@ -130,14 +111,13 @@ class ChatRoom {
     std::string notice;  // kName, kTopic
   };
 
-  std::string MessageLine(const Key& key, const Message& m) const;
+  std::string MessageLine(const Key& key, const ChatIndex::Message& m) const;
   // A day line when `ms` falls on another day than the last line printed.
   std::string DayLine(int64_t ms);
 
   FeedId self_;
   std::string room_;
-  std::map<std::string, Room> rooms_;
-  std::map<FeedId, std::pair<uint64_t, std::string>> nicks_;  // seq, name
+  ChatIndex index_;
   std::vector<Pending> backlog_;
   std::optional<Key> shown_max_;  // the greatest message key printed
   std::string last_day_;

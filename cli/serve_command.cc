@@ -173,6 +173,7 @@ void OnStopSignal(uv_signal_t* handle, int signum) {
   s->control->Close();
   s->node->RemoveListener(s->events.get());
   s->events->Close();
+  if (s->web) s->web->Close();
   if (s->http) s->http->Close();
   s->node->Stop();
   uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), &OnSignalClosed);
@@ -272,8 +273,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
         HttpServer::Start(&server->loop, *http_options);
     if (http.ok()) {
       server->http = std::move(*http);
-      server->web = std::make_unique<WebChat>(store->get(), server->node.get(),
-                                              server->http.get());
+      server->web = std::make_unique<WebChat>(
+          store->get(), server->node.get(), server->http.get(), &server->loop);
       st = server->web->Register();
     } else {
       st = http.status().WithContext("--http");
@@ -283,6 +284,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
       server->control->Close();
       server->node->RemoveListener(server->events.get());
       server->events->Close();
+      if (server->web) server->web->Close();
       if (server->http) server->http->Close();
       server->node->Stop();
       uv_run(&server->loop, UV_RUN_DEFAULT);
