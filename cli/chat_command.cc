@@ -74,6 +74,11 @@ int64_t NowMs() {
       .count();
 }
 
+// A connection is up: open (its handshake done) or replicating. The
+// daemon's status (control socket) carries only `replicating`, which
+// implies open.
+bool Connected(const ConnectionStatus& c) { return c.open || c.replicating; }
+
 bool Blank(std::string_view s) {
   return std::all_of(s.begin(), s.end(),
                      [](char c) { return c == ' ' || c == '\t'; });
@@ -325,7 +330,7 @@ class ChatSession {
     for (const PeerAddress& p : s->configured_peers) {
       bool connected = false;
       for (const ConnectionStatus& c : s->connections)
-        connected = connected || (c.peer == p.id && c.open);
+        connected = connected || (c.peer == p.id && Connected(c));
       const std::string addr = p.ToString();
       int& misses = peer_misses_[addr];
       if (!connected && ++misses == 2) {
@@ -564,7 +569,7 @@ class ChatSession {
     for (const PeerAddress& p : s->configured_peers) {
       bool connected = false;
       for (const ConnectionStatus& c : s->connections)
-        connected = connected || (c.peer == p.id && c.open);
+        connected = connected || (c.peer == p.id && Connected(c));
       if (!connected) configured += "*   " + p.ToString() + "\tnot connected\n";
     }
     if (!configured.empty())

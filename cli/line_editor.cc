@@ -176,25 +176,28 @@ std::optional<std::string> LineEditor::Press(Key key) {
 
 LineEditor::View LineEditor::Visible(size_t width) {
   width = std::max<size_t>(width, 2);
-  // Keep one column for the cursor after the last character.
   if (cursor_ < scroll_) scroll_ = cursor_;
-  auto columns = [&](size_t from, size_t to) {
-    size_t w = 0;
-    for (size_t i = from; i < to; ++i)
-      w += static_cast<size_t>(CodePointWidth(text_[i]));
-    return w;
-  };
-  while (scroll_ < cursor_ && columns(scroll_, cursor_) + 1 > width) ++scroll_;
+  // The leftmost first character that keeps the cursor's cell on screen.
+  size_t first = cursor_;
+  size_t used = 1;  // the cursor's own cell
+  while (first > 0) {
+    const size_t w = static_cast<size_t>(CodePointWidth(text_[first - 1]));
+    if (used + w > width) break;
+    used += w;
+    --first;
+  }
+  if (scroll_ < first) scroll_ = first;
   View v;
   v.first = scroll_;
-  v.cursor_column = columns(scroll_, cursor_);
-  size_t used = 0;
+  size_t col = 0;
   size_t i = scroll_;
-  while (i < text_.size()) {
+  for (; i < cursor_; ++i) col += static_cast<size_t>(CodePointWidth(text_[i]));
+  v.cursor_column = col;
+  used = 0;
+  for (i = scroll_; i < text_.size(); ++i) {
     const size_t w = static_cast<size_t>(CodePointWidth(text_[i]));
     if (used + w > width) break;
     used += w;
-    ++i;
   }
   v.count = i - scroll_;
   return v;

@@ -1,12 +1,12 @@
 #include "cli/web_chat.h"
 
-#include <cctype>
 #include <charconv>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "cli/daemon_commands.h"
 #include "cli/web_assets.h"
+#include "cli/web_request.h"
 #include "plumlog/chat.h"
 
 namespace plumlog::cli {
@@ -66,38 +66,6 @@ HttpResponse Asset(std::string_view body, const char* type) {
   return r;
 }
 
-// The JSON object of a POST. InvalidArgument when it is not
-// application/json, Corruption when it is no JSON object.
-Result<json> JsonBody(const HttpRequest& r) {
-  const std::string* type = r.Header("Content-Type");
-  std::string t = type != nullptr ? *type : "";
-  for (char& c : t)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!t.starts_with("application/json")) {
-    return Status::InvalidArgument("send application/json");
-  }
-  json j = json::parse(r.body, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::Corruption("the body is not a JSON object");
-  }
-  return j;
-}
-
-HttpResponse BadBody(const Status& st) {
-  return HttpResponse::Error(st.code() == Status::Code::kCorruption ? 400 : 415,
-                             st.message());
-}
-
-// A string field of `j`; "" with *ok false when missing or not a string.
-std::string Field(const json& j, const char* name, bool* ok) {
-  auto it = j.find(name);
-  if (it == j.end() || !it->is_string()) {
-    *ok = false;
-    return "";
-  }
-  return it->get<std::string>();
-}
-
 }  // namespace
 
 WebChat::WebChat(Store* store, Node* node, HttpServer* server, uv_loop_t* loop)
@@ -118,9 +86,9 @@ Status WebChat::Register() {
       {"GET", "/api/status", &WebChat::GetStatus},
       {"GET", "/api/messages", &WebChat::GetMessages},
       {"GET", "/api/rooms", &WebChat::GetRooms},
-      {"POST", "/api/send", &WebChat::PostSend},
-      {"POST", "/api/nick", &WebChat::PostNick},
-      {"POST", "/api/topic", &WebChat::PostTopic},
+      {"POST", "/api/send", &WebChat::PostChat},
+      {"POST", "/api/nick", &WebChat::PostChat},
+      {"POST", "/api/topic", &WebChat::PostChat},
   };
   for (const Route& r : kRoutes) {
     auto handler = r.handler;
@@ -309,48 +277,21 @@ HttpResponse WebChat::GetRooms(const HttpRequest&) {
   return NoStore(HttpResponse::Json(Dump(json{{"rooms", rooms}}) + "\n"));
 }
 
-HttpResponse WebChat::Append(const Result<std::string>& content) {
-  if (!content.ok())
-    return HttpResponse::Error(400, content.status().message());
+HttpResponse WebChat::PostChat(const HttpRequest& r) {
+  const std::string* type = r.Header("Content-Type");
+  Result<std::string> content =
+      ContentFromPost(r.path, type != nullptr ? *type : "", r.body);
+  if (!content.ok()) {
+    return HttpResponse::Error(
+        content.status().code() == Status::Code::kFailedPrecondition ? 415
+                                                                     : 400,
+        content.status().message());
+  }
   Result<Entry> e = store_->Append(*content);
   if (!e.ok())
     return HttpResponse::Error(500, "cannot append: " + e.status().message());
   return NoStore(HttpResponse::Json(
       Dump(json{{"seq", e->seq()}, {"id", e->id().ToString()}}) + "\n"));
-}
-
-HttpResponse WebChat::PostSend(const HttpRequest& r) {
-  Result<json> j = JsonBody(r);
-  if (!j.ok()) return BadBody(j.status());
-  bool ok = true;
-  const std::string room = Field(*j, "room", &ok);
-  const std::string text = Field(*j, "text", &ok);
-  if (!ok)
-    return HttpResponse::Error(400, "expected {\"room\": ..., \"text\": ...}");
-  auto a = j->find("action");
-  const bool action = a != j->end() && a->is_boolean() && a->get<bool>();
-  return Append(action ? chat::EncodeAction(room, text)
-                       : chat::EncodeMessage(room, text));
-}
-
-HttpResponse WebChat::PostNick(const HttpRequest& r) {
-  Result<json> j = JsonBody(r);
-  if (!j.ok()) return BadBody(j.status());
-  bool ok = true;
-  const std::string name = Field(*j, "name", &ok);
-  if (!ok) return HttpResponse::Error(400, "expected {\"name\": ...}");
-  return Append(chat::EncodeNick(name));
-}
-
-HttpResponse WebChat::PostTopic(const HttpRequest& r) {
-  Result<json> j = JsonBody(r);
-  if (!j.ok()) return BadBody(j.status());
-  bool ok = true;
-  const std::string room = Field(*j, "room", &ok);
-  const std::string topic = Field(*j, "topic", &ok);
-  if (!ok)
-    return HttpResponse::Error(400, "expected {\"room\": ..., \"topic\": ...}");
-  return Append(chat::EncodeTopic(room, topic));
 }
 
 std::string WebChat::OpenEvents(const HttpRequest&, StreamClientId) {

@@ -77,12 +77,9 @@ class WebChat : public NodeListener {
   HttpResponse GetStatus(const HttpRequest& request);
   HttpResponse GetMessages(const HttpRequest& request);
   HttpResponse GetRooms(const HttpRequest& request);
-  HttpResponse PostSend(const HttpRequest& request);
-  HttpResponse PostNick(const HttpRequest& request);
-  HttpResponse PostTopic(const HttpRequest& request);
+  // /api/send, /api/nick, /api/topic (cli/web_request.h).
+  HttpResponse PostChat(const HttpRequest& request);
   std::string OpenEvents(const HttpRequest& request, StreamClientId client);
-  // Appends `content` (or the error) as a response.
-  HttpResponse Append(const Result<std::string>& content);
   std::string StatusJson();
 
   Store* store_;

@@ -422,6 +422,42 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "post-map", Contents()[1].second);
   }
 
+  // ---- the chat's text and line editor (cli/line_editor.h): byte 0 = mode
+  {
+    const fs::path dir = out / "chat_text";
+    WriteSeed(dir, "text",
+              std::string(1, '\0') + "hello, w\xc3\xb6rld \xe6\x97\xa5");
+    WriteSeed(dir, "text-controls",
+              std::string(1, '\0') + "a\x1b[2Jb\xc2\x9b\x7f\t");
+    WriteSeed(dir, "text-invalid",
+              std::string(1, '\0') + "\xff\xc0\x80\xed\xa0\x80");
+    // Type "hello wörld", Home, Right, Backspace, Up, Enter.
+    WriteSeed(dir, "keys",
+              std::string(1, '\1') + "hello w\xc3\xb6rld" +
+                  std::string(1, '\x02') + std::string(1, '\x01') +
+                  std::string(1, '\x04') + std::string(1, '\x0b') +
+                  std::string(1, '\x0d'));
+  }
+
+  // ---- the web chat's POST bodies (cli/web_request.h): byte 0 = path, type
+  {
+    const fs::path dir = out / "web_request";
+    WriteSeed(dir, "send",
+              std::string(1, '\0') + R"({"room":"lobby","text":"hi"})");
+    WriteSeed(dir, "send-action",
+              std::string(1, '\0') +
+                  R"({"room":"lobby","text":"waves","action":true})");
+    WriteSeed(dir, "nick", std::string(1, '\1') + R"({"name":"alice"})");
+    WriteSeed(dir, "topic",
+              std::string(1, '\2') + R"({"room":"lobby","topic":"plans"})");
+    WriteSeed(dir, "not-json-type",
+              std::string(1, '\4') + R"({"room":"lobby","text":"hi"})");
+    WriteSeed(dir, "bad-json",
+              std::string(1, '\0') + R"({"room":"lobby","text":)");
+    WriteSeed(dir, "wrong-types",
+              std::string(1, '\0') + R"({"room":1,"text":[]})");
+  }
+
   // ---- signature verification (crypto/signature_verifier.h) ----
   // Layout in signature_verify_fuzz.cc: mode byte, then raw key || signature
   // || message (mode 0) or seed (32) || two parameters || message.
