@@ -164,18 +164,23 @@ void OnSignalClosed(uv_handle_t* h) {
   static_cast<Server*>(h->data)->signal_handles--;
 }
 
-void OnStopSignal(uv_signal_t* handle, int signum) {
-  auto* s = static_cast<Server*>(handle->data);
-  if (s->stopping) return;
-  s->stopping = true;
-  Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
-      ", shutting down");
+// Closes the servers and stops the node; completes as the loop runs.
+void CloseServers(Server* s) {
   s->control->Close();
   s->node->RemoveListener(s->events.get());
   s->events->Close();
   if (s->web) s->web->Close();
   if (s->http) s->http->Close();
   s->node->Stop();
+}
+
+void OnStopSignal(uv_signal_t* handle, int signum) {
+  auto* s = static_cast<Server*>(handle->data);
+  if (s->stopping) return;
+  s->stopping = true;
+  Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
+      ", shutting down");
+  CloseServers(s);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), &OnSignalClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), &OnSignalClosed);
 }
@@ -281,12 +286,7 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     }
     if (!st.ok()) {
       // Shut down what runs, as on a signal, then fail.
-      server->control->Close();
-      server->node->RemoveListener(server->events.get());
-      server->events->Close();
-      if (server->web) server->web->Close();
-      if (server->http) server->http->Close();
-      server->node->Stop();
+      CloseServers(server.get());
       uv_run(&server->loop, UV_RUN_DEFAULT);
       server->web.reset();
       server->http.reset();

@@ -88,11 +88,18 @@ class ChatProcess {
     }
     return false;
   }
-  // Waits for exactly `line` anywhere in the output (also before the cursor).
-  bool WaitForLine(const std::string& line, Millis timeout = kWait) {
+  // Waits for a line for which `match` is true anywhere in the output
+  // (also before the cursor).
+  bool WaitAnywhere(const std::function<bool(const std::string&)>& match,
+                    Millis timeout = kWait) {
     for (const std::string& l : lines_)
-      if (l == line) return true;
-    return WaitFor([&](const std::string& l) { return l == line; }, timeout);
+      if (match(l)) return true;
+    return WaitFor(match, timeout);
+  }
+  // Waits for exactly `line` anywhere in the output.
+  bool WaitForLine(const std::string& line, Millis timeout = kWait) {
+    return WaitAnywhere([&](const std::string& l) { return l == line; },
+                        timeout);
   }
   bool WaitJoined() {
     return WaitFor([](const std::string& l) { return l.starts_with(kJoined); });
@@ -386,7 +393,7 @@ TEST_F(ChatTest, LostDaemonQueuesLinesAndReconnects) {
     ASSERT_TRUE(chats_[i]->WaitForLine(Said("alice", "and another")))
         << chats_[i]->Output() << Logs();
   }
-  ASSERT_TRUE(chats_[1]->WaitFor([](const std::string& l) {
+  ASSERT_TRUE(chats_[1]->WaitAnywhere([](const std::string& l) {
     return l == "* alice is back" || l == "* alice joined";
   })) << chats_[1]->Output();
   // Each line exactly once, in the order typed.

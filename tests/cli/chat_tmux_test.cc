@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <functional>
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -121,11 +120,15 @@ class Tmux {
 
 // The message rows of a screen ("HH:MM <nick> text"), without their time.
 std::vector<std::string> Messages(const std::vector<std::string>& rows) {
-  static const std::regex kMessage(R"(^\d\d:\d\d (<[^>]+> .*)$)");
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
   std::vector<std::string> out;
-  std::smatch m;
-  for (const std::string& row : rows)
-    if (std::regex_match(row, m, kMessage)) out.push_back(m[1]);
+  for (const std::string& row : rows) {
+    if (row.size() > 7 && digit(row[0]) && digit(row[1]) && row[2] == ':' &&
+        digit(row[3]) && digit(row[4]) && row[5] == ' ' && row[6] == '<' &&
+        row.find("> ", 7) != std::string::npos) {
+      out.push_back(row.substr(6));
+    }
+  }
   return out;
 }
 
