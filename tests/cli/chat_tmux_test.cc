@@ -71,6 +71,16 @@ class Tmux {
     Enter(name);
   }
 
+  // The program in session `name` has ended.
+  bool Ended(const std::string& name) {
+    return PollUntil(
+        [&] {
+          RunResult r = Run({"list-panes", "-t", name, "-F", "#{pane_dead}"});
+          return r.exit_code == 0 && r.out == "1\n";
+        },
+        kWait);
+  }
+
   // The screen's rows, trailing spaces removed.
   std::vector<std::string> Screen(const std::string& name) {
     RunResult r = Run({"capture-pane", "-p", "-t", name});
@@ -233,7 +243,7 @@ TEST_F(ChatTmuxTest, ThreeChatsShowOneOrderAndKeepTheInputLine) {
 
   // /quit leaves; the terminal is given back.
   tmux_->Say("alice", "/quit");
-  ASSERT_TRUE(tmux_->WaitForText("alice", "Pane is dead"))
+  ASSERT_TRUE(tmux_->Ended("alice"))
       << tmux_->Dump("alice");
 }
 
