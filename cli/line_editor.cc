@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "storage/utf8.h"
+
 namespace plumlog::cli {
 namespace {
 
@@ -16,43 +18,8 @@ std::u32string DecodeUtf8(std::string_view s) {
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    size_t n = 0;
-    char32_t cp = 0;
-    if (c < 0x80) {
-      out += static_cast<char32_t>(c);
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      n = 1;
-      cp = c & 0x1f;
-    } else if ((c & 0xf0) == 0xe0) {
-      n = 2;
-      cp = c & 0x0f;
-    } else if ((c & 0xf8) == 0xf0) {
-      n = 3;
-      cp = c & 0x07;
-    } else {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    bool ok = i + n < s.size();
-    for (size_t k = 1; ok && k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      ok = (cc & 0xc0) == 0x80;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    ok = ok && !(n == 1 && cp < 0x80) && !(n == 2 && cp < 0x800) &&
-         !(n == 3 && cp < 0x10000) && cp <= 0x10ffff &&
-         !(cp >= 0xd800 && cp <= 0xdfff);
-    if (!ok) {
-      out += U'\uFFFD';
-      ++i;
-      continue;
-    }
-    out += cp;
-    i += n + 1;
+    const std::optional<char32_t> cp = storage::DecodeUtf8At(s, &i);
+    out += cp ? *cp : U'\uFFFD';
   }
   return out;
 }
