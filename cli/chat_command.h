@@ -1,7 +1,7 @@
-// `plumlog chat --room NAME`: an interactive, line-based chat room on top of
-// the daemon, or of an embedded node when no daemon runs (docs/chat.md,
-// docs/cli.md). Reads lines from standard input, prints the room on standard
-// output; works the same on a terminal and through pipes.
+// `plumlog chat --room NAME`: an interactive chat room on top of the daemon,
+// or of an embedded node when no daemon runs (docs/chat.md, docs/cli.md). On
+// a terminal a full-screen UI (cli/chat_screen.h); through pipes (or with
+// --plain) lines in and lines out.
 #ifndef PLUMLOG_CLI_CHAT_COMMAND_H_
 #define PLUMLOG_CLI_CHAT_COMMAND_H_
 
@@ -14,6 +14,7 @@ namespace plumlog::cli {
 struct ChatArgs {
   std::string room;  // --room NAME (required)
   std::string nick;  // --nick NAME; empty = keep the current nickname
+  bool plain = false;  // --plain: lines in and out even on a terminal
   // Settings of the embedded node (used only when no daemon runs): listen,
   // advertise, peers, network_key, no_membership, preset.
   ServeSettings node;

@@ -149,6 +149,37 @@ Status ControlClient::Call(std::string_view request, int timeout_ms,
   return Status::OK();
 }
 
+Status ControlClient::ReadFrames(std::vector<std::string>* frames) {
+  Status st;
+  while (true) {
+    char buf[16384];
+    const ssize_t r = ::recv(fd_, buf, sizeof buf, MSG_DONTWAIT);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+    if (r < 0) {
+      st = Status::IOError(std::string("lost the daemon's control socket: ") +
+                           std::strerror(errno));
+      break;
+    }
+    if (r == 0) {
+      st = Status::IOError("the daemon closed the control connection");
+      break;
+    }
+    in_.append(buf, static_cast<size_t>(r));
+  }
+  size_t pos = 0;
+  while (in_.size() - pos >= 4) {
+    const uint32_t len = FrameLength(std::string_view(in_).substr(pos));
+    if (len == 0 || len > kMaxControlFrameBytes)
+      return Status::Corruption("the daemon sent a malformed event frame");
+    if (in_.size() - pos - 4 < len) break;
+    frames->push_back(in_.substr(pos + 4, len));
+    pos += 4 + size_t{len};
+  }
+  in_.erase(0, pos);
+  return st;
+}
+
 Status ConnectIfRunning(const std::string& home,
                         std::unique_ptr<ControlClient>* client) {
   client->reset();

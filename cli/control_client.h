@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "plumlog/status.h"
 
@@ -41,11 +42,20 @@ class ControlClient {
   Status Call(std::string_view request, int timeout_ms, uint32_t* count,
               std::string* results);
 
+  // After an `events` request: the socket to poll for readability, and the
+  // event frames that arrived. ReadFrames reads what is readable now
+  // without waiting and appends each complete frame's payload to `frames`;
+  // IOError once the daemon closed the connection (frames read before it
+  // are kept), Corruption for a malformed frame length.
+  int fd() const { return fd_; }
+  Status ReadFrames(std::vector<std::string>* frames);
+
  private:
   explicit ControlClient(int fd) : fd_(fd) {}
   Status SendAll(std::string_view bytes, int64_t deadline_ms);
   Status ReadExact(size_t n, std::string* out, int64_t deadline_ms);
   int fd_;
+  std::string in_;  // ReadFrames: bytes of frames not yet complete
 };
 
 // Connects to the daemon if one answers: *client set and OK; no daemon:

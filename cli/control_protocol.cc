@@ -308,6 +308,58 @@ Status DecodeStatus(std::string_view data, NodeStatus* s) {
   return r.ExpectEnd("status");
 }
 
+std::string EncodeStoredEvent() {
+  std::string out;
+  AppendMsgpackArrayHeader(&out, 1);
+  AppendMsgpackStr(&out, kStoredEvent);
+  return out;
+}
+
+std::string EncodeMemberEvent(const MemberEvent& event) {
+  std::string out;
+  AppendMsgpackArrayHeader(&out, 4);
+  AppendMsgpackStr(&out, kMemberEvent);
+  AppendMsgpackUint(&out, static_cast<uint64_t>(event.kind));
+  AppendMsgpackBin(&out, event.peer.view());
+  AppendMsgpackUint(&out, event.incarnation);
+  return out;
+}
+
+Result<ControlEvent> DecodeEvent(std::string_view payload) {
+  MsgpackReader r(payload);
+  uint32_t n = 0;
+  std::string_view name;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("event", &n));
+  if (n == 0) return Status::Corruption("event: empty array");
+  PLUMLOG_RETURN_IF_ERROR(r.ReadStr("event name", 64, &name));
+  ControlEvent e;
+  if (name == kStoredEvent) {
+    if (n != 1) return Status::Corruption("stored event: expected no fields");
+    e.kind = ControlEvent::Kind::kStored;
+  } else if (name == kMemberEvent) {
+    if (n != 4) return Status::Corruption("member event: expected 3 fields");
+    uint64_t kind = 0;
+    std::string_view peer;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("member event kind", &kind));
+    if (kind < static_cast<uint64_t>(MemberEventKind::kNeighborUp) ||
+        kind > static_cast<uint64_t>(MemberEventKind::kLeft)) {
+      return Status::Corruption("member event: unknown kind " +
+                                std::to_string(kind));
+    }
+    PLUMLOG_RETURN_IF_ERROR(
+        r.ReadBinExact("member event peer", FeedId::kSize, &peer));
+    PLUMLOG_RETURN_IF_ERROR(
+        r.ReadUint("member event incarnation", &e.member.incarnation));
+    e.kind = ControlEvent::Kind::kMember;
+    e.member.kind = static_cast<MemberEventKind>(kind);
+    e.member.peer = *FeedId::FromBytes(peer);
+  } else {
+    return e;  // a later daemon's event: the reader skips it
+  }
+  PLUMLOG_RETURN_IF_ERROR(r.ExpectEnd("event"));
+  return e;
+}
+
 Status ParseResponse(std::string_view payload, uint32_t* result_count,
                      std::string_view* results) {
   MsgpackReader r(payload);
@@ -349,7 +401,8 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
   const uint32_t args = n - 1;
   ParsedRequest req;
   req.method = std::string(method);
-  if (method == kHello || method == kStatus || method == kStop) {
+  if (method == kHello || method == kStatus || method == kStop ||
+      method == kEvents) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
   } else if (method == kAppend) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
@@ -391,8 +444,8 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
     std::string_view text;
     PLUMLOG_RETURN_IF_ERROR(r.ReadStr("address", kMaxAddressBytes, &text));
     PLUMLOG_ASSIGN_OR_RETURN(req.address, PeerAddress::Parse(text));
-  } else if (method == kPeersRemove || method == kFollow || method == kUnfollow ||
-             method == kBlock || method == kInSync) {
+  } else if (method == kPeersRemove || method == kFollow ||
+             method == kUnfollow || method == kBlock || method == kInSync) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
     std::string_view raw;
     PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("feed id", FeedId::kSize, &raw));

@@ -51,6 +51,10 @@ inline constexpr size_t kMaxAddressBytes = 1024;
 //   insync [feed: bin32] -> [in_sync: bool, connected: bool,
 //                            progress start, current, target: uint]
 //   stop                -> []  (the daemon then shuts down as on SIGTERM)
+//   events              -> [] and then, on the same connection and until it
+//                          closes, one frame per event (EncodeStoredEvent,
+//                          EncodeMemberEvent below); the connection takes no
+//                          more requests
 inline constexpr std::string_view kHello = "hello";
 inline constexpr std::string_view kAppend = "append";
 inline constexpr std::string_view kAppendBatch = "append.batch";
@@ -64,6 +68,7 @@ inline constexpr std::string_view kBlock = "block";
 inline constexpr std::string_view kConnect = "connect";
 inline constexpr std::string_view kInSync = "insync";
 inline constexpr std::string_view kStop = "stop";
+inline constexpr std::string_view kEvents = "events";
 
 // Prepends the 4-byte big-endian length to `payload`.
 std::string Frame(std::string_view payload);
@@ -90,6 +95,28 @@ const std::vector<CounterField>& CounterFields();
 inline constexpr uint32_t kStatusResults = 16;
 void EncodeStatus(const NodeStatus& status, std::string* out);
 Status DecodeStatus(std::string_view data, NodeStatus* status);
+
+// Event frames of an `events` subscription: [name: str, args...].
+//   ["stored"]                                 entries became durable (sent
+//                                              at most every few tens of ms)
+//   ["member", kind: uint, peer: bin32, incarnation: uint]
+//                                              a NodeListener::OnMemberEvent;
+//                                              kind = MemberEventKind
+// A reader ignores events with names it does not know (later daemons may
+// send more kinds).
+inline constexpr std::string_view kStoredEvent = "stored";
+inline constexpr std::string_view kMemberEvent = "member";
+std::string EncodeStoredEvent();
+std::string EncodeMemberEvent(const MemberEvent& event);
+
+struct ControlEvent {
+  enum class Kind { kOther, kStored, kMember };
+  Kind kind = Kind::kOther;
+  MemberEvent member;  // kMember
+};
+// Corruption for a malformed frame (also a member kind out of range); an
+// unknown event name is kOther.
+Result<ControlEvent> DecodeEvent(std::string_view payload);
 
 // A request as the daemon reads it: the method and its validated arguments
 // (which of the fields is set depends on the method).

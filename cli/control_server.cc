@@ -15,6 +15,7 @@ namespace plumlog::cli {
 struct ControlServer::Client {
   uv_pipe_t pipe;
   ControlServer* server = nullptr;
+  ControlClientId id = 0;
   std::string in;
   bool closing = false;
   // Disconnect once the queued responses are written (after a framing error).
@@ -89,6 +90,8 @@ void ControlServer::OnConnection(uv_stream_t* server, int status) {
   if (status != 0 || self->closed_) return;
   auto* client = new Client();
   client->server = self;
+  client->id = self->next_id_++;
+  self->by_id_[client->id] = client;
   uv_pipe_init(self->loop_, &client->pipe, 0);
   client->pipe.data = client;
   self->open_handles_++;
@@ -141,13 +144,20 @@ void ControlServer::HandleInput(Client* client) {
       return;
     }
     if (client->in.size() - pos - 4 < len) break;
-    const std::string response =
-        handler_->Handle(std::string_view(client->in).substr(pos + 4, len));
+    const std::string response = handler_->Handle(
+        std::string_view(client->in).substr(pos + 4, len), client->id);
     pos += 4 + size_t{len};
     if (client->closing) return;
     Send(client, response);
   }
   if (!client->closing) client->in.erase(0, pos);
+}
+
+bool ControlServer::Push(ControlClientId id, std::string_view payload) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end() || it->second->closing) return false;
+  Send(it->second, payload);
+  return !it->second->closing;
 }
 
 void ControlServer::Send(Client* client, std::string_view payload) {
@@ -194,6 +204,8 @@ void ControlServer::CloseClient(Client* client) {
   if (client->closing) return;
   client->closing = true;
   clients_.erase(client);
+  by_id_.erase(client->id);
+  handler_->OnClientClosed(client->id);
   uv_close(reinterpret_cast<uv_handle_t*>(&client->pipe),
            &ControlServer::OnClientClosed);
 }

@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -18,11 +19,18 @@
 
 namespace plumlog::cli {
 
+// Identifies one connected client for the server's lifetime.
+using ControlClientId = uint64_t;
+
 class ControlHandler {
  public:
   virtual ~ControlHandler() = default;
-  // Returns the response payload for one request payload. Runs on the loop.
-  virtual std::string Handle(std::string_view request) = 0;
+  // Returns the response payload for one request payload of `client`. Runs
+  // on the loop.
+  virtual std::string Handle(std::string_view request,
+                             ControlClientId client) = 0;
+  // `client` disconnected (or was disconnected). Runs on the loop.
+  virtual void OnClientClosed(ControlClientId client) { (void)client; }
 };
 
 class ControlServer {
@@ -44,6 +52,11 @@ class ControlServer {
   ~ControlServer();
   ControlServer(const ControlServer&) = delete;
   ControlServer& operator=(const ControlServer&) = delete;
+
+  // Sends one more frame to `client` (an event of a subscription, after its
+  // request was answered). False if the client is gone; a client that does
+  // not read (kMaxQueuedBytes queued) is disconnected.
+  bool Push(ControlClientId client, std::string_view payload);
 
   // Stops listening, disconnects every client and removes the socket file.
   // Completes as the loop runs.
@@ -73,6 +86,8 @@ class ControlServer {
   bool closed_ = false;
   size_t open_handles_ = 0;
   std::set<Client*> clients_;
+  std::map<ControlClientId, Client*> by_id_;
+  ControlClientId next_id_ = 1;
 };
 
 }  // namespace plumlog::cli

@@ -475,10 +475,13 @@ int Main(int argc, char** argv) {
   CLI::App* chat = app.add_subcommand(
       "chat",
       "Chat in a room: print its history in causal order, then new messages "
-      "as they\narrive (\"<nick> text\"); each line typed is sent to the "
-      "room. /help lists the\ncommands (/nick, /who, /peers, /quit). Uses "
-      "the daemon when one runs, else runs\na node of its own (--listen, "
-      "--peer, ... apply then). See docs/chat.md.");
+      "as they\narrive (\"HH:MM <nick> text\"); each line typed is sent to "
+      "the room. /help lists the\ncommands (/nick, /me, /topic, /join, "
+      "/rooms, /history, /who, /peers, /quit).\nOn a terminal a full-screen "
+      "view with the input line at the bottom; through\npipes (or --plain) "
+      "lines in and out. Uses the daemon when one runs (and waits\nfor it "
+      "when it stops), else runs a node of its own (--listen, --peer, ... "
+      "apply\nthen). See docs/chat.md.");
   chat->add_option("--room", chat_args.room,
                    "The room: 1-64 characters of A-Z a-z 0-9 . _ -")
       ->required()
@@ -487,6 +490,8 @@ int Main(int argc, char** argv) {
                    "Set this nickname (an entry in your feed) unless it is "
                    "already yours")
       ->type_name("NAME");
+  chat->add_flag("--plain", chat_args.plain,
+                 "Lines in and out even on a terminal (no full-screen view)");
   CLI::Option* chat_listen_opt =
       chat->add_option("--listen", chat_listen,
                        "Without a daemon: listen for peers on HOST:PORT "

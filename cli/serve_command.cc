@@ -15,6 +15,7 @@
 
 #include "cli/commands.h"
 #include "cli/control_client.h"
+#include "cli/control_events.h"
 #include "cli/control_protocol.h"
 #include "cli/control_server.h"
 #include "cli/daemon_commands.h"
@@ -44,17 +45,31 @@ using storage::MsgpackReader;
 class Daemon : public ControlHandler {
  public:
   // `stop` is called on the loop when a client asks the daemon to stop; it
-  // must not stop at once (the response is still to be written).
-  Daemon(Store* store, Node* node, net::Logger* log, std::function<void()> stop)
-      : store_(store), node_(node), log_(log), stop_(std::move(stop)) {}
+  // must not stop at once (the response is still to be written). `events`
+  // takes the clients that subscribe to events.
+  Daemon(Store* store, Node* node, net::Logger* log, std::function<void()> stop,
+         ControlEvents* events)
+      : store_(store),
+        node_(node),
+        log_(log),
+        stop_(std::move(stop)),
+        events_(events) {}
 
-  std::string Handle(std::string_view request) override {
+  std::string Handle(std::string_view request,
+                     ControlClientId client) override {
     Result<ParsedRequest> req = ParseRequest(request);
     if (!req.ok()) return ErrorResponse(req.status());
+    if (req->method == kEvents) {
+      events_->Subscribe(client);
+      return OkResponse(0);
+    }
     std::string response;
     Status st = Dispatch(*req, &response);
     if (!st.ok()) return ErrorResponse(st);
     return response;
+  }
+  void OnClientClosed(ControlClientId client) override {
+    events_->Unsubscribe(client);
   }
 
  private:
@@ -155,6 +170,7 @@ class Daemon : public ControlHandler {
   Node* node_;
   net::Logger* log_;
   std::function<void()> stop_;
+  ControlEvents* events_;
 };
 
 // Everything on the loop: the node, the control server, the signals.
@@ -167,20 +183,31 @@ struct Server {
   net::Logger log;
   std::unique_ptr<Node> node;
   std::unique_ptr<ControlServer> control;
-  std::unique_ptr<HttpServer> http;  // --http
+  std::unique_ptr<ControlEvents> events;  // `events` subscriptions
+  std::unique_ptr<HttpServer> http;       // --http
   std::unique_ptr<WebChat> web;
   std::unique_ptr<HttpServer> metrics;  // --metrics
   bool stopping = false;
 };
 
+// Closes the servers and stops the node; completes as the loop runs.
+void CloseServers(Server* s) {
+  if (s->control) s->control->Close();
+  if (s->events) {
+    s->node->RemoveListener(s->events.get());
+    s->events->Close();
+  }
+  if (s->web) s->web->Close();
+  if (s->http) s->http->Close();
+  if (s->metrics) s->metrics->Close();
+  s->node->Stop();
+}
+
 void Shutdown(Server* s, const std::string& why) {
   if (s->stopping) return;
   s->stopping = true;
   s->log.Log(LogLevel::kInfo, why + ", shutting down");
-  s->control->Close();
-  if (s->http) s->http->Close();
-  if (s->metrics) s->metrics->Close();
-  s->node->Stop();
+  CloseServers(s);
   for (uv_signal_t* sig : {&s->sigint, &s->sigterm, &s->sighup})
     uv_close(reinterpret_cast<uv_handle_t*>(sig), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&s->stop_timer), nullptr);
@@ -229,10 +256,7 @@ bool CloseLoop(Server* s) {
 // A start that failed after the node started: stops what runs, as on a
 // signal, and closes the loop.
 void AbortStart(Server* s) {
-  if (s->control) s->control->Close();
-  if (s->http) s->http->Close();
-  if (s->metrics) s->metrics->Close();
-  s->node->Stop();
+  CloseServers(s);
   uv_run(&s->loop, UV_RUN_DEFAULT);
   CloseLoop(s);
 }
@@ -411,9 +435,11 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   server->node = std::move(*node);
   uv_timer_init(&server->loop, &server->stop_timer);
   server->stop_timer.data = server.get();
-  Daemon daemon(store->get(), server->node.get(), &log, [s = server.get()] {
-    uv_timer_start(&s->stop_timer, &OnStopTimer, 0, 0);
-  });
+  server->events = std::make_unique<ControlEvents>(&server->loop);
+  Daemon daemon(
+      store->get(), server->node.get(), &log,
+      [s = server.get()] { uv_timer_start(&s->stop_timer, &OnStopTimer, 0, 0); },
+      server->events.get());
   Result<std::unique_ptr<ControlServer>> control =
       ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
   if (!control.ok()) {
@@ -422,6 +448,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
     return Fail(control.status());
   }
   server->control = std::move(*control);
+  server->events->set_server(server->control.get());
+  server->node->AddListener(server->events.get());
   // The HTTP servers' own problems go to the log.
   auto http_log = [s = server.get()](const std::string& line) {
     s->log.Log(LogLevel::kWarn, line);
@@ -433,8 +461,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
         HttpServer::Start(&server->loop, *http_options);
     if (http.ok()) {
       server->http = std::move(*http);
-      server->web = std::make_unique<WebChat>(store->get(), server->node.get(),
-                                              server->http.get());
+      server->web = std::make_unique<WebChat>(
+          store->get(), server->node.get(), server->http.get(), &server->loop);
       st = server->web->Register();
     } else {
       st = http.status().WithContext("--http");

@@ -8,6 +8,7 @@
 namespace plumlog::chat {
 namespace {
 
+using storage::AppendMsgpackBool;
 using storage::AppendMsgpackMapHeader;
 using storage::IsUtf8;
 using storage::AppendMsgpackStr;
@@ -23,16 +24,47 @@ Status CheckText(std::string_view what, std::string_view text, size_t max) {
   return Status::OK();
 }
 
+Status CheckNoControl(std::string_view what, std::string_view text) {
+  for (char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20) {
+      return Status::InvalidArgument(std::string(what) +
+                                     " contains a control character");
+    }
+  }
+  return Status::OK();
+}
+
 // What EncodeNick writes and Parse accepts (docs/chat.md): 1..64 bytes of
 // UTF-8 without control characters.
 Status CheckNick(std::string_view name) {
   PLUMLOG_RETURN_IF_ERROR(CheckText("nickname", name, kMaxNameBytes));
-  for (char c : name) {
-    if (static_cast<unsigned char>(c) < 0x20) {
-      return Status::InvalidArgument("nickname contains a control character");
-    }
+  return CheckNoControl("nickname", name);
+}
+
+// A topic: 0..512 bytes of UTF-8 without control characters.
+Status CheckTopic(std::string_view topic) {
+  if (topic.empty()) return Status::OK();
+  PLUMLOG_RETURN_IF_ERROR(CheckText("topic", topic, kMaxTopicBytes));
+  return CheckNoControl("topic", topic);
+}
+
+Result<std::string> EncodeChat(std::string_view room, std::string_view text,
+                               bool action) {
+  PLUMLOG_RETURN_IF_ERROR(ValidateRoom(room));
+  PLUMLOG_RETURN_IF_ERROR(CheckText("message", text, kMaxTextBytes));
+  std::string out;
+  AppendMsgpackMapHeader(&out, action ? 4 : 3);
+  AppendMsgpackStr(&out, "type");
+  AppendMsgpackStr(&out, kMessageType);
+  AppendMsgpackStr(&out, "room");
+  AppendMsgpackStr(&out, room);
+  AppendMsgpackStr(&out, "text");
+  AppendMsgpackStr(&out, text);
+  if (action) {
+    AppendMsgpackStr(&out, "emote");
+    AppendMsgpackBool(&out, true);
   }
-  return Status::OK();
+  return out;
 }
 
 }  // namespace
@@ -53,16 +85,24 @@ Status ValidateRoom(std::string_view room) {
 }
 
 Result<std::string> EncodeMessage(std::string_view room, std::string_view text) {
+  return EncodeChat(room, text, false);
+}
+
+Result<std::string> EncodeAction(std::string_view room, std::string_view text) {
+  return EncodeChat(room, text, true);
+}
+
+Result<std::string> EncodeTopic(std::string_view room, std::string_view topic) {
   PLUMLOG_RETURN_IF_ERROR(ValidateRoom(room));
-  PLUMLOG_RETURN_IF_ERROR(CheckText("message", text, kMaxTextBytes));
+  PLUMLOG_RETURN_IF_ERROR(CheckTopic(topic));
   std::string out;
   AppendMsgpackMapHeader(&out, 3);
   AppendMsgpackStr(&out, "type");
-  AppendMsgpackStr(&out, kMessageType);
+  AppendMsgpackStr(&out, kTopicType);
   AppendMsgpackStr(&out, "room");
   AppendMsgpackStr(&out, room);
-  AppendMsgpackStr(&out, "text");
-  AppendMsgpackStr(&out, text);
+  AppendMsgpackStr(&out, "topic");
+  AppendMsgpackStr(&out, topic);
   return out;
 }
 
@@ -82,32 +122,45 @@ Content Parse(std::string_view content) {
   MsgpackReader r(content);
   uint32_t n = 0;
   if (!r.ReadMapHeader("content", &n).ok() || n > 32) return c;
-  std::string type, room, text, name;
-  bool has_room = false, has_text = false, has_name = false;
+  std::string type, room, text, name, topic;
+  bool has_room = false, has_text = false, has_name = false, has_topic = false;
+  bool has_emote = false, emote = false;
   for (uint32_t i = 0; i < n; ++i) {
     std::string_view key;
     if (!r.ReadStr("key", 32, &key).ok()) return c;
     std::string_view v;
-    if (key == "type" || key == "room" || key == "text" || key == "name") {
+    if (key == "type" || key == "room" || key == "text" || key == "name" ||
+        key == "topic") {
       if (!r.ReadStr("value", kMaxEntryBytes, &v).ok()) return c;
       if (key == "type") type = v;
       if (key == "room") room = v, has_room = true;
       if (key == "text") text = v, has_text = true;
       if (key == "name") name = v, has_name = true;
+      if (key == "topic") topic = v, has_topic = true;
+    } else if (key == "emote") {
+      if (!r.ReadBool("value", &emote).ok()) return c;
+      has_emote = true;
     } else if (!r.SkipValue("value", kMaxContentDepth).ok()) {
       return c;
     }
   }
-  // Only what EncodeMessage / EncodeNick could have written is chat: an empty
-  // or oversized text, or a nickname with control characters, is not.
+  // Only what the Encode functions could have written is chat: an empty or
+  // oversized text, a nickname with control characters, "emote": false, is
+  // not.
   if (type == kMessageType && has_room && has_text && ValidateRoom(room).ok() &&
-      CheckText("message", text, kMaxTextBytes).ok()) {
+      CheckText("message", text, kMaxTextBytes).ok() && (!has_emote || emote)) {
     c.kind = Content::Kind::kMessage;
     c.room = std::move(room);
     c.text = std::move(text);
+    c.action = emote;
   } else if (type == kNickType && has_name && CheckNick(name).ok()) {
     c.kind = Content::Kind::kNick;
     c.name = std::move(name);
+  } else if (type == kTopicType && has_room && has_topic &&
+             ValidateRoom(room).ok() && CheckTopic(topic).ok()) {
+    c.kind = Content::Kind::kTopic;
+    c.room = std::move(room);
+    c.text = std::move(topic);
   }
   return c;
 }

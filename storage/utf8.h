@@ -2,6 +2,8 @@
 #ifndef PLUMLOG_STORAGE_UTF8_H_
 #define PLUMLOG_STORAGE_UTF8_H_
 
+#include <cstddef>
+#include <optional>
 #include <string_view>
 
 namespace plumlog::storage {
@@ -9,6 +11,11 @@ namespace plumlog::storage {
 // Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, no code
 // points above U+10FFFF, no truncated sequences.
 bool IsUtf8(std::string_view s);
+
+// Decodes the sequence at s[*i] (*i < s.size()) and moves *i past it; a
+// byte that does not start a well-formed sequence gives nullopt and moves *i
+// by one.
+std::optional<char32_t> DecodeUtf8At(std::string_view s, size_t* i);
 
 }  // namespace plumlog::storage
 

@@ -6,29 +6,46 @@
 // owner's destructor if a check fails.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <signal.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "cli/control_client.h"
+#include "cli/control_protocol.h"
+#include "tests/cli/chat_cluster.h"
 #include "tests/cli/daemon_util.h"
 #include "tests/cli/subprocess.h"
 
 namespace plumlog::testing {
 namespace {
 
-// "<nick> text", as chat prints a message (built by appending: GCC 12 warns
-// wrongly about "literal" + std::string at -O3).
+// "<nick> text", as chat prints a message after its time (built by
+// appending: GCC 12 warns wrongly about "literal" + std::string at -O3).
 std::string Said(std::string_view nick, std::string_view text) {
   std::string line("<");
   line.append(nick);
   line.append("> ");
   line.append(text);
+  return line;
+}
+
+// A line without its leading "HH:MM " (messages and notices have one).
+std::string Untimed(const std::string& line) {
+  if (line.size() >= 6 && std::isdigit(static_cast<unsigned char>(line[0])) &&
+      std::isdigit(static_cast<unsigned char>(line[1])) && line[2] == ':' &&
+      std::isdigit(static_cast<unsigned char>(line[3])) &&
+      std::isdigit(static_cast<unsigned char>(line[4])) && line[5] == ' ') {
+    return line.substr(6);
+  }
   return line;
 }
 
@@ -48,6 +65,7 @@ class ChatProcess {
     argv.insert(argv.end(), extra.begin(), extra.end());
     proc_ = Subprocess::Start(argv);
   }
+  pid_t pid() const { return proc_->pid(); }
 
   // Waits for a line for which `match` is true (lines already read count).
   bool WaitFor(const std::function<bool(const std::string&)>& match,
@@ -63,24 +81,32 @@ class ChatProcess {
       const auto left = std::chrono::duration_cast<Millis>(deadline - Clock::now());
       std::optional<std::string> line = proc_->ReadLine(std::min(left, Millis(200)));
       if (!line) continue;
-      lines_.push_back(*line);
+      lines_.push_back(Untimed(*line));
+      timed_.push_back(*line);
       checked_ = lines_.size();
-      if (match(*line)) return true;
+      if (match(lines_.back())) return true;
     }
     return false;
   }
-  // Waits for exactly `line` anywhere in the output (also before the cursor).
-  bool WaitForLine(const std::string& line, Millis timeout = kWait) {
+  // Waits for a line for which `match` is true anywhere in the output
+  // (also before the cursor).
+  bool WaitAnywhere(const std::function<bool(const std::string&)>& match,
+                    Millis timeout = kWait) {
     for (const std::string& l : lines_)
-      if (l == line) return true;
-    return WaitFor([&](const std::string& l) { return l == line; }, timeout);
+      if (match(l)) return true;
+    return WaitFor(match, timeout);
+  }
+  // Waits for exactly `line` anywhere in the output.
+  bool WaitForLine(const std::string& line, Millis timeout = kWait) {
+    return WaitAnywhere([&](const std::string& l) { return l == line; },
+                        timeout);
   }
   bool WaitJoined() {
     return WaitFor([](const std::string& l) { return l.starts_with(kJoined); });
   }
 
-  // The message lines ("<nick> text") printed before the "joined" line: the
-  // history in causal order.
+  // The message lines ("<nick> text", without their time) printed before
+  // the "joined" line: the history in causal order.
   std::vector<std::string> History() const {
     std::vector<std::string> out;
     for (const std::string& l : lines_) {
@@ -89,6 +115,18 @@ class ChatProcess {
     }
     return out;
   }
+  // The message lines printed after the "joined" line, in order.
+  std::vector<std::string> AfterJoin() const {
+    std::vector<std::string> out;
+    bool joined = false;
+    for (const std::string& l : lines_) {
+      if (l.starts_with(kJoined)) joined = true;
+      if (joined && l.starts_with("<")) out.push_back(l);
+    }
+    return out;
+  }
+  // Lines as printed, with their times.
+  const std::vector<std::string>& timed() const { return timed_; }
 
   void Say(const std::string& text) {
     ASSERT_TRUE(proc_->WriteStdin(text + "\n")) << Output();
@@ -97,7 +135,10 @@ class ChatProcess {
   void Quit() {
     proc_->CloseStdin();
     RunResult r = proc_->Finish(kWait);
-    for (const std::string& l : Lines(r.out)) lines_.push_back(l);
+    for (const std::string& l : Lines(r.out)) {
+      lines_.push_back(Untimed(l));
+      timed_.push_back(l);
+    }
     EXPECT_EQ(r.exit_code, 0) << Show(r) << Output();
   }
 
@@ -110,35 +151,13 @@ class ChatProcess {
 
  private:
   std::unique_ptr<Subprocess> proc_;
-  std::vector<std::string> lines_;
+  std::vector<std::string> lines_;  // without times
+  std::vector<std::string> timed_;
   size_t checked_ = 0;
 };
 
-class ChatTest : public ::testing::Test {
+class ChatTest : public ChatClusterTest {
  protected:
-  void SetUp() override {
-    for (const char* name : {"a", "b", "c"}) {
-      homes_.push_back(dir_.Sub(name));
-      RunResult r = RunWithHome(homes_.back(), {"init"});
-      ASSERT_EQ(r.exit_code, 0) << Show(r);
-    }
-  }
-
-  // Starts daemon i (0 = the first; the others --peer it).
-  void Serve(size_t i) {
-    std::vector<std::string> args = {"--preset", "test"};
-    if (i > 0) {
-      args.push_back("--peer");
-      args.push_back(daemons_[0]->address());
-    }
-    daemons_[i] = std::make_unique<Daemon>(homes_[i], args);
-    ASSERT_TRUE(daemons_[i]->started()) << daemons_[i]->log();
-  }
-  void StopDaemon(size_t i) {
-    EXPECT_EQ(daemons_[i]->Stop(SIGTERM), 0) << daemons_[i]->log();
-    daemons_[i].reset();
-  }
-
   // Starts chat i and waits until it has shown its history.
   void StartChat(size_t i) {
     chats_[i] = std::make_unique<ChatProcess>(
@@ -163,18 +182,6 @@ class ChatTest : public ::testing::Test {
     }
   }
 
-  std::string Logs() const {
-    std::string o;
-    for (size_t i = 0; i < 3; ++i) {
-      if (daemons_[i]) o += "--- daemon " + std::to_string(i) + ":\n" + daemons_[i]->log();
-    }
-    return o;
-  }
-
-  static constexpr const char* kNicks[3] = {"alice", "bob", "carol"};
-  TempDir dir_;
-  std::vector<std::string> homes_;
-  std::unique_ptr<Daemon> daemons_[3];
   // Declared after the daemons: destroyed (killed) first.
   std::unique_ptr<ChatProcess> chats_[3];
 };
@@ -278,6 +285,259 @@ TEST_F(ChatTest, ThreeDaemonsChatRestartAndCatchUp) {
   EXPECT_EQ(chats_[1]->History(), final_history) << chats_[1]->Output();
   EXPECT_EQ(chats_[2]->History(), final_history) << chats_[2]->Output();
   for (size_t i = 0; i < 3; ++i) StopChat(i);
+}
+
+// A joiner whose daemon fetches the room after the chat started sees the
+// backlog announced and in the room's causal order (not one author's
+// messages after the other's), with old nickname changes applied silently;
+// then live lines; and a member that leaves is announced.
+TEST_F(ChatTest, AJoinerGetsTheBacklogInCausalOrder) {
+  ASSERT_NO_FATAL_FAILURE(Serve(0));
+  ASSERT_NO_FATAL_FAILURE(Serve(1));
+  ASSERT_NO_FATAL_FAILURE(StartChat(0));
+  ASSERT_NO_FATAL_FAILURE(StartChat(1));
+  // A conversation, each line answering the one before; bob renames himself
+  // half way.
+  std::vector<std::string> expected;
+  for (int i = 0; i < 8; ++i) {
+    const size_t who = i % 2;
+    if (i == 4) {
+      chats_[1]->Say("/nick bobby");
+      ASSERT_TRUE(chats_[0]->WaitForLine("* bob is now known as bobby"))
+          << chats_[0]->Output();
+    }
+    const std::string text = "line " + std::to_string(i);
+    chats_[who]->Say(text);
+    const std::string nick = who == 0 ? "alice" : (i < 4 ? "bob" : "bobby");
+    ASSERT_TRUE(chats_[1 - who]->WaitForLine(Said(nick, text)))
+        << chats_[1 - who]->Output();
+    expected.push_back(Said(who == 0 ? "alice" : "bobby", text));
+  }
+  // The backlog must be older than the joiner (by the chat's clock margin,
+  // 2 s): let time pass. Nothing is asserted about this wait.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+
+  // Carol's daemon starts alone; her chat joins an empty room; then the
+  // daemon is told of alice's and catches up while the chat runs.
+  ASSERT_NO_FATAL_FAILURE(Serve(2, /*isolated=*/true));
+  ASSERT_NO_FATAL_FAILURE(StartChat(2));
+  EXPECT_TRUE(chats_[2]->History().empty()) << chats_[2]->Output();
+  RunResult r = RunWithHome(homes_[2], {"peers", "add", Address0()});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  ASSERT_TRUE(chats_[2]->WaitForLine(expected.back()))
+      << chats_[2]->Output() << Logs();
+  // "* 8 earlier messages", then exactly the conversation in order.
+  const std::vector<std::string>& lines = chats_[2]->lines();
+  auto notice = std::find(lines.begin(), lines.end(), "* 8 earlier messages");
+  ASSERT_NE(notice, lines.end()) << chats_[2]->Output();
+  std::vector<std::string> after;
+  for (auto it = notice; it != lines.end(); ++it)
+    if (it->starts_with("<")) after.push_back(*it);
+  EXPECT_EQ(after, expected) << chats_[2]->Output();
+  for (const std::string& l : lines) {
+    EXPECT_EQ(l.find("is now known as bobby"), std::string::npos)
+        << "an old nickname change replayed: " << chats_[2]->Output();
+  }
+  // Every line of the room carries its time.
+  for (const std::string& l : chats_[2]->timed()) {
+    if (Untimed(l).starts_with("<")) {
+      EXPECT_NE(l, Untimed(l)) << "no time on: " << l;
+    }
+  }
+  // Live again: carol answers, the others see it; carol's own line shows
+  // once.
+  ASSERT_NO_FATAL_FAILURE(SayAndSee(2, "hi all, carol here", {0, 1}));
+  ASSERT_TRUE(chats_[2]->WaitForLine(Said("carol", "hi all, carol here")));
+  EXPECT_EQ(std::count(chats_[2]->lines().begin(), chats_[2]->lines().end(),
+                       Said("carol", "hi all, carol here")),
+            1);
+
+  // Carol's daemon leaves gracefully: the others are told.
+  StopChat(2);
+  StopDaemon(2);
+  ASSERT_TRUE(chats_[0]->WaitForLine("* carol left")) << chats_[0]->Output();
+  for (size_t i = 0; i < 2; ++i) StopChat(i);
+}
+
+// The daemon dies under a running chat: the chat says so, queues what is
+// typed meanwhile, reconnects when the daemon is back and sends the queue;
+// the other members see the member go away and come back.
+TEST_F(ChatTest, LostDaemonQueuesLinesAndReconnects) {
+  ASSERT_NO_FATAL_FAILURE(Serve(0));
+  ASSERT_NO_FATAL_FAILURE(Serve(1));
+  ASSERT_NO_FATAL_FAILURE(StartChat(0));
+  ASSERT_NO_FATAL_FAILURE(StartChat(1));
+  ASSERT_NO_FATAL_FAILURE(SayAndSee(0, "before the crash", {1}));
+
+  StopDaemon(0, SIGKILL);
+  ASSERT_TRUE(chats_[0]->WaitFor([](const std::string& l) {
+    return l.starts_with("* lost the daemon, reconnecting");
+  })) << chats_[0]->Output();
+  chats_[0]->Say("typed while offline");
+  chats_[0]->Say("and another");
+  ASSERT_TRUE(chats_[0]->WaitFor([](const std::string& l) {
+    return l.starts_with("* offline: queued (2 waiting");
+  })) << chats_[0]->Output();
+  ASSERT_TRUE(chats_[1]->WaitForLine("* alice is away (not answering)"))
+      << chats_[1]->Output() << Logs();
+
+  ASSERT_NO_FATAL_FAILURE(Serve(0));
+  ASSERT_TRUE(chats_[0]->WaitFor([](const std::string& l) {
+    return l.starts_with("* reconnected to the daemon at ");
+  })) << chats_[0]->Output();
+  ASSERT_TRUE(chats_[0]->WaitForLine("* sent 2 queued messages"))
+      << chats_[0]->Output();
+  for (size_t i : {0, 1}) {
+    ASSERT_TRUE(chats_[i]->WaitForLine(Said("alice", "typed while offline")))
+        << chats_[i]->Output() << Logs();
+    ASSERT_TRUE(chats_[i]->WaitForLine(Said("alice", "and another")))
+        << chats_[i]->Output() << Logs();
+  }
+  ASSERT_TRUE(chats_[1]->WaitAnywhere([](const std::string& l) {
+    return l == "* alice is back" || l == "* alice joined";
+  })) << chats_[1]->Output();
+  // Each line exactly once, in the order typed.
+  const std::vector<std::string> after = chats_[1]->AfterJoin();
+  EXPECT_EQ(std::count(after.begin(), after.end(),
+                       Said("alice", "typed while offline")),
+            1);
+  auto first = std::find(after.begin(), after.end(),
+                         Said("alice", "typed while offline"));
+  auto second =
+      std::find(after.begin(), after.end(), Said("alice", "and another"));
+  EXPECT_LT(first, second);
+  ASSERT_NO_FATAL_FAILURE(SayAndSee(1, "welcome back", {0}));
+  for (size_t i = 0; i < 2; ++i) StopChat(i);
+}
+
+TEST_F(ChatTest, CommandsAndBlankLines) {
+  ASSERT_NO_FATAL_FAILURE(Serve(0));
+  ASSERT_NO_FATAL_FAILURE(StartChat(0));
+  ChatProcess& c = *chats_[0];
+  auto starts = [](std::string prefix) {
+    return [prefix](const std::string& l) { return l.starts_with(prefix); };
+  };
+  c.Say("");
+  c.Say("   \t ");
+  c.Say("/me waves");
+  ASSERT_TRUE(c.WaitForLine("* alice waves")) << c.Output();
+  c.Say("/topic plans for friday");
+  ASSERT_TRUE(c.WaitForLine("* alice set the topic: plans for friday"))
+      << c.Output();
+  c.Say("/topic");
+  ASSERT_TRUE(c.WaitForLine("* topic: plans for friday (set by alice)"))
+      << c.Output();
+  c.Say("first in the lobby");
+  ASSERT_TRUE(c.WaitForLine(Said("alice", "first in the lobby")));
+  c.Say("second in the lobby");
+  ASSERT_TRUE(c.WaitForLine(Said("alice", "second in the lobby")));
+  c.Say("/join kitchen");
+  ASSERT_TRUE(
+      c.WaitFor(starts("* now in #kitchen as alice (0 messages so far")))
+      << c.Output();
+  c.Say("in the kitchen");
+  ASSERT_TRUE(c.WaitForLine(Said("alice", "in the kitchen"))) << c.Output();
+  c.Say("/rooms");
+  ASSERT_TRUE(c.WaitFor(starts("*   #kitchen\t1 message, last ")))
+      << c.Output();
+  ASSERT_TRUE(c.WaitFor([](const std::string& l) {
+    return l.starts_with("*   #lobby\t3 messages, last ") &&
+           l.find("\tplans for friday") != std::string::npos;
+  })) << c.Output();
+  c.Say("/join lobby");
+  ASSERT_TRUE(c.WaitFor(starts("* now in #lobby as alice (3 messages so far")))
+      << c.Output();
+  c.Say("/history 1");
+  ASSERT_TRUE(c.WaitFor([](const std::string& l) {
+    return l == "* 2 older messages not shown (/history N shows the last N)";
+  })) << c.Output();
+  ASSERT_TRUE(c.WaitForLine(Said("alice", "second in the lobby")));
+  c.Say("/history x");
+  ASSERT_TRUE(c.WaitFor(starts("* /history N: N is a number"))) << c.Output();
+  c.Say("/join no/such");
+  ASSERT_TRUE(c.WaitFor(starts("* /join ROOM: "))) << c.Output();
+  c.Say("/me");
+  ASSERT_TRUE(c.WaitFor(starts("* /me TEXT"))) << c.Output();
+  StopChat(0);
+  // What reached the feed: the nickname, the action, the topic and three
+  // messages; no blank line.
+  RunResult r = RunWithHome(homes_[0], {"read", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << Show(r);
+  EXPECT_EQ(Lines(r.out).size(), 6u) << r.out;
+  EXPECT_EQ(r.out.find("\"   "), std::string::npos) << r.out;
+}
+
+TEST_F(ChatTest, UnreachablePeerIsReported) {
+  // y's address, on a port where nothing listens yet.
+  const std::string y = dir_.Sub("y");
+  ASSERT_EQ(RunWithHome(y, {"init"}).exit_code, 0);
+  RunResult id = RunWithHome(y, {"whoami"});
+  ASSERT_EQ(id.exit_code, 0) << Show(id);
+  const std::string key = id.out.substr(1, id.out.find(".ed25519") - 1);
+  const uint16_t port = FreePort();
+  const std::string addr =
+      "net:127.0.0.1:" + std::to_string(port) + "~shs:" + key;
+  // A chat without a daemon: its own node dials y.
+  ChatProcess x(homes_[0], {"--nick", "alice", "--preset", "test", "--listen",
+                            "127.0.0.1:0", "--peer", addr});
+  ASSERT_TRUE(x.WaitJoined()) << x.Output();
+  ASSERT_TRUE(x.WaitForLine("* cannot reach peer " + addr + " (still trying)"))
+      << x.Output();
+  // y comes up there: the chat says so.
+  Daemon yd(
+      y, {"--preset", "test", "--listen", "127.0.0.1:" + std::to_string(port)});
+  ASSERT_TRUE(yd.started()) << yd.log();
+  ASSERT_TRUE(x.WaitForLine("* connected to peer " + addr)) << x.Output();
+  x.Quit();
+}
+
+// The control socket's `events` subscription: frames for stored entries and
+// membership events.
+TEST_F(ChatTest, DaemonEventsSubscription) {
+  ASSERT_NO_FATAL_FAILURE(Serve(0));
+  Result<std::unique_ptr<cli::ControlClient>> c =
+      cli::ControlClient::Connect(homes_[0]);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  uint32_t n = 0;
+  std::string results;
+  ASSERT_TRUE(
+      (*c)->Call(cli::ControlRequest(cli::kEvents, 0), 30000, &n, &results)
+          .ok());
+  EXPECT_EQ(n, 0u);
+  auto next = [&](cli::ControlEvent::Kind kind, cli::ControlEvent* out) {
+    const auto deadline = Clock::now() + kWait;
+    std::vector<std::string> frames;
+    while (Clock::now() < deadline) {
+      struct pollfd p = {(*c)->fd(), POLLIN, 0};
+      ::poll(&p, 1, 200);
+      Status st = (*c)->ReadFrames(&frames);
+      if (!st.ok()) return false;
+      for (const std::string& f : frames) {
+        Result<cli::ControlEvent> e = cli::DecodeEvent(f);
+        if (!e.ok()) return false;
+        if (e->kind == kind) {
+          *out = *e;
+          return true;
+        }
+      }
+      frames.clear();
+    }
+    return false;
+  };
+  ASSERT_EQ(RunWithHome(homes_[0], {"append", "hello"}).exit_code, 0);
+  cli::ControlEvent e;
+  ASSERT_TRUE(next(cli::ControlEvent::Kind::kStored, &e));
+  // A second daemon joins: a member event names it.
+  ASSERT_NO_FATAL_FAILURE(Serve(1));
+  RunResult who = RunWithHome(homes_[1], {"whoami"});
+  bool seen = false;
+  const auto deadline = Clock::now() + kWait;
+  while (!seen && Clock::now() < deadline) {
+    ASSERT_TRUE(next(cli::ControlEvent::Kind::kMember, &e));
+    seen = e.member.kind == MemberEventKind::kUp &&
+           e.member.peer.ToString() + "\n" == who.out;
+  }
+  EXPECT_TRUE(seen);
 }
 
 // Without a daemon the chat runs a node of its own.

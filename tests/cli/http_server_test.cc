@@ -110,6 +110,17 @@ class HttpServerTest : public ::testing::Test {
     std::lock_guard<std::mutex> l(log_mu_);
     return log_;
   }
+  // Serves `body` as text on `method` `path`.
+  void Fixed(const char* method, const char* path, std::string body) {
+    loop_.Run([&] {
+      ASSERT_TRUE(server_
+                      ->Handle(method, path,
+                               [body](const HttpRequest&) {
+                                 return HttpResponse::Text(200, body);
+                               })
+                      .ok());
+    });
+  }
 
   LoopThread loop_;
   std::unique_ptr<HttpServer> server_;
@@ -209,20 +220,8 @@ TEST_F(HttpServerTest, BodyOverTheLimitIs413) {
 
 TEST_F(HttpServerTest, HostAndOriginChecks) {
   ASSERT_NO_FATAL_FAILURE(StartServer());
-  loop_.Run([&] {
-    ASSERT_TRUE(server_
-                    ->Handle("GET", "/g",
-                             [](const HttpRequest&) {
-                               return HttpResponse::Text(200, "g");
-                             })
-                    .ok());
-    ASSERT_TRUE(server_
-                    ->Handle("POST", "/p",
-                             [](const HttpRequest&) {
-                               return HttpResponse::Text(200, "p");
-                             })
-                    .ok());
-  });
+  Fixed("GET", "/g", "g");
+  Fixed("POST", "/p", "p");
   const std::string port = addr_.substr(addr_.rfind(':') + 1);
   // Loopback names with our port are fine.
   for (const std::string& host :
@@ -310,14 +309,7 @@ TEST_F(HttpServerTest, OptionsAndBinds) {
   o.listen = "0.0.0.0:0";
   o.allow_remote = true;
   ASSERT_NO_FATAL_FAILURE(StartServer(o));
-  loop_.Run([&] {
-    ASSERT_TRUE(server_
-                    ->Handle("GET", "/g",
-                             [](const HttpRequest&) {
-                               return HttpResponse::Text(200, "g");
-                             })
-                    .ok());
-  });
+  Fixed("GET", "/g", "g");
   const std::string port = addr_.substr(addr_.rfind(':') + 1);
   EXPECT_EQ(HttpCall("127.0.0.1:" + port, "GET", "/g", "",
                      {{"Host", "plumlog.example.org"}})

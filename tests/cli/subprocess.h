@@ -113,6 +113,10 @@ class TempDir {
   std::string path_;
 };
 
+// The path of an executable `name` on $PATH, or "" (Subprocess::Start
+// wants a path).
+std::string FindProgram(std::string_view name);
+
 std::string ReadFileBytes(const std::string& path);
 void WriteFileBytes(const std::string& path, std::string_view bytes);
 

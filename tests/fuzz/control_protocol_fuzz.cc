@@ -10,7 +10,8 @@
 //   1  a response payload the client reads: ParseResponse, then DecodeStatus
 //      on the results of a kStatusResults-result response (what `status`
 //      answers);
-//   2  a status payload: DecodeStatus directly.
+//   2  a status payload: DecodeStatus directly;
+//   3  an event frame of an `events` subscription: DecodeEvent.
 //
 // Checks:
 //  - nothing crashes and every rejection carries a message;
@@ -21,7 +22,9 @@
 //    returns n results;
 //  - DecodeStatus: whatever it accepts re-encodes (EncodeStatus) to a payload
 //    DecodeStatus accepts again and that encodes to the same bytes (decode and
-//    encode are inverse on what the daemon sends).
+//    encode are inverse on what the daemon sends);
+//  - DecodeEvent: a stored or member event it accepts encodes back to the
+//    same bytes (EncodeStoredEvent / EncodeMemberEvent).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -122,12 +125,31 @@ void Response(std::string_view payload) {
   if (count == cli::kStatusResults) StatusRoundTrip(results);
 }
 
+void Event(std::string_view payload) {
+  plumlog::Result<cli::ControlEvent> e = cli::DecodeEvent(payload);
+  if (!e.ok()) {
+    FUZZ_CHECK(!e.status().message().empty());
+    return;
+  }
+  switch (e->kind) {
+    case cli::ControlEvent::Kind::kStored:
+      FUZZ_CHECK(cli::EncodeStoredEvent() == payload);
+      break;
+    case cli::ControlEvent::Kind::kMember:
+      FUZZ_CHECK(cli::EncodeMemberEvent(e->member) == payload);
+      FUZZ_CHECK(plumlog::MemberEventName(e->member.kind) != nullptr);
+      break;
+    case cli::ControlEvent::Kind::kOther:
+      break;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view in(reinterpret_cast<const char*>(data), size);
   if (in.empty()) return 0;
-  const auto mode = static_cast<uint8_t>(in[0]) % 3;
+  const auto mode = static_cast<uint8_t>(in[0]) % 4;
   in.remove_prefix(1);
 
   // Fixed properties, cheap enough to check on every input.
@@ -153,6 +175,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 0: ServerStream(in); break;
     case 1: Response(in); break;
     case 2: StatusRoundTrip(in); break;
+    case 3:
+      Event(in);
+      break;
   }
   return 0;
 }

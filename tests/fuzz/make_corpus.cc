@@ -356,13 +356,14 @@ int main(int argc, char** argv) {
     mp::AppendMsgpackBin(&entries, chain[1].encoded());
     const std::string addr = "net:127.0.0.1:8008~shs:" + a.ToString().substr(1, 44);
     WriteSeed(dir, "requests",
-              std::string(1, '\0') + request(cli::kHello, {}) + request(cli::kStatus, {}) +
+              std::string(1, '\0') + request(cli::kHello, {}) +
+                  request(cli::kStatus, {}) +
                   request(cli::kAppend, {bin(plumlog::TextContent("hi"))}) +
                   request(cli::kFollow, {bin(a.view())}) +
                   request(cli::kInSync, {bin(b.view())}) +
                   request(cli::kConnect, {str(addr)}) +
                   request(cli::kPeersAdd, {str("[::1]:9~shs:" + b.ToString().substr(1, 44))}) +
-                  request(cli::kStop, {}));
+                  request(cli::kStop, {}) + request(cli::kEvents, {}));
     std::string contents;
     mp::AppendMsgpackArrayHeader(&contents, 2);
     mp::AppendMsgpackBin(&contents, plumlog::TextContent("one"));
@@ -400,6 +401,15 @@ int main(int argc, char** argv) {
               "\x01" + cli::ErrorResponse(plumlog::Status::NotFound("no such feed")));
     WriteSeed(dir, "response-hello", "\x01" + cli::OkResponse(3) + bin(a.view()) + str(addr) +
                                          Bytes({0xcd, 0x12, 0x34}));
+    WriteSeed(dir, "event-stored", "\x03" + cli::EncodeStoredEvent());
+    WriteSeed(dir, "event-member",
+              "\x03" + cli::EncodeMemberEvent(plumlog::MemberEvent{
+                           plumlog::MemberEventKind::kSuspect, b, 7}));
+    std::string later_event;
+    mp::AppendMsgpackArrayHeader(&later_event, 2);
+    mp::AppendMsgpackStr(&later_event, "from-the-future");
+    mp::AppendMsgpackUint(&later_event, 1);
+    WriteSeed(dir, "event-unknown", "\x03" + later_event);
   }
 
   // ---- chat content (include/plumlog/chat.h) ----
@@ -409,6 +419,10 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "message-utf8",
               *plumlog::chat::EncodeMessage("a.b_c-9", "gr\xc3\xbc\xc3\x9f \xf0\x9f\x8c\xb3"));
     WriteSeed(dir, "nick", *plumlog::chat::EncodeNick("alice"));
+    WriteSeed(dir, "action", *plumlog::chat::EncodeAction("general", "waves"));
+    WriteSeed(dir, "topic",
+              *plumlog::chat::EncodeTopic("general", "plans for friday"));
+    WriteSeed(dir, "topic-cleared", *plumlog::chat::EncodeTopic("general", ""));
     std::string extra;  // keys in another order, an unknown key with a map value
     mp::AppendMsgpackMapHeader(&extra, 4);
     mp::AppendMsgpackStr(&extra, "text");
@@ -424,6 +438,42 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "message-extra-keys", extra);
     WriteSeed(dir, "text-content", plumlog::TextContent("not chat"));
     WriteSeed(dir, "post-map", Contents()[1].second);
+  }
+
+  // ---- the chat's text and line editor (cli/line_editor.h): byte 0 = mode
+  {
+    const fs::path dir = out / "chat_text";
+    WriteSeed(dir, "text",
+              std::string(1, '\0') + "hello, w\xc3\xb6rld \xe6\x97\xa5");
+    WriteSeed(dir, "text-controls",
+              std::string(1, '\0') + "a\x1b[2Jb\xc2\x9b\x7f\t");
+    WriteSeed(dir, "text-invalid",
+              std::string(1, '\0') + "\xff\xc0\x80\xed\xa0\x80");
+    // Type "hello wörld", Home, Right, Backspace, Up, Enter.
+    WriteSeed(dir, "keys",
+              std::string(1, '\1') + "hello w\xc3\xb6rld" +
+                  std::string(1, '\x02') + std::string(1, '\x01') +
+                  std::string(1, '\x04') + std::string(1, '\x0b') +
+                  std::string(1, '\x0d'));
+  }
+
+  // ---- the web chat's POST bodies (cli/web_request.h): byte 0 = path, type
+  {
+    const fs::path dir = out / "web_request";
+    WriteSeed(dir, "send",
+              std::string(1, '\0') + R"({"room":"lobby","text":"hi"})");
+    WriteSeed(dir, "send-action",
+              std::string(1, '\0') +
+                  R"({"room":"lobby","text":"waves","action":true})");
+    WriteSeed(dir, "nick", std::string(1, '\1') + R"({"name":"alice"})");
+    WriteSeed(dir, "topic",
+              std::string(1, '\2') + R"({"room":"lobby","topic":"plans"})");
+    WriteSeed(dir, "not-json-type",
+              std::string(1, '\4') + R"({"room":"lobby","text":"hi"})");
+    WriteSeed(dir, "bad-json",
+              std::string(1, '\0') + R"({"room":"lobby","text":)");
+    WriteSeed(dir, "wrong-types",
+              std::string(1, '\0') + R"({"room":1,"text":[]})");
   }
 
   // ---- content as the CLI shows it (cli/content_json.h) ----

@@ -24,6 +24,62 @@ TEST(ChatContentTest, MessageAndNickRoundTrip) {
   EXPECT_EQ(d.name, "alice");
 }
 
+TEST(ChatContentTest, ActionsAndTopicsRoundTrip) {
+  Result<std::string> a = EncodeAction("lobby", "waves");
+  ASSERT_TRUE(a.ok());
+  Content c = Parse(*a);
+  EXPECT_EQ(c.kind, Content::Kind::kMessage);
+  EXPECT_TRUE(c.action);
+  EXPECT_EQ(c.text, "waves");
+  EXPECT_FALSE(Parse(*EncodeMessage("lobby", "x")).action);
+  Result<std::string> t = EncodeTopic("lobby", "plans for friday");
+  ASSERT_TRUE(t.ok());
+  c = Parse(*t);
+  EXPECT_EQ(c.kind, Content::Kind::kTopic);
+  EXPECT_EQ(c.room, "lobby");
+  EXPECT_EQ(c.text, "plans for friday");
+  // An empty topic clears it; an oversized one or one with control
+  // characters is refused.
+  c = Parse(*EncodeTopic("lobby", ""));
+  EXPECT_EQ(c.kind, Content::Kind::kTopic);
+  EXPECT_EQ(c.text, "");
+  EXPECT_TRUE(EncodeTopic("lobby", std::string(kMaxTopicBytes, 't')).ok());
+  EXPECT_FALSE(EncodeTopic("lobby", std::string(kMaxTopicBytes + 1, 't')).ok());
+  EXPECT_FALSE(EncodeTopic("lobby", "line\nbreak").ok());
+  EXPECT_FALSE(EncodeTopic("no room", "x").ok());
+  EXPECT_FALSE(EncodeAction("lobby", "").ok());
+}
+
+TEST(ChatContentTest, MalformedActionsAndTopicsAreNotChat) {
+  // "emote" must be true (what EncodeAction writes); false or a string is
+  // not chat.
+  for (int variant = 0; variant < 2; ++variant) {
+    std::string m;
+    storage::AppendMsgpackMapHeader(&m, 4);
+    storage::AppendMsgpackStr(&m, "type");
+    storage::AppendMsgpackStr(&m, kMessageType);
+    storage::AppendMsgpackStr(&m, "room");
+    storage::AppendMsgpackStr(&m, "lobby");
+    storage::AppendMsgpackStr(&m, "text");
+    storage::AppendMsgpackStr(&m, "x");
+    storage::AppendMsgpackStr(&m, "emote");
+    if (variant == 0) {
+      storage::AppendMsgpackBool(&m, false);
+    } else {
+      storage::AppendMsgpackStr(&m, "yes");
+    }
+    EXPECT_EQ(Parse(m).kind, Content::Kind::kOther) << variant;
+  }
+  // A topic without its room, or with a bad one.
+  std::string t;
+  storage::AppendMsgpackMapHeader(&t, 2);
+  storage::AppendMsgpackStr(&t, "type");
+  storage::AppendMsgpackStr(&t, kTopicType);
+  storage::AppendMsgpackStr(&t, "topic");
+  storage::AppendMsgpackStr(&t, "x");
+  EXPECT_EQ(Parse(t).kind, Content::Kind::kOther);
+}
+
 TEST(ChatContentTest, RejectsBadRoomsTextAndNames) {
   for (const char* room : {"", "has space", "a/b", "ünicode"}) {
     EXPECT_FALSE(EncodeMessage(room, "x").ok()) << room;
