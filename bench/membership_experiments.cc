@@ -32,7 +32,7 @@
 #include <vector>
 
 #include "bench/svg_plot.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 #include "tests/sim/membership_sim.h"
 
 #ifndef PLUMLOG_SOURCE_DIR
@@ -155,7 +155,7 @@ ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max
   for (int r = 0; r < max_rounds; ++r) {
     const int src = sources[r];
     std::string content;
-    storage::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
+    core::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
     Result<Entry> e = sim.Append(src, content);
     if (!e.ok()) continue;
     sim.RunFor(1000);

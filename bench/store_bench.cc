@@ -25,7 +25,7 @@
 #include "crypto/keypair.h"
 #include "crypto/signature_verifier.h"
 #include "plumlog/store.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

@@ -2,17 +2,17 @@
 
 #include <algorithm>
 
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 
-using storage::AppendMsgpackArrayHeader;
-using storage::AppendMsgpackBin;
-using storage::AppendMsgpackBool;
-using storage::AppendMsgpackMapHeader;
-using storage::AppendMsgpackStr;
-using storage::AppendMsgpackUint;
-using storage::MsgpackReader;
+using core::AppendMsgpackArrayHeader;
+using core::AppendMsgpackBin;
+using core::AppendMsgpackBool;
+using core::AppendMsgpackMapHeader;
+using core::AppendMsgpackStr;
+using core::AppendMsgpackUint;
+using core::MsgpackReader;
 
 namespace {
 
@@ -45,24 +45,6 @@ Status ReadList(MsgpackReader* r, std::string_view what, uint32_t* n) {
 }
 
 }  // namespace
-
-std::string Frame(std::string_view payload) {
-  std::string out;
-  out.reserve(4 + payload.size());
-  const uint32_t n = static_cast<uint32_t>(payload.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out.append(payload);
-  return out;
-}
-
-uint32_t FrameLength(std::string_view data) {
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
-         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 std::string OkResponse(uint32_t results) {
   std::string out;

@@ -9,7 +9,7 @@
 // `code` is a Status::Code; on an error `message` says why and there are no
 // results. Each method's arguments and results are listed in kMethods' doc
 // comments below. Everything here is pure encoding (no I/O); the daemon side
-// is ControlServer + serve_command.cc, the client side ControlClient.
+// is net::ControlServer + serve_command.cc, the client side ControlClient.
 #ifndef PLUMLOG_CLI_CONTROL_PROTOCOL_H_
 #define PLUMLOG_CLI_CONTROL_PROTOCOL_H_
 
@@ -59,10 +59,7 @@ inline constexpr std::string_view kBlock = "block";
 inline constexpr std::string_view kConnect = "connect";
 inline constexpr std::string_view kInSync = "insync";
 
-// Prepends the 4-byte big-endian length to `payload`.
-std::string Frame(std::string_view payload);
-// Reads the length prefix of `data` (at least 4 bytes).
-uint32_t FrameLength(std::string_view data);
+// Framing: net::ControlFrame / net::ControlFrameLength (net/control_server.h).
 
 // Response builders.
 // [0, "", then `results` values the caller appends].

@@ -5,15 +5,15 @@
 
 #include "cli/control_protocol.h"
 #include "cli/output.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
 
 using json = nlohmann::json;
-using storage::AppendMsgpackBin;
-using storage::AppendMsgpackStr;
-using storage::MsgpackReader;
+using core::AppendMsgpackBin;
+using core::AppendMsgpackStr;
+using core::MsgpackReader;
 
 // Control requests that only touch the node's state answer quickly.
 constexpr int kQuickTimeoutMs = 30000;
@@ -195,7 +195,7 @@ Status DaemonHello(ControlClient* client, FeedId* id, std::string* address) {
 Result<std::pair<uint64_t, EntryId>> DaemonAppend(ControlClient* client,
                                                   std::string_view content) {
   std::string req = ControlRequest(kAppend, 1);
-  storage::AppendMsgpackBin(&req, content);
+  core::AppendMsgpackBin(&req, content);
   uint32_t n = 0;
   std::string results;
   // An append may wait for the disk; be patient.

@@ -11,21 +11,21 @@
 #include "cli/commands.h"
 #include "cli/control_client.h"
 #include "cli/control_protocol.h"
-#include "cli/control_server.h"
+#include "net/control_server.h"
 #include "cli/home.h"
 #include "cli/output.h"
 #include "plumlog/node.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
 
-using storage::AppendMsgpackBin;
-using storage::AppendMsgpackBool;
-using storage::AppendMsgpackNil;
-using storage::AppendMsgpackStr;
-using storage::AppendMsgpackUint;
-using storage::MsgpackReader;
+using core::AppendMsgpackBin;
+using core::AppendMsgpackBool;
+using core::AppendMsgpackNil;
+using core::AppendMsgpackStr;
+using core::AppendMsgpackUint;
+using core::MsgpackReader;
 
 void Log(const std::string& line) {
   const std::string out = "plumlog serve: " + line + "\n";
@@ -34,7 +34,7 @@ void Log(const std::string& line) {
 }
 
 // Answers control requests with the store and the node (both on this loop).
-class Daemon : public ControlHandler {
+class Daemon : public net::ControlHandler {
  public:
   Daemon(Store* store, Node* node) : store_(store), node_(node) {}
 
@@ -46,6 +46,7 @@ class Daemon : public ControlHandler {
     if (!st.ok()) return ErrorResponse(st);
     return response;
   }
+  std::string Refuse(const Status& why) override { return ErrorResponse(why); }
 
  private:
   // Acts on a request ParseRequest validated.
@@ -138,7 +139,7 @@ struct Server {
   uv_signal_t sigint;
   uv_signal_t sigterm;
   std::unique_ptr<Node> node;
-  std::unique_ptr<ControlServer> control;
+  std::unique_ptr<net::ControlServer> control;
   bool stopping = false;
   int signal_handles = 0;
 };
@@ -220,8 +221,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   }
   server->node = std::move(*node);
   Daemon daemon(store->get(), server->node.get());
-  Result<std::unique_ptr<ControlServer>> control =
-      ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
+  Result<std::unique_ptr<net::ControlServer>> control = net::ControlServer::Start(
+      &server->loop, ControlSocketPath(home), kMaxControlFrameBytes, &daemon);
   if (!control.ok()) {
     server->node->Stop();
     uv_run(&server->loop, UV_RUN_DEFAULT);

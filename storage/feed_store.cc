@@ -16,7 +16,7 @@
 #include <map>
 
 #include "crypto/sodium_init.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/info_log.h"
 #include "storage/ingest_rules.h"
 #include "storage/keys.h"

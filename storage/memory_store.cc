@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/ingest_rules.h"
 
 namespace plumlog::storage {

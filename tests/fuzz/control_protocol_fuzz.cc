@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "cli/control_protocol.h"
+#include "net/control_frame.h"
 #include "plumlog/node.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
@@ -36,6 +37,7 @@
 namespace {
 
 namespace cli = plumlog::cli;
+namespace net = plumlog::net;
 using plumlog::Status;
 
 // The daemon's own request reader, plus what must hold for what it accepts.
@@ -62,7 +64,7 @@ void ServerStream(std::string_view in) {
   size_t pos = 0;
   std::string reframed;
   while (in.size() - pos >= 4) {
-    const uint32_t len = cli::FrameLength(in.substr(pos));
+    const uint32_t len = net::ControlFrameLength(in.substr(pos));
     if (len == 0 || len > cli::kMaxControlFrameBytes) {
       const std::string err = cli::ErrorResponse(Status::TooLarge("bad control frame length"));
       uint32_t count = 0;
@@ -72,7 +74,7 @@ void ServerStream(std::string_view in) {
     }
     if (in.size() - pos - 4 < len) break;
     const std::string_view payload = in.substr(pos + 4, len);
-    reframed += cli::Frame(payload);
+    reframed += net::ControlFrame(payload);
     FUZZ_CHECK(reframed.size() == pos + 4 + len);
     FUZZ_CHECK(std::string_view(reframed).substr(pos) == in.substr(pos, 4 + size_t{len}));
     Status st = CheckRequest(payload);
@@ -129,8 +131,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Fixed properties, cheap enough to check on every input.
   {
-    const std::string f = cli::Frame(in.substr(0, 64));
-    FUZZ_CHECK(cli::FrameLength(f) == std::min<size_t>(in.size(), 64));
+    const std::string f = net::ControlFrame(in.substr(0, 64));
+    FUZZ_CHECK(net::ControlFrameLength(f) == std::min<size_t>(in.size(), 64));
     uint32_t count = 99;
     std::string_view results;
     FUZZ_CHECK(cli::ParseResponse(cli::OkResponse(3), &count, &results).ok());

@@ -32,9 +32,9 @@
 #include "replication/membership_message.h"
 #include "replication/message.h"
 #include "replication/note.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/export_stream.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace {
 
@@ -42,7 +42,7 @@ namespace fs = std::filesystem;
 using plumlog::Entry;
 using plumlog::EntryCodec;
 using plumlog::crypto::KeyPair;
-namespace mp = plumlog::storage;
+namespace mp = plumlog::core;
 namespace rep = plumlog::replication;
 
 [[noreturn]] void Die(const std::string& why) {

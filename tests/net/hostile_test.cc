@@ -36,7 +36,7 @@
 #include "plumlog/node.h"
 #include "replication/message.h"
 #include "replication/note.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 #include "tests/net/raw_peer.h"
 #include "tests/net/test_node.h"
 #include "tests/storage/store_test_util.h"
@@ -391,10 +391,10 @@ TEST_F(HostilePeerTest, ForgedForkProofsAreRejectedAndTheFeedIsNotFrozen) {
   //    malformed and the sender is disconnected.
   auto frame = [](const Entry& a, const Entry& b) {
     std::string f;
-    storage::AppendMsgpackArrayHeader(&f, 3);
-    storage::AppendMsgpackUint(&f, static_cast<uint64_t>(rep::MessageType::kForkProof));
-    storage::AppendMsgpackBin(&f, a.encoded());
-    storage::AppendMsgpackBin(&f, b.encoded());
+    core::AppendMsgpackArrayHeader(&f, 3);
+    core::AppendMsgpackUint(&f, static_cast<uint64_t>(rep::MessageType::kForkProof));
+    core::AppendMsgpackBin(&f, a.encoded());
+    core::AppendMsgpackBin(&f, b.encoded());
     return f;
   };
   const Entry other2 = other.Make(2, feed[0].id(), 5, TextContent("another author"));
@@ -554,13 +554,13 @@ TEST_F(HostilePeerTest, NotesForAbsurdSequencesKeepTheNodeUpAndOthersSyncing) {
 
   // 3. A sequence past the largest allowed: malformed, disconnected, counted.
   std::string over;
-  storage::AppendMsgpackArrayHeader(&over, 2);
-  storage::AppendMsgpackUint(&over, static_cast<uint64_t>(rep::MessageType::kNotes));
-  storage::AppendMsgpackArrayHeader(&over, 1);
-  storage::AppendMsgpackArrayHeader(&over, 3);
-  storage::AppendMsgpackBin(&over, honest_->id().view());
-  storage::AppendMsgpackUint(&over, (rep::kMaxNoteSeq + 1) << 1);
-  storage::AppendMsgpackUint(&over, 0);
+  core::AppendMsgpackArrayHeader(&over, 2);
+  core::AppendMsgpackUint(&over, static_cast<uint64_t>(rep::MessageType::kNotes));
+  core::AppendMsgpackArrayHeader(&over, 1);
+  core::AppendMsgpackArrayHeader(&over, 3);
+  core::AppendMsgpackBin(&over, honest_->id().view());
+  core::AppendMsgpackUint(&over, (rep::kMaxNoteSeq + 1) << 1);
+  core::AppendMsgpackUint(&over, 0);
   ASSERT_TRUE(p->SendFrame(over));
   // Generous: the 82k notes before it take a while, ~25 s under TSan on a
   // loaded machine (the replicator then tracks 82k feeds).

@@ -19,7 +19,7 @@
 #include "crypto/keypair.h"
 #include "replication/message.h"
 #include "replication/note.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/memory_store.h"
 
 namespace plumlog::replication {

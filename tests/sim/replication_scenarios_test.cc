@@ -6,7 +6,7 @@
 
 #include "crypto/keypair.h"
 #include "replication/note.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/feed_store.h"
 #include "tests/sim/simulator.h"
 

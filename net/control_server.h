@@ -1,10 +1,11 @@
 // The daemon's side of the control socket: a unix socket server on a libuv
-// loop that reads length-prefixed request frames (cli/control_protocol.h),
-// hands each to a ControlHandler and writes back its response. A client that
-// sends a frame over the limit or an empty frame gets an error response and
-// is disconnected; the handler validates every request's contents.
-#ifndef PLUMLOG_CLI_CONTROL_SERVER_H_
-#define PLUMLOG_CLI_CONTROL_SERVER_H_
+// loop that reads length-prefixed request frames (a 4-byte big-endian length,
+// then the payload; cli/control_protocol.h defines the payloads), hands each
+// to a ControlHandler and writes back its response. A client that sends a
+// frame over the limit or an empty frame gets the handler's refusal and is
+// disconnected; the handler validates every request's contents.
+#ifndef PLUMLOG_NET_CONTROL_SERVER_H_
+#define PLUMLOG_NET_CONTROL_SERVER_H_
 
 #include <uv.h>
 
@@ -16,13 +17,16 @@
 
 #include "plumlog/status.h"
 
-namespace plumlog::cli {
+namespace plumlog::net {
 
 class ControlHandler {
  public:
   virtual ~ControlHandler() = default;
   // Returns the response payload for one request payload. Runs on the loop.
   virtual std::string Handle(std::string_view request) = 0;
+  // The response payload sent before a client whose frame length is 0 or
+  // over the limit is disconnected.
+  virtual std::string Refuse(const Status& why) = 0;
 };
 
 class ControlServer {
@@ -38,6 +42,7 @@ class ControlServer {
   // not owned and must outlive the server.
   static Result<std::unique_ptr<ControlServer>> Start(uv_loop_t* loop,
                                                       const std::string& path,
+                                                      size_t max_frame_bytes,
                                                       ControlHandler* handler);
   // The server must have been closed and its handles' close callbacks run
   // (the loop run after Close()).
@@ -54,7 +59,8 @@ class ControlServer {
   struct Client;
   struct WriteRequest;
 
-  ControlServer(uv_loop_t* loop, std::string path, ControlHandler* handler);
+  ControlServer(uv_loop_t* loop, std::string path, size_t max_frame_bytes,
+                ControlHandler* handler);
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -68,6 +74,7 @@ class ControlServer {
 
   uv_loop_t* loop_;
   std::string path_;
+  const size_t max_frame_bytes_;
   ControlHandler* handler_;
   uv_pipe_t listener_;
   bool closed_ = false;
@@ -75,6 +82,6 @@ class ControlServer {
   std::set<Client*> clients_;
 };
 
-}  // namespace plumlog::cli
+}  // namespace plumlog::net
 
-#endif  // PLUMLOG_CLI_CONTROL_SERVER_H_
+#endif  // PLUMLOG_NET_CONTROL_SERVER_H_

@@ -2,14 +2,14 @@
 
 #include <tuple>
 
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::chat {
 namespace {
 
-using storage::AppendMsgpackMapHeader;
-using storage::AppendMsgpackStr;
-using storage::MsgpackReader;
+using core::AppendMsgpackMapHeader;
+using core::AppendMsgpackStr;
+using core::MsgpackReader;
 
 // Well-formed UTF-8, no overlongs, no surrogates, no code points above U+10FFFF.
 bool IsUtf8(std::string_view s) {
