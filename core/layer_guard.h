@@ -11,13 +11,14 @@
 #define PLUMLOG_CORE_LAYER_GUARD_H_
 
 #if defined(PLUMLOG_GUARD_NO_UV)
-#pragma GCC poison uv_loop_t uv_loop_s uv_run
+#pragma GCC poison uv_run uv_tcp_init uv_timer_start
 #endif
 #if defined(PLUMLOG_GUARD_NO_ROCKSDB)
 #pragma GCC poison rocksdb
 #endif
 #if defined(PLUMLOG_GUARD_NO_IO)
-#pragma GCC poison steady_clock system_clock high_resolution_clock sockaddr_in getaddrinfo
+#pragma GCC poison steady_clock system_clock high_resolution_clock sockaddr_in \
+    getaddrinfo
 #endif
 
 #endif  // PLUMLOG_CORE_LAYER_GUARD_H_

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <utility>
 
-#include "net/host_port.h"
+#include "core/host_port.h"
 #include "net/uv_status.h"
 
 namespace plumlog::net {
@@ -19,33 +19,17 @@ std::string FormatAddress(const struct sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const struct sockaddr_in*>(&ss);
     uv_ip4_name(a, ip, sizeof ip);
-    return JoinHostPort(ip, ntohs(a->sin_port));
+    return core::JoinHostPort(ip, ntohs(a->sin_port));
   }
   if (ss.ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const struct sockaddr_in6*>(&ss);
     uv_ip6_name(a, ip, sizeof ip);
-    return JoinHostPort(ip, ntohs(a->sin6_port));
+    return core::JoinHostPort(ip, ntohs(a->sin6_port));
   }
   return "";
 }
 
 }  // namespace
-
-const char* CloseReasonName(CloseReason r) {
-  switch (r) {
-    case CloseReason::kLocal: return "closed locally";
-    case CloseReason::kPeerClosed: return "peer closed";
-    case CloseReason::kHandshakeFailed: return "handshake failed";
-    case CloseReason::kHandshakeTimeout: return "handshake timeout";
-    case CloseReason::kIdleTimeout: return "idle timeout";
-    case CloseReason::kStreamError: return "stream error";
-    case CloseReason::kOversizedFrame: return "oversized frame";
-    case CloseReason::kMalformedFrame: return "malformed frame";
-    case CloseReason::kSocketError: return "socket error";
-    case CloseReason::kResolveFailed: return "resolve failed";
-  }
-  return "?";
-}
 
 struct Connection::WriteReq {
   uv_write_t req;
@@ -84,7 +68,7 @@ Connection* Connection::Dial(uv_loop_t* loop, Handler* handler, const Connection
   c->host_ = std::move(host);
   c->port_ = port;
   c->remote_id_ = expect;
-  c->remote_address_ = JoinHostPort(c->host_, port);
+  c->remote_address_ = core::JoinHostPort(c->host_, port);
   // IP literals need no resolver.
   struct sockaddr_storage ss;
   std::memset(&ss, 0, sizeof ss);
@@ -273,6 +257,25 @@ void Connection::HandleBox(std::string_view data) {
   if (tokens_ <= 0) PauseReading();
 }
 
+void Connection::HoldReads(bool hold) {
+  if (hold == held_ || state_ == State::kClosing) {
+    held_ = hold;
+    return;
+  }
+  held_ = hold;
+  if (hold) {
+    if (reading_) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+      reading_ = false;
+    }
+  } else if (!paused_ && !reading_ &&
+             (state_ == State::kOpen || state_ == State::kHandshake) &&
+             uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::OnAlloc,
+                           &Connection::OnRead) == 0) {
+    reading_ = true;
+  }
+}
+
 void Connection::PauseReading() {
   if (!reading_) return;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
@@ -442,7 +445,7 @@ void Connection::CheckTimers(TimeMs now) {
   last_refill_ = now;
   if (paused_ && tokens_ > 0) {
     paused_ = false;
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::OnAlloc,
+    if (!held_ && uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::OnAlloc,
                       &Connection::OnRead) == 0) {
       reading_ = true;
     }

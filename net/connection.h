@@ -26,6 +26,7 @@
 #include "crypto/keypair.h"
 #include "crypto/secret_handshake.h"
 #include "net/frame_decoder.h"
+#include "node/events.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
 
@@ -45,20 +46,9 @@ struct ConnectionConfig {
   uint32_t max_frames_per_second = 20000;
 };
 
-// Why a connection closed, for counters.
-enum class CloseReason : uint8_t {
-  kLocal,            // we closed it (node decision, shutdown)
-  kPeerClosed,       // goodbye / clean end
-  kHandshakeFailed,  // bad network key, garbage, bad auth, wrong server key
-  kHandshakeTimeout,
-  kIdleTimeout,
-  kStreamError,      // box-stream failed to authenticate, or ended without goodbye
-  kOversizedFrame,
-  kMalformedFrame,   // set by the handler
-  kSocketError,      // connect failed, reset, read/write error
-  kResolveFailed,
-};
-const char* CloseReasonName(CloseReason r);
+// Why a connection closed (node/events.h: the core counts and logs them).
+using node::CloseReason;
+using node::CloseReasonName;
 
 class Connection {
  public:
@@ -101,6 +91,9 @@ class Connection {
   void Close(CloseReason reason, const Status& why, bool graceful);
   // Handshake/idle/linger deadlines and the read throttle; call periodically.
   void CheckTimers(TimeMs now);
+  // Stops (hold) or resumes reading from the socket, whatever the frame-rate
+  // throttle does: the node holds a connection while its ingestion is behind.
+  void HoldReads(bool hold);
 
   uint64_t serial() const { return serial_; }
   State state() const { return state_; }
@@ -161,7 +154,8 @@ class Connection {
   ResolveReq* resolve_ = nullptr;
   bool handle_closing_ = false;
   bool reading_ = false;
-  bool paused_ = false;
+  bool paused_ = false;  // by the frame-rate throttle
+  bool held_ = false;    // by HoldReads
   bool congested_ = false;
 
   std::string host_;

@@ -27,8 +27,8 @@ inline std::string ControlFrame(std::string_view payload) {
 // Reads the length prefix of `data` (at least 4 bytes).
 inline uint32_t ControlFrameLength(std::string_view data) {
   const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) |
-         uint32_t{p[3]};
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
 }
 
 }  // namespace plumlog::net

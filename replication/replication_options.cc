@@ -26,6 +26,7 @@ Status ReplicationOptions::Validate() const {
   if (max_push_per_pump == 0) {
     return Status::InvalidArgument("ReplicationOptions.max_push_per_pump must be at least 1");
   }
+  if (hops > 16) return Status::InvalidArgument("ReplicationOptions.hops must be 0..16");
   return Status::OK();
 }
 

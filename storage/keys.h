@@ -27,6 +27,8 @@ enum Cf : int {
 };
 
 inline constexpr std::string_view kMetaSchemaKey = "schema_version";
+// meta: "block/" feed(32) -> "" for every feed the node blocked.
+inline constexpr std::string_view kMetaBlockPrefix = "block/";
 inline constexpr std::string_view kSchemaVersion = "1";
 
 void PutU64BE(std::string* out, uint64_t v);
@@ -53,6 +55,9 @@ bool ParseForkValue(std::string_view v, std::string_view* first, std::string_vie
 
 // peer(32) author(32) -> note (8 bytes, big-endian two's complement)
 std::string PeerClockKey(const FeedId& peer, const FeedId& author);
+
+// meta: kMetaBlockPrefix feed(32)
+std::string BlockKey(const FeedId& feed);
 
 }  // namespace plumlog::storage
 

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "plumlog/options.h"
@@ -112,6 +113,11 @@ struct NodeOptions {
   // slow. Must exceed the soft limit by at least one frame (1 MiB).
   // Default: 64 MiB.
   size_t send_queue_hard_bytes = size_t{64} << 20;
+  // Bytes of received entries handed to the store and not yet stored (the
+  // store verifies and writes them off the node's loop thread). Above it the
+  // node stops reading from the peers that sent them until half of it is
+  // done, so a fast peer cannot queue unbounded work. Default: 16 MiB.
+  size_t max_pending_ingest_bytes = size_t{16} << 20;
   // Frames accepted from one connection per second (token bucket with one
   // second of burst). Beyond it the connection's reading is paused until
   // tokens return: a flooding peer slows itself down and costs bounded CPU
@@ -203,6 +209,7 @@ struct NodeCounters {
   uint64_t forks = 0;
   uint64_t slow_peer_disconnects = 0;  // send queue over the hard limit
   uint64_t throttled = 0;             // times a flooding connection was paused
+  uint64_t store_errors = 0;          // store reads or writes that failed (see the log)
   uint64_t entries_received = 0;
   uint64_t entries_stored = 0;
   uint64_t entries_sent = 0;
@@ -247,6 +254,19 @@ struct NodeStatus {
   uint64_t progress_target = 0;
   std::vector<FeedProgress> feeds;
   NodeCounters counters;
+  std::string last_store_error;  // the latest store error, "" if none
+};
+
+// How a node chooses the feeds it replicates (ReplicationOptions and the
+// follow graph; docs/protocol.md, "Replication policy").
+struct ReplicationPolicyStatus {
+  bool replicate_all = true;
+  uint32_t hops = 0;               // used when !replicate_all
+  std::vector<FeedId> follows;     // our latest contact entries follow these
+  std::vector<FeedId> blocks;      // never replicated (private to this node)
+  // Without replicate_all: every feed within `hops` follows, with its
+  // distance (0 = our own).
+  std::vector<std::pair<FeedId, uint32_t>> in_range;
 };
 
 class Node {
@@ -285,11 +305,18 @@ class Node {
   // Connects once (no redial) and replicates with the peer while connected.
   Status Connect(const PeerAddress& peer);
 
-  // Follow list (used when replication.replicate_all is false) and blocks.
+  // Follow or unfollow `feed`: appends a contact entry to our feed (SSB's
+  // shape, docs/format.md), which replication.hops reads when
+  // replication.replicate_all is false. Returns once the entry is stored.
   Status Follow(const FeedId& feed);
   Status Unfollow(const FeedId& feed);
-  // Never replicate `feed` with anyone (entries already stored stay).
+  // Never replicate `feed` with anyone; kept in the store (it survives
+  // restarts) and private to this node. Entries already stored stay, unless
+  // purged: Purge blocks and deletes them.
   Status Block(const FeedId& feed);
+  Status Purge(const FeedId& feed);
+  Status Unblock(const FeedId& feed);
+  Result<ReplicationPolicyStatus> Policy();
 
   Result<NodeStatus> GetStatus();
   // True once `peer` is connected, its notes have arrived, we hold every

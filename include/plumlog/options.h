@@ -88,6 +88,12 @@ struct ReplicationOptions {
   // only feeds put on the follow list. Default: true.
   bool replicate_all = true;
 
+  // Without replicate_all: replicate the feeds within this many follows of
+  // our own in the follow graph (contact entries, docs/protocol.md
+  // "Replication policy"): 1 = the feeds we follow, 2 = also the feeds they
+  // follow, ... 0 = only our own feed. Default: 2 (SSB's usual range).
+  uint32_t hops = 2;
+
   // Plumtree's first graft timeout: a lazy peer announced entries we lack and
   // the eager source has not delivered them this long after. The feed is then
   // grafted onto the next announcing peer in rotation. ~10 round trips on a LAN.

@@ -42,10 +42,6 @@ class Store {
 
   // The local author's feed id.
   virtual const FeedId& local_id() const = 0;
-  // The local identity's 32-byte Ed25519 seed (its secret key, as in
-  // <home>/secret). The Node needs it for the secret handshake; anyone holding
-  // it can write to the local feed.
-  virtual std::span<const uint8_t, 32> identity_seed() const = 0;
 
   // Appends one entry to the local feed. `content` must be exactly one msgpack
   // value; the encoded entry must fit kMaxEntryBytes. Returns the stored entry
@@ -93,11 +89,6 @@ class Store {
   // holds neither entry, and freezes the feed. InvalidEntry if it is not a
   // proof; AlreadyExists if the feed is already known to be forked.
   virtual Status AddForkProof(const Entry& first, const Entry& second) = 0;
-
-  // Replication bookkeeping: the notes a peer last announced (feed -> note, see
-  // docs/protocol.md), so a reconnect only exchanges what changed.
-  virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const = 0;
-  virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) = 0;
 
   // Listeners are not owned and must outlive their registration.
   virtual void AddListener(StoreListener* listener) = 0;

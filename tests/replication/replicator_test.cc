@@ -2,7 +2,10 @@
 // instances (each over its own MemoryStore) driven by hand. Frames are passed
 // from one node's TakeEffects() to another's OnFrame() by the test, decoded to
 // assert on the exact notes and entries, and time only moves when a test says
-// so. Whole-network behaviour lives in tests/sim/.
+// so. The store writes the replicator asks for (Ingest, SavePeerClock,
+// StoreForkProof) are carried out at once by the harness, as a driver would,
+// and the ingest's answer handed back. Whole-network behaviour lives in
+// tests/sim/.
 #include "replication/replicator.h"
 
 #include <gtest/gtest.h>
@@ -88,13 +91,49 @@ struct QueueListener : StoreListener {
   void OnEntry(const Entry& e) override { pending.push_back(e); }
 };
 
+// The replication policy of a test node: everything (or a follow list),
+// minus refused feeds.
+class TestFilter : public FeedFilter {
+ public:
+  explicit TestFilter(bool all) : all_(all) {}
+  bool Replicates(const FeedId& feed) const override {
+    return !refused.count(feed) && (all_ || follows.count(feed));
+  }
+  std::vector<FeedId> Wanted() const override { return {follows.begin(), follows.end()}; }
+  std::set<FeedId> follows;
+  std::set<FeedId> refused;
+
+ private:
+  bool all_;
+};
+
+class TestTargets : public DigestTargets {
+ public:
+  std::vector<FeedId> DigestCandidates() const override { return members; }
+  std::vector<FeedId> members;
+};
+
 class Node {
  public:
-  explicit Node(uint8_t seed, const ReplicationOptions& options = ReplicationOptions::Test(),
-                ReplicationPolicy* policy = nullptr)
-      : key_(Key(seed)), store_(key_, {}) {
+  explicit Node(uint8_t seed, const ReplicationOptions& options = ReplicationOptions::Test())
+      : key_(Key(seed)), store_(key_, {}), filter_(options.replicate_all) {
     store_.AddListener(&listener_);
-    rep_ = std::make_unique<Replicator>(&store_, options, seed, policy);
+    rep_ = std::make_unique<Replicator>(&store_, options, seed, &filter_);
+    rep_->SetDigestTargets(&targets_);
+  }
+  void SetMembers(std::vector<FeedId> members) { targets_.members = std::move(members); }
+  // Follows, unfollows, refuses (blocks) `feed` and tells the replicator.
+  void Follow(const FeedId& feed, bool follow, TimeMs now) {
+    if (follow) {
+      filter_.follows.insert(feed);
+    } else {
+      filter_.follows.erase(feed);
+    }
+    rep_->OnPolicyChange(feed, now);
+  }
+  void Refuse(const FeedId& feed, TimeMs now) {
+    filter_.refused.insert(feed);
+    rep_->OnPolicyChange(feed, now);
   }
   ~Node() { store_.RemoveListener(&listener_); }
 
@@ -112,6 +151,35 @@ class Node {
     Drain(now);
     return e;
   }
+  // Carries out the store writes among the replicator's effects (the answers
+  // may bring more), keeping the others for Take().
+  void Pump(TimeMs now) {
+    now_ = now;
+    for (;;) {
+      std::vector<Effect> effects = rep_->TakeEffects();
+      if (effects.empty()) return;
+      for (Effect& e : effects) {
+        switch (e.kind) {
+          case Effect::Kind::kIngest: {
+            ++ingests_;
+            IngestResult r = store_.Ingest(e.batch);
+            Drain(now);
+            rep_->OnIngestDone(e.request, r, now);
+            break;
+          }
+          case Effect::Kind::kSavePeerClock:
+            EXPECT_TRUE(store_.SavePeerClock(e.peer, e.clock).ok());
+            break;
+          case Effect::Kind::kStoreForkProof:
+            (void)store_.AddForkProof(e.first, e.second);
+            break;
+          default:
+            stash_.push_back(std::move(e));
+        }
+      }
+    }
+  }
+  size_t ingests() const { return ingests_; }
   // As if imported: straight into the store.
   void Inject(std::vector<Entry> entries, TimeMs now) {
     IngestResult r = store_.Ingest(std::move(entries));
@@ -121,11 +189,20 @@ class Node {
   void Receive(const FeedId& from, std::string_view frame, TimeMs now) {
     rep_->OnFrame(from, frame, now);
     Drain(now);
+    Pump(now);
   }
   void Receive(const FeedId& from, const Message& m, TimeMs now) {
     Receive(from, EncodeMessage(m), now);
   }
-  std::vector<Effect> Take() { return rep_->TakeEffects(); }
+  // Every effect but the store writes, which were carried out.
+  std::vector<Effect> Take() {
+    Pump(now_);
+    // The deadline index agrees with the feeds' state after every event.
+    EXPECT_TRUE(rep_->TimersConsistent());
+    std::vector<Effect> out;
+    out.swap(stash_);
+    return out;
+  }
   uint64_t Seq(const FeedId& feed) const {
     Result<FeedInfo> f = store_.Feed(feed);
     return f.ok() ? f->seq : 0;
@@ -135,7 +212,12 @@ class Node {
   crypto::KeyPair key_;
   storage::MemoryStore store_;
   QueueListener listener_;
+  TestFilter filter_;
+  TestTargets targets_;
   std::unique_ptr<Replicator> rep_;
+  std::vector<Effect> stash_;
+  TimeMs now_ = 0;
+  size_t ingests_ = 0;
 };
 
 // ---- effect helpers ----
@@ -295,15 +377,6 @@ DigestMessage FullRangeDigest(std::vector<DigestItem> items) {
   d.clock = std::move(items);
   return d;
 }
-
-class RefuseFeed : public ReplicationPolicy {
- public:
-  explicit RefuseFeed(FeedId f) : refused_(f) {}
-  bool ShouldReplicate(const FeedId& feed) override { return feed != refused_; }
-
- private:
-  FeedId refused_;
-};
 
 constexpr TimeMs kT0 = 10'000;
 
@@ -726,7 +799,7 @@ TEST(ReplicatorTest, FollowListLimitsWhatIsReplicated) {
   a.Append("a1", kT0);
   a.Inject(x.Next(2), kT0);
   a.Inject(y.Next(2), kT0);
-  c.rep().Follow(x.id(), true, kT0);
+  c.Follow(x.id(), true, kT0);
 
   std::vector<Net::Delivered> log = net.Connect(a, c, kT0);
   std::map<FeedId, int64_t> notes = Notes(SentBy(log, c.id()), a.id());
@@ -750,13 +823,13 @@ TEST(ReplicatorTest, FollowListLimitsWhatIsReplicated) {
   c.Take();
 
   // Following Y later asks for it.
-  c.rep().Follow(y.id(), true, kT0 + 2);
+  c.Follow(y.id(), true, kT0 + 2);
   std::vector<Effect> fx = c.Take();
   EXPECT_EQ(Notes(fx, a.id()), (std::map<FeedId, int64_t>{{y.id(), MakeNote(0, true)}}));
   net.Deliver(c.id(), fx, kT0 + 2);
   EXPECT_EQ(c.Seq(y.id()), 3u);
   // Unfollowing X tells A.
-  c.rep().Follow(x.id(), false, kT0 + 3);
+  c.Follow(x.id(), false, kT0 + 3);
   EXPECT_EQ(Notes(c.Take(), a.id()), (std::map<FeedId, int64_t>{{x.id(), kNoteNotReplicating}}));
 }
 
@@ -824,7 +897,7 @@ TEST(ReplicatorTest, BlockFeedStopsItWithEveryone) {
   net.Connect(a, b, kT0);
   net.Connect(a, c, kT0);
 
-  a.rep().BlockFeed(x.id(), kT0 + 1);
+  a.Refuse(x.id(), kT0 + 1);
   std::vector<Effect> fx = a.Take();
   EXPECT_EQ(Notes(fx, b.id()), (std::map<FeedId, int64_t>{{x.id(), kNoteNotReplicating}}));
   EXPECT_EQ(Notes(fx, c.id()), (std::map<FeedId, int64_t>{{x.id(), kNoteNotReplicating}}));
@@ -856,8 +929,8 @@ TEST(ReplicatorTest, BlockFeedStopsItWithEveryone) {
 
 TEST(ReplicatorTest, PolicyRefusingAFeedKeepsItOut) {
   Author x(9), y(10);
-  RefuseFeed policy(x.id());
-  Node a(1), c(3, ReplicationOptions::Test(), &policy);
+  Node a(1), c(3);
+  c.Refuse(x.id(), kT0);
   Net net({&a, &c});
   a.Inject(x.Next(2), kT0);
   a.Inject(y.Next(2), kT0);
@@ -950,7 +1023,7 @@ TEST(ReplicatorTest, NotesAreSplitAtMaxNotesPerMessage) {
   ReplicationOptions o = ReplicationOptions::Test();
   o.replicate_all = false;
   Node a(1, o), b(2);
-  for (uint32_t i = 0; i < 3000; ++i) a.rep().Follow(FakeFeed(i), true, kT0);
+  for (uint32_t i = 0; i < 3000; ++i) a.Follow(FakeFeed(i), true, kT0);
   a.rep().OnPeerUp(b.id(), kT0);
   std::vector<Effect> fx = a.Take();
   std::vector<Message> frames = Frames(fx, b.id(), MessageType::kNotes);
@@ -1069,7 +1142,7 @@ TEST(ReplicatorTest, DigestWithSameSeqButAnotherHeadRevealsAForkAndTheProofFlood
   ASSERT_EQ(b.store().Get(x.id(), 2).value(), other);
 
   // A's digest round goes to C.
-  a.rep().SetMembers({c.id()});
+  a.SetMembers({c.id()});
   a.rep().Tick(kT0 + 1);
   a.Take();
   a.rep().Tick(kT0 + 1000);

@@ -1,12 +1,12 @@
 // HOST:PORT text, with brackets around IPv6 hosts.
-#ifndef PLUMLOG_NET_HOST_PORT_H_
-#define PLUMLOG_NET_HOST_PORT_H_
+#ifndef PLUMLOG_CORE_HOST_PORT_H_
+#define PLUMLOG_CORE_HOST_PORT_H_
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace plumlog::net {
+namespace plumlog::core {
 
 inline std::string JoinHostPort(std::string_view host, uint16_t port) {
   std::string out;
@@ -19,6 +19,6 @@ inline std::string JoinHostPort(std::string_view host, uint16_t port) {
   return out;
 }
 
-}  // namespace plumlog::net
+}  // namespace plumlog::core
 
-#endif  // PLUMLOG_NET_HOST_PORT_H_
+#endif  // PLUMLOG_CORE_HOST_PORT_H_
