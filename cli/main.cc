@@ -252,9 +252,9 @@ int Main(int argc, char** argv) {
   CLI::Option* max_conn_opt =
       serve
           ->add_option("--max-connections", serve_max_connections,
-                       "Most open peer connections (default 128)")
+                       "Most open peer connections, 1-65536 (default 128)")
           ->type_name("N")
-          ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+          ->check(CLI::Range(uint64_t{1}, uint64_t{65536}));
 
   bool peers_json = false;
   CLI::App* peers = app.add_subcommand(

@@ -32,9 +32,9 @@ Status ParseBool(std::string_view v, bool* out) {
 Status ParseCount(std::string_view v, uint64_t* out) {
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
   if (v.empty() || ec != std::errc() || end != v.data() + v.size() ||
-      *out == 0 || *out > 1000000) {
+      *out == 0 || *out > 65536) {
     return Status::InvalidArgument(
-        "expected an integer from 1 to 1000000, got '" + std::string(v) + "'");
+        "expected an integer from 1 to 65536, got '" + std::string(v) + "'");
   }
   return Status::OK();
 }

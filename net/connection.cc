@@ -240,6 +240,13 @@ void Connection::HandleBox(std::string_view data) {
   }
   frame_batch_.clear();
   if (state_ != State::kOpen) return;
+  if (config_->receive_budget != nullptr) {
+    config_->receive_budget->Set(serial_, frames_.held(), static_cast<TimeMs>(uv_now(loop_)));
+    if (config_->receive_budget->over()) {
+      handler_->OnReceiveBudgetExceeded(this);
+      if (state_ != State::kOpen) return;
+    }
+  }
   if (!fst.ok()) {
     Close(fst.code() == Status::Code::kTooLarge ? CloseReason::kOversizedFrame
                                                 : CloseReason::kMalformedFrame,
@@ -284,10 +291,31 @@ void Connection::PauseReading() {
   handler_->OnThrottled(this);
 }
 
+// What a peer closing mid-handshake most likely means, by how far it got
+// (docs/protocol.md section 16.5).
+std::string Connection::HandshakeEofReason() const {
+  using S = crypto::SecretHandshake::State;
+  switch (shs_->state()) {
+    case S::kAwaitServerHello:
+      return "the server closed the connection without answering our hello: its network key "
+             "differs from ours, or it refused the connection (busy, or too many connections "
+             "from our address)";
+    case S::kAwaitServerAccept:
+      return "the server closed the connection after our authentication: it does not hold the "
+             "key we dialled (check the ~shs: key of the address), or it refused us";
+    case S::kAwaitClientHello:
+      return "the peer closed the connection before sending its hello";
+    case S::kAwaitClientAuth:
+      return "the peer closed the connection after our hello, before authenticating (it "
+             "expected another server key, or gave up)";
+    default:
+      return "the peer closed the connection during the handshake";
+  }
+}
+
 void Connection::HandleEof() {
   if (state_ == State::kHandshake) {
-    Close(CloseReason::kHandshakeFailed,
-          Status::Corruption("peer closed the connection during the handshake"), false);
+    Close(CloseReason::kHandshakeFailed, Status::IOError(HandshakeEofReason()), false);
     return;
   }
   Status st = decoder_->End();
@@ -373,6 +401,7 @@ void Connection::Close(CloseReason reason, const Status& why, bool graceful) {
     uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
     resolve_ = nullptr;
   }
+  if (config_->receive_budget != nullptr) config_->receive_budget->Set(serial_, 0, 0);
   if (handler_ != nullptr) handler_->OnClose(this, reason, why);
   if (graceful && was_open && !handle_closing_) {
     // Everything queued, then the goodbye, then a FIN once libuv wrote it all.

@@ -27,6 +27,7 @@
 #include "crypto/secret_handshake.h"
 #include "net/frame_decoder.h"
 #include "node/events.h"
+#include "net/receive_budget.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
 
@@ -44,6 +45,10 @@ struct ConnectionConfig {
   int64_t linger_ms = 2000;  // a graceful close waits this long for the goodbye to leave
   size_t send_queue_soft_bytes = size_t{4} << 20;
   uint32_t max_frames_per_second = 20000;
+  // Incomplete frames of all connections together (null: no node-wide
+  // limit). A connection reports what it holds after every read; when the
+  // total is over the limit the handler hears OnReceiveBudgetExceeded.
+  ReceiveBudget* receive_budget = nullptr;
 };
 
 // Why a connection closed (node/events.h: the core counts and logs them).
@@ -66,6 +71,9 @@ class Connection {
     virtual void OnThrottled(Connection* c) = 0;
     // The object is about to be deleted.
     virtual void OnFreed(Connection* c) = 0;
+    // After a read of `c`, the incomplete frames of all connections are over
+    // ConnectionConfig::receive_budget's limit.
+    virtual void OnReceiveBudgetExceeded(Connection* c) = 0;
   };
 
   enum class State : uint8_t { kResolving, kConnecting, kHandshake, kOpen, kClosing };
@@ -130,6 +138,7 @@ class Connection {
   void HandleData(std::string_view data);
   void HandleBox(std::string_view data);
   void HandleEof();
+  std::string HandshakeEofReason() const;
   void CloseHandle();
   void UpdateCongestion();
   void PauseReading();

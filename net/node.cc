@@ -3,6 +3,7 @@
 #include "plumlog/node.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <uv.h>
 
 #include <cctype>
@@ -137,6 +138,13 @@ Result<PeerAddress> PeerAddress::Parse(std::string_view text) {
                                    "': bad key: " + id.status().message());
   }
   a.id = *id;
+  // A key that is not a point of prime order can never complete a handshake:
+  // refuse it here rather than redial it forever.
+  if (crypto_core_ed25519_is_valid_point(a.id.bytes().data()) != 1) {
+    return Status::InvalidArgument("bad peer address '" + std::string(text) +
+                                   "': the key is not a valid Ed25519 public key; copy the "
+                                   "address from `plumlog whoami --address` on the peer");
+  }
   if (a.port == 0) {
     return Status::InvalidArgument("bad peer address '" + std::string(text) + "': port 0");
   }
@@ -180,7 +188,24 @@ Status NodeOptions::Validate() const {
     Status st = ParseHostPort(advertise, &host, &port);
     if (!st.ok()) return Status::InvalidArgument("advertise: " + st.message());
   }
-  if (max_connections < 1) return Status::InvalidArgument("max_connections must be >= 1");
+  if (max_connections < 1 || max_connections > 65536) {
+    return Status::InvalidArgument("max_connections must be in 1..65536");
+  }
+  if (reserved_connections >= max_connections && max_connections > 1) {
+    return Status::InvalidArgument("reserved_connections must be < max_connections");
+  }
+  if (max_handshakes_per_address == 0 || max_handshakes_per_prefix == 0 ||
+      max_unknown_per_prefix == 0) {
+    return Status::InvalidArgument(
+        "max_handshakes_per_address, max_handshakes_per_prefix and max_unknown_per_prefix "
+        "must be >= 1");
+  }
+  if (max_receive_buffer_bytes < (size_t{2} << 20)) {
+    return Status::InvalidArgument("max_receive_buffer_bytes must be >= 2 MiB (two frames)");
+  }
+  if (max_send_buffer_bytes < send_queue_hard_bytes) {
+    return Status::InvalidArgument("max_send_buffer_bytes must be >= send_queue_hard_bytes");
+  }
   if (handshake_timeout_ms <= 0) return Status::InvalidArgument("handshake_timeout_ms must be > 0");
   if (idle_timeout_ms <= 0) return Status::InvalidArgument("idle_timeout_ms must be > 0");
   if (send_queue_soft_bytes == 0) {

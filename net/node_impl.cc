@@ -141,7 +141,8 @@ Node::Impl::Impl(storage::ReplicationStore* store, const NodeOptions& options,
       options_(options),
       loop_(loop),
       self_(store->local_id()),
-      config_(crypto::KeyPair::FromSeed(store->identity_seed())) {
+      config_(crypto::KeyPair::FromSeed(store->identity_seed())),
+      receive_budget_(options.max_receive_buffer_bytes) {
   std::random_device rd;
   seed_ = options_.seed != 0 ? options_.seed
                              : (uint64_t{rd()} << 32) ^ uint64_t { rd() };
@@ -150,6 +151,7 @@ Node::Impl::Impl(storage::ReplicationStore* store, const NodeOptions& options,
   config_.idle_timeout_ms = options_.idle_timeout_ms;
   config_.send_queue_soft_bytes = options_.send_queue_soft_bytes;
   config_.max_frames_per_second = options_.max_frames_per_second;
+  config_.receive_budget = &receive_budget_;
 }
 
 Node::Impl::~Impl() = default;
@@ -584,6 +586,24 @@ void Node::Impl::OnThrottled(Connection* c) {
   ++throttled_;
   Log("throttling %s: over %u frames/s", c->remote_id().Short().c_str(),
       options_.max_frames_per_second);
+}
+
+void Node::Impl::OnReceiveBudgetExceeded(Connection*) {
+  // Past the node's limit: the oldest incomplete frame goes until it fits
+  // (the core counts and logs the closes).
+  while (receive_budget_.over()) {
+    const uint64_t victim = receive_budget_.Victim();
+    Connection* v = nullptr;
+    for (Connection* c : all_) {
+      if (c->serial() == victim) v = c;
+    }
+    if (v == nullptr || v->state() == Connection::State::kClosing) break;
+    v->Close(CloseReason::kReceiveBudget,
+             Status::Busy("incomplete frames of all connections hold " +
+                          std::to_string(receive_budget_.total()) + " bytes (max_receive_buffer_bytes " +
+                          std::to_string(receive_budget_.limit()) + "); its is the oldest"),
+             false);
+  }
 }
 
 void Node::Impl::OnFreed(Connection* c) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/receive_budget.h"
 #include "node/node_core.h"
 #include "plumlog/node.h"
 #include "storage/replication_store.h"
@@ -76,6 +77,7 @@ class Node::Impl final : public net::Connection::Handler {
   void OnWritable(net::Connection* c) override;
   void OnThrottled(net::Connection* c) override;
   void OnFreed(net::Connection* c) override;
+  void OnReceiveBudgetExceeded(net::Connection* c) override;
 
  private:
   class Completions;
@@ -110,6 +112,7 @@ class Node::Impl final : public net::Connection::Handler {
   std::thread::id loop_thread_;
   FeedId self_;
   net::ConnectionConfig config_;
+  net::ReceiveBudget receive_budget_;
   uint64_t seed_ = 0;
   std::string advertise_;  // HOST:PORT told to others
   std::string listen_host_;

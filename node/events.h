@@ -42,6 +42,8 @@ enum class CloseReason : uint8_t {
   kMalformedFrame = 7,  // the core found a frame it could not decode
   kSocketError = 8,     // connect failed, reset, read/write error
   kResolveFailed = 9,
+  kRefused = 10,        // admission refused or evicted it (node/admission.h)
+  kReceiveBudget = 11,  // the driver's incomplete frames went over their limit
 };
 const char* CloseReasonName(CloseReason r);
 

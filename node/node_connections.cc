@@ -5,10 +5,26 @@
 
 #include "node/node_core.h"
 #include "node/node_core_internal.h"
+#include "node/refusal.h"
 #include "replication/membership_message.h"
 #include "replication/message.h"
 
 namespace plumlog::node {
+namespace {
+
+// A refused or evicted peer may try again after this.
+constexpr uint64_t kRefusedRetryMs = 10000;
+
+// "reason: detail" without saying the reason twice (a detail often starts
+// with it already).
+std::string DescribeClose(CloseReason reason, const Status& why) {
+  const std::string name = CloseReasonName(reason);
+  if (why.ok() || why.message().empty()) return name;
+  if (why.message().rfind(name, 0) == 0) return why.message();
+  return name + ": " + why.message();
+}
+
+}  // namespace
 
 // ---- connection events ----
 
@@ -25,15 +41,80 @@ void NodeCore::OnAccepted(const ConnectionAccepted& e, TimeMs now) {
               Status::Aborted("the node is stopping"), false, now);
     return;
   }
-  if (LiveConnections() > options_.max_connections) {
-    ++counters_.refused_max_connections;
-    Log(ReportKind::kConnection, "refusing connection from " + e.address +
-                                     ": " +
-                                     std::to_string(LiveConnections() - 1) +
-                                     " connections open (max_connections)");
-    CloseConn(e.conn, CloseReason::kLocal, Status::Busy("too many connections"),
-              false, now);
+  Admission::Decision d =
+      admission_.OnInbound(e.conn, Admission::HostOf(e.address));
+  if (d.evict != 0) Evict(d.evict, d.reason, now);
+  if (!d.admit) {
+    ++counters_.connections_refused;
+    LogRefusal("refusing connection from " + e.address + ": " + d.reason,
+               FeedId(), now);
+    CloseConn(e.conn, CloseReason::kRefused, Status::Busy(d.reason), false,
+              now);
   }
+}
+
+void NodeCore::Evict(ConnId victim, const std::string& reason, TimeMs now) {
+  auto it = conns_.find(victim);
+  if (it == conns_.end()) return;
+  ++counters_.connections_evicted;
+  LogRefusal(std::string("closing connection ") +
+                 (it->second.outbound ? "to " : "from ") + it->second.address +
+                 ": " + reason,
+             it->second.peer, now);
+  if (it->second.open) {
+    Refuse(victim, reason, now);
+  } else {
+    CloseConn(victim, CloseReason::kRefused, Status::Busy(reason), false, now);
+  }
+}
+
+void NodeCore::Refuse(ConnId conn, const std::string& reason, TimeMs now) {
+  SendOn(conn, EncodeRefusal({reason, kRefusedRetryMs}), now);
+  CloseConn(conn, CloseReason::kRefused, Status::Busy(reason),
+            /*graceful=*/true, now);
+}
+
+bool NodeCore::Known(const FeedId& peer) const {
+  if (configured_.count(peer)) return true;
+  auto it = peers_.find(peer);
+  if (it != peers_.end() && it->second.primary != 0)
+    return true;  // reconnecting
+  if (!membership_) return false;
+  auto st = membership_->StateOf(peer);
+  return st.has_value() && (*st == replication::MemberState::kAlive ||
+                            *st == replication::MemberState::kSuspect);
+}
+
+void NodeCore::LogRefusal(std::string text, const FeedId& peer, TimeMs now) {
+  if (refusals_log_.Allow(now))
+    Log(ReportKind::kConnection, std::move(text), peer);
+}
+
+void NodeCore::HandleRefusal(ConnId conn, std::string_view frame, TimeMs now) {
+  const Conn& c = conns_.at(conn);
+  const FeedId peer = c.peer;
+  Result<Refusal> r = DecodeRefusal(frame);
+  if (!r.ok()) {
+    ++counters_.malformed_frames;
+    Log(ReportKind::kConnection,
+        "malformed refused frame from " + peer.Short() + ": " +
+            r.status().message(),
+        peer);
+    CloseConn(conn, CloseReason::kMalformedFrame, r.status(), false, now);
+    return;
+  }
+  ++counters_.refused_by_peers;
+  Log(ReportKind::kConnection,
+      peer.Short() + " (" + c.address + ") refused the connection: " +
+          r->reason + "; not redialling it for " +
+          std::to_string(r->retry_after_ms) + " ms",
+      peer);
+  Backoff& b = backoff_[peer];
+  b.delay_ms =
+      std::max<TimeMs>(b.delay_ms, static_cast<TimeMs>(r->retry_after_ms));
+  b.next = std::max(b.next, now + static_cast<TimeMs>(r->retry_after_ms));
+  CloseConn(conn, CloseReason::kRefused,
+            Status::Busy("refused by the peer: " + r->reason), false, now);
 }
 
 void NodeCore::OnOpened(const ConnectionOpened& e, TimeMs now) {
@@ -49,6 +130,18 @@ void NodeCore::OnOpened(const ConnectionOpened& e, TimeMs now) {
     CloseConn(e.conn, CloseReason::kLocal,
               Status::InvalidArgument("connected to ourselves"), false, now);
     return;
+  }
+  if (!c.outbound) {
+    Admission::Decision d = admission_.OnAuthenticated(e.conn, Known(peer));
+    if (d.evict != 0) Evict(d.evict, d.reason, now);
+    if (!d.admit) {
+      ++counters_.connections_refused;
+      LogRefusal(
+          "refusing " + peer.Short() + " from " + c.address + ": " + d.reason,
+          peer, now);
+      Refuse(e.conn, d.reason, now);
+      return;
+    }
   }
   PeerConns& pc = peers_[peer];
   if (pc.dialing == e.conn) pc.dialing = 0;
@@ -116,6 +209,10 @@ void NodeCore::OnFrame(const FrameReceived& e, TimeMs now) {
   if (cit == conns_.end() || !cit->second.open) return;
   ++counters_.frames_received;
   const FeedId peer = cit->second.peer;
+  if (IsRefusalFrame(e.frame)) {
+    HandleRefusal(e.conn, e.frame, now);
+    return;
+  }
   if (replication::IsMembershipFrame(e.frame)) {
     bool malformed;
     if (membership_) {
@@ -158,6 +255,10 @@ void NodeCore::OnFrame(const FrameReceived& e, TimeMs now) {
 
 void NodeCore::OnSendQueue(const SendQueue& e, TimeMs now) {
   auto cit = conns_.find(e.conn);
+  if (cit == conns_.end()) return;
+  cit->second.queued = e.queued_bytes;
+  EnforceSendBudget(now);
+  cit = conns_.find(e.conn);
   if (cit == conns_.end() || !cit->second.has_peer) return;
   const FeedId peer = cit->second.peer;
   auto pit = peers_.find(peer);
@@ -182,9 +283,38 @@ void NodeCore::OnSendQueue(const SendQueue& e, TimeMs now) {
   }
 }
 
+void NodeCore::EnforceSendBudget(TimeMs now) {
+  // The queues the driver reported (those over the soft limit; the others
+  // hold less than send_queue_soft_bytes each): the longest goes until the
+  // total fits.
+  for (;;) {
+    size_t total = 0;
+    const Conn* longest = nullptr;
+    for (const auto& [id, c] : conns_) {
+      total += c.queued;
+      if (longest == nullptr || c.queued > longest->queued) longest = &c;
+    }
+    if (total <= options_.max_send_buffer_bytes || longest == nullptr) return;
+    ++counters_.slow_peer_disconnects;
+    Log(ReportKind::kConnection,
+        "send queues hold " + std::to_string(total) +
+            " bytes (max_send_buffer_bytes " +
+            std::to_string(options_.max_send_buffer_bytes) +
+            "): disconnecting " + longest->peer.Short() + ", the longest (" +
+            std::to_string(longest->queued) + " bytes)",
+        longest->peer);
+    CloseConn(longest->id, CloseReason::kLocal,
+              Status::Busy("send queues over the node's limit"), false, now);
+  }
+}
+
 void NodeCore::Closed(ConnId conn, CloseReason reason, const Status& why,
                       TimeMs now) {
+  admission_.OnClosed(conn);
   switch (reason) {
+    case CloseReason::kReceiveBudget:
+      ++counters_.receive_budget_closes;
+      break;
     case CloseReason::kHandshakeFailed:
       ++counters_.handshake_failures;
       break;
@@ -208,11 +338,17 @@ void NodeCore::Closed(ConnId conn, CloseReason reason, const Status& why,
   const Conn c = std::move(cit->second);
   conns_.erase(cit);
   paused_.erase(conn);
-  if (reason != CloseReason::kLocal && reason != CloseReason::kPeerClosed) {
+  if (reason == CloseReason::kRefused) {
+    // Logged (rate limited) where it was decided.
+  } else if (reason == CloseReason::kReceiveBudget) {
+    LogRefusal(std::string("connection ") + (c.outbound ? "to " : "from ") +
+                   c.address + " closed: " + DescribeClose(reason, why),
+               c.peer, now);
+  } else if (reason != CloseReason::kLocal &&
+             reason != CloseReason::kPeerClosed) {
     Log(ReportKind::kConnection,
         std::string("connection ") + (c.outbound ? "to " : "from ") +
-            c.address + " closed: " + CloseReasonName(reason) +
-            (why.ok() ? "" : ": " + why.ToString()),
+            c.address + " closed: " + DescribeClose(reason, why),
         c.peer);
   } else if (reason == CloseReason::kPeerClosed) {
     Log(ReportKind::kConnection, c.peer.Short() + " closed the connection",
@@ -306,16 +442,15 @@ ConnId NodeCore::DialPeer(const FeedId& peer, const std::string& address,
   auto existing = peers_.find(peer);
   if (existing != peers_.end() && existing->second.dialing != 0)
     return existing->second.dialing;
-  if (LiveConnections() >= options_.max_connections) {
-    Log(ReportKind::kConnection,
-        "not dialling " + peer.Short() + ": " +
-            std::to_string(LiveConnections()) +
-            " connections open (max_connections)",
-        peer);
+  Admission::Decision d = admission_.RoomForDial();
+  if (d.evict != 0) Evict(d.evict, d.reason, now);
+  if (!d.admit) {
+    LogRefusal("not dialling " + peer.Short() + ": " + d.reason, peer, now);
     return 0;
   }
   ++counters_.connections_dialed;
   const ConnId id = next_conn_++;
+  admission_.OnDialed(id);
   Conn& c = conns_[id];
   c.id = id;
   c.outbound = true;
@@ -348,16 +483,16 @@ void NodeCore::CloseAll(const FeedId& peer, CloseReason reason,
   for (ConnId c : victims) CloseConn(c, reason, why, graceful, now_);
 }
 
-size_t NodeCore::LiveConnections() const { return conns_.size(); }
-
 void NodeCore::BackOff(const FeedId& peer, bool reset, TimeMs now) {
   Backoff& b = backoff_[peer];
   b.delay_ms = reset ? options_.reconnect_min_ms
                      : std::clamp(b.delay_ms * 2, options_.reconnect_min_ms,
                                   options_.reconnect_max_ms);
   std::uniform_real_distribution<double> jitter(0.75, 1.25);
-  b.next =
-      now + static_cast<TimeMs>(static_cast<double>(b.delay_ms) * jitter(rng_));
+  // Never sooner than a peer's Refused frame asked (HandleRefusal).
+  b.next = std::max(b.next,
+                    now + static_cast<TimeMs>(static_cast<double>(b.delay_ms) *
+                                              jitter(rng_)));
 }
 
 bool NodeCore::BackingOff(const FeedId& peer, TimeMs now) const {

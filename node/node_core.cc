@@ -57,6 +57,10 @@ const char* CloseReasonName(CloseReason r) {
       return "malformed frame";
     case CloseReason::kSocketError:
       return "socket error";
+    case CloseReason::kRefused:
+      return "refused";
+    case CloseReason::kReceiveBudget:
+      return "receive buffers over the node's limit";
     case CloseReason::kResolveFailed:
       return "resolve failed";
   }
@@ -92,7 +96,8 @@ NodeCore::NodeCore(const storage::ReplicationStore* store,
       rng_(seed),
       policy_(store, options.replication.replicate_all,
               options.replication.hops),
-      targets_(std::make_unique<Targets>(this)) {
+      targets_(std::make_unique<Targets>(this)),
+      admission_(AdmissionLimits::From(options)) {
   Status st = policy_.Load();
   if (!st.ok()) StoreError("cannot load the replication policy", st);
   replicator_ = std::make_unique<replication::Replicator>(
@@ -238,6 +243,12 @@ void NodeCore::OnTick(TimeMs now) {
   if (membership_) membership_->Tick(now);
   replicator_->Tick(now);
   Keepalives(now);
+  if (const uint64_t n = refusals_log_.TakeSuppressed(now)) {
+    Log(ReportKind::kConnection,
+        std::to_string(n) + " more connections refused or evicted in the last " +
+            std::to_string(refusals_log_.window_ms() / 1000) +
+            " s (not logged one by one; `plumlog status` counts them)");
+  }
   // Membership dials whose failure report waited out the peer's backoff.
   while (!deferred_failures_.empty() &&
          deferred_failures_.begin()->first <= now) {

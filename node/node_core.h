@@ -29,7 +29,9 @@
 #include <unordered_set>
 #include <vector>
 
+#include "node/admission.h"
 #include "node/events.h"
+#include "node/log_limiter.h"
 #include "node/replication_policy.h"
 #include "plumlog/node.h"
 #include "replication/membership.h"
@@ -129,7 +131,6 @@ class NodeCore {
   void CloseConn(ConnId conn, CloseReason reason, const Status& why,
                  bool graceful, TimeMs now);
   void CloseAll(const FeedId& peer, CloseReason reason, const Status& why);
-  size_t LiveConnections() const;
   void BackOff(const FeedId& peer, bool reset, TimeMs now);
   bool BackingOff(const FeedId& peer, TimeMs now) const;
   void DialConfigured(TimeMs now);
@@ -137,6 +138,18 @@ class NodeCore {
   void Keepalives(TimeMs now);
   void PauseReads(ConnId conn);
   void ResumeReads();
+  // Admission (node/admission.h): closes what a verdict evicts.
+  void Evict(ConnId victim, const std::string& reason, TimeMs now);
+  // A Refused frame (node/refusal.h), then a graceful close.
+  void Refuse(ConnId conn, const std::string& reason, TimeMs now);
+  void HandleRefusal(ConnId conn, std::string_view frame, TimeMs now);
+  // A configured peer, a member, or a peer with an open connection: it may
+  // take the reserved connection slots.
+  bool Known(const FeedId& peer) const;
+  // A refusal or eviction line, at most 10 per 10 s (the rest summed up).
+  void LogRefusal(std::string text, const FeedId& peer, TimeMs now);
+  // All send queues together within max_send_buffer_bytes.
+  void EnforceSendBudget(TimeMs now);
 
   // ---- the cores' effects (node_core.cc) ----
   void Drain(TimeMs now);
@@ -174,6 +187,8 @@ class NodeCore {
 
   ConnId next_conn_ = 1;
   std::unordered_map<ConnId, Conn> conns_;
+  Admission admission_;
+  LogLimiter refusals_log_{10, 10000};
   std::unordered_map<FeedId, PeerConns> peers_;
   std::unordered_set<FeedId> active_;  // membership's active view
   std::unordered_set<FeedId>

@@ -24,6 +24,7 @@ struct NodeCore::Conn {
   std::string address;  // remote HOST:PORT
   TimeMs created = 0;
   TimeMs last_sent = 0;  // last frame the core sent on it
+  size_t queued = 0;     // bytes queued as last reported (SendQueue)
 };
 
 struct NodeCore::PeerConns {

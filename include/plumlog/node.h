@@ -93,9 +93,39 @@ struct NodeOptions {
   ReplicationOptions replication = ReplicationOptions::Lan();
   MembershipOptions membership_options = MembershipOptions::Lan();
 
-  // Most open connections (both directions, handshakes included). A new
-  // connection beyond it is closed at once. Default: 128.
+  // Most open connections (both directions, handshakes included), at most
+  // 65536. Who gets a slot is decided by admission (docs/protocol.md
+  // section 18): connections still in the handshake and those of unknown
+  // peers (authenticated, but neither configured nor members) are limited
+  // per address and per /24 (IPv4) or /48 (IPv6), and are evicted first.
+  // Default: 128.
   size_t max_connections = 128;
+  // Of max_connections, slots that only known peers (configured peers and
+  // members) may take: handshakes and unknown peers together never hold
+  // more than max_connections - reserved_connections. 0: max_connections / 8
+  // (at least 1 when max_connections > 1). Default: 0 (16 of 128).
+  size_t reserved_connections = 0;
+  // Inbound connections in the handshake at once, from all addresses.
+  // Beyond it a new one evicts the oldest handshake of the prefix that holds
+  // the most. 0: max_connections / 4 (at least 1). Default: 0 (32 of 128).
+  size_t max_handshakes = 0;
+  // Inbound handshakes at once from one address; beyond it a new connection
+  // from there is closed at once. Default: 4.
+  size_t max_handshakes_per_address = 4;
+  // Inbound handshakes at once from one /24 (IPv4) or /48 (IPv6); beyond it
+  // the prefix's oldest handshake is evicted. Default: 8.
+  size_t max_handshakes_per_prefix = 8;
+  // Connections of unknown peers from one /24 or /48. Beyond it a new one is
+  // refused after its handshake, with a Refused frame saying why.
+  // Default: 8.
+  size_t max_unknown_per_prefix = 8;
+  // Bytes of incomplete frames all connections hold together. Past it the
+  // connection whose incomplete frame is oldest is closed (one connection
+  // holds at most a frame, 1 MiB). Default: 64 MiB.
+  size_t max_receive_buffer_bytes = size_t{64} << 20;
+  // Bytes queued for sending to all peers together. Past it the peer with
+  // the longest queue is disconnected as too slow. Default: 256 MiB.
+  size_t max_send_buffer_bytes = size_t{256} << 20;
   // A connection whose handshake has not finished this long after it was
   // opened is closed. Default: 5000 ms.
   int64_t handshake_timeout_ms = 5000;
@@ -201,7 +231,10 @@ struct NodeCounters {
   uint64_t handshake_failures = 0;    // wrong network key, garbage, bad auth
   uint64_t handshake_timeouts = 0;    // peer stalled mid-handshake
   uint64_t idle_timeouts = 0;
-  uint64_t refused_max_connections = 0;
+  uint64_t connections_refused = 0;    // admission refused them (docs/protocol.md section 18)
+  uint64_t connections_evicted = 0;    // admission closed them to make room for newer ones
+  uint64_t receive_budget_closes = 0;  // closed: incomplete frames over max_receive_buffer_bytes
+  uint64_t refused_by_peers = 0;       // a peer sent us a Refused frame
   uint64_t stream_errors = 0;         // box-stream failed to authenticate / truncated
   uint64_t oversized_frames = 0;
   uint64_t malformed_frames = 0;

@@ -26,6 +26,7 @@
 #include "cli/control_protocol.h"
 #include "crypto/keypair.h"
 #include "net/frame_decoder.h"
+#include "node/refusal.h"
 #include "plumlog/chat.h"
 #include "plumlog/node.h"
 #include "plumlog/types.h"
@@ -318,6 +319,17 @@ int main(int argc, char** argv) {
               Bytes({0x11, 3, 4}) + memb.substr(0, 40));  // limit 17
     WriteSeed(dir, "zero-length", Bytes({0x00, 0, 0, 0, 0}));
     WriteSeed(dir, "truncated", std::string(1, '\0') + repl.substr(0, repl.size() - 3));
+  }
+
+  // ---- Refused frames (net/refusal.h) ----
+  {
+    namespace net = plumlog::node;
+    const fs::path dir = out / "refusal";
+    WriteSeed(dir, "full", net::EncodeRefusal({"8 connections of unknown peers from 10.0.0.0/24",
+                                               10000}));
+    WriteSeed(dir, "empty-reason", net::EncodeRefusal({"", 0}));
+    WriteSeed(dir, "long-reason", net::EncodeRefusal({std::string(300, 'r'), 86400000}));
+    WriteSeed(dir, "control-chars", net::EncodeRefusal({"a\x1b[2J\n", 1}));
   }
 
   // ---- control socket (cli/control_protocol.h): byte 0 = mode ----
