@@ -110,6 +110,7 @@ const std::vector<CounterField>& CounterFields() {
       {"connections_evicted", &NodeCounters::connections_evicted},
       {"receive_budget_closes", &NodeCounters::receive_budget_closes},
       {"refused_by_peers", &NodeCounters::refused_by_peers},
+      {"claims_refused", &NodeCounters::claims_refused},
       {"stream_errors", &NodeCounters::stream_errors},
       {"oversized_frames", &NodeCounters::oversized_frames},
       {"malformed_frames", &NodeCounters::malformed_frames},

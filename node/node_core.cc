@@ -631,6 +631,7 @@ void NodeCore::FillStatus(NodeStatus* s) const {
   s->counters.entries_stored = rs.entries_stored;
   s->counters.entries_sent = rs.entries_sent;
   s->counters.duplicates_received = rs.duplicates_received;
+  s->counters.claims_refused = rs.claims_refused;
   s->last_store_error = last_store_error_;
 }
 

@@ -42,6 +42,11 @@ void Replicator::HandleDigest(Peer& p, const DigestMessage& m, TimeMs now) {
       // Probably on its way by push: solicit only if still missing after a
       // graft timeout.
       const TimeMs deadline = now + options_.graft_timeout_ms;
+      if (pending_wants_.size() >= options_.max_claims_per_peer &&
+          !pending_wants_.count(feed)) {
+        ++stats_.claims_refused;  // digests naming too many feeds at once
+        continue;
+      }
       auto [it, inserted] = pending_wants_.try_emplace(
           feed, PendingWant{p.id, item.seq, deadline});
       if (inserted) {

@@ -52,9 +52,66 @@ void Replicator::SendInitialNotes(Peer& p) {
       if (!feeds_.count(id)) consider(id);
     }
   }
-  for (const auto& [id, note] : p.stored_clock) {
-    if (!feeds_.count(id) && NoteReplicates(note) && NoteSeq(note) > 0)
-      consider(id);
+  // What the peer had last time, of feeds we still hold nothing of: asked
+  // of it again as claims (and no longer kept in its stored clock: only
+  // feeds with entries here are).
+  for (auto it = p.stored_clock.begin(); it != p.stored_clock.end();) {
+    if (feeds_.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (Replicates(it->first))
+      HandleClaim(p, NoteItem{it->first, it->second, kUnknownHops});
+    it = p.stored_clock.erase(it);
+    p.clock_dirty = true;
+  }
+}
+
+void Replicator::HandleClaim(Peer& p, const NoteItem& item) {
+  // Nothing here is trusted until an entry of the feed verifies: no feed
+  // state, no announcement to other peers, no stored clock. A peer naming
+  // 100,000 made-up feeds costs a bounded table of its own.
+  auto it = p.claims.find(item.feed);
+  if (!NoteReplicates(item.note) || NoteSeq(item.note) == 0) {
+    if (it != p.claims.end()) p.claims.erase(it);
+    ++stats_.notes_ignored;  // nothing to fetch
+    // Both hold nothing: say so, statelessly (the peer records it and skips
+    // the feed on its next connect).
+    if (NoteReplicates(item.note) && p.connected) {
+      p.out_notes[item.feed] =
+          NoteItem{item.feed, MakeNote(0, false), kUnknownHops};
+    }
+    return;
+  }
+  if (it == p.claims.end()) {
+    if (p.claims.size() >= options_.max_claims_per_peer) {
+      ++stats_.claims_refused;
+      return;
+    }
+    it = p.claims.emplace(item.feed, Claim{}).first;
+    // We hold nothing: ask this peer to push from the start.
+    QueueNote(p, item.feed, MakeNote(0, true));
+  }
+  it->second.seq = NoteSeq(item.note);
+  it->second.hops = item.hops;
+}
+
+void Replicator::PromoteClaims(const FeedId& feed) {
+  auto fit = feeds_.find(feed);
+  if (fit == feeds_.end()) return;
+  for (auto& [pid, p] : peers_) {
+    auto it = p->claims.find(feed);
+    if (it == p->claims.end()) continue;
+    PeerFeed& pf = p->feeds[feed];
+    pf.known = true;
+    pf.replicates = true;
+    pf.seq = std::max(pf.seq, it->second.seq);
+    pf.hops = std::min(pf.hops, it->second.hops);
+    if (p->connected) {
+      p->stored_clock[feed] = MakeNote(pf.seq, fit->second.eager == pid);
+      p->clock_dirty = true;
+    }
+    p->claims.erase(it);
   }
 }
 
@@ -72,11 +129,8 @@ void Replicator::HandleNotes(Peer& p, const NotesMessage& m, TimeMs now) {
       }
       continue;
     }
-    if (feeds_.size() >= options_.max_feeds && !feeds_.count(feed) &&
-        !p.feeds.count(feed)) {
-      // Hostile or runaway: each feed costs state here and in the stored
-      // peer clock. Feeds we already track still work.
-      ++stats_.feeds_refused;
+    if (feed != self_ && !feeds_.count(feed)) {
+      HandleClaim(p, item);
       continue;
     }
     PeerFeed& pf = p.feeds[feed];

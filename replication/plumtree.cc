@@ -19,12 +19,24 @@ void Replicator::HandleEntries(Peer& p, EntriesMessage& m, TimeMs now) {
     if (!SharedWith(feed, p.id)) continue;
     PeerFeed& pf = p.feeds[feed];
     if (pf.error) continue;
+    // A feed we held nothing of (a claim, or unannounced): state from here,
+    // but saved in the peer's clock only once an entry verified
+    // (PromoteClaims); a forgery leaves nothing behind (OnIngestDone).
+    const bool held = feeds_.count(feed) > 0;
+    if (!held && feeds_.size() >= options_.max_feeds) {
+      ++stats_.feeds_refused;  // runaway: state for this many feeds already
+      continue;
+    }
     FeedState& fs = Feed(feed);
     if (fs.forked) continue;
+    if (!held && !fs.eager && p.connected) {
+      fs.eager = p.id;
+      fs.last_delivery = now;
+    }
     pf.known = true;
     pf.seq = std::max(pf.seq, entries.back().seq());
     pf.hops = m.hops;
-    if (p.connected) {
+    if (p.connected && held) {
       p.stored_clock[feed] = MakeNote(pf.seq, fs.eager == p.id);
       p.clock_dirty = true;
     }
@@ -105,8 +117,11 @@ void Replicator::OnIngestDone(uint64_t request, const IngestResult& r,
     // is a forgery (or corruption on the sender's side): drop the peer.
     // A broken chain is only blocked: it can be a fork seen from the other
     // branch.
-    if (!bad.VerifySignature())
+    if (!bad.VerifySignature()) {
       DropPeer(done.peer, "sent an entry with a bad signature");
+      // A feed known only from the forger's frame keeps no state.
+      if (fs.seq == 0 && !fs.forked) ForgetFeed(feed);
+    }
   } else {
     // Disk full, I/O: the entries come again through push or repair once
     // the store works again.
@@ -159,6 +174,7 @@ void Replicator::OnStoreEntry(const Entry& entry, TimeMs now) {
     return;
   }
   fs.seq = entry.seq();
+  PromoteClaims(feed);
   fs.head_prefix = HeadPrefix(entry.id());
   if (fs.recent.empty() || fs.recent.back().second != now)
     fs.recent.emplace_back(fs.seq, now);

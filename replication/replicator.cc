@@ -147,6 +147,7 @@ void Replicator::ForgetFeed(const FeedId& feed) {
   touched_.erase(feed);
   for (auto& [pid, p] : peers_) {
     p->feeds.erase(feed);
+    p->claims.erase(feed);
     p->backlog.erase(feed);
     p->out_notes.erase(feed);
   }
@@ -416,6 +417,14 @@ Progress Replicator::GetProgress() const {
         t = std::max(t, pf.seq);
       }
     }
+    // What connected peers claim of feeds we hold nothing of counts too
+    // (as SSB's progress counts every note).
+    for (const auto& [feed, claim] : p->claims) {
+      if (Replicates(feed)) {
+        auto& t = target[feed];
+        t = std::max(t, claim.seq);
+      }
+    }
   }
   for (const auto& [feed, t] : target) pr.target += t;
   pr.start = start;
@@ -434,6 +443,9 @@ Progress Replicator::GetPeerProgress(const FeedId& peer) const {
     if (jt != p->feeds.end() && jt->second.replicates)
       t = std::max(t, jt->second.seq);
     pr.target += t;
+  }
+  for (const auto& [feed, claim] : p->claims) {
+    if (Replicates(feed)) pr.target += claim.seq;
   }
   return pr;
 }
@@ -472,6 +484,10 @@ bool Replicator::InSyncWith(const FeedId& peer) const {
     if (pf.seq > fs.seq) return false;  // they have more
     if (pf.tx && pf.sent < fs.seq && pf.seq < fs.seq)
       return false;  // we owe them
+  }
+  // Feeds only they have, still claims: asked, not delivered yet.
+  for (const auto& [feed, claim] : p.claims) {
+    if (SharedWith(feed, peer)) return false;
   }
   // Feeds only they have: we must hold them too.
   for (const auto& [feed, pf] : p.feeds) {

@@ -127,7 +127,11 @@ struct ReplicationStats {
   uint64_t invalid_entries = 0;
   uint64_t forks = 0;
   uint64_t malformed_frames = 0;
-  uint64_t feeds_refused = 0;  // note items ignored: max_feeds reached
+  uint64_t feeds_refused = 0;  // entries of new feeds ignored: max_feeds reached
+  // Note items about feeds we hold nothing of, ignored because their peer
+  // already had max_claims_per_peer claims outstanding (and digest items
+  // beyond as many pending wants).
+  uint64_t claims_refused = 0;
   uint64_t notes_ignored =
       0;  // note items about feeds the filter does not replicate
   uint64_t store_errors = 0;  // store reads that failed (kStoreError events)
@@ -224,6 +228,7 @@ class Replicator {
 
  private:
   struct PeerFeed;
+  struct Claim;
   struct Peer;
   struct FeedState;
   struct PendingWant;
@@ -241,6 +246,10 @@ class Replicator {
 
   // ---- EBT notes (ebt_notes.cc) ----
   void HandleNotes(Peer& p, const NotesMessage& m, TimeMs now);
+  // A note about a feed we hold nothing of: a claim of `p`'s, asked of it.
+  void HandleClaim(Peer& p, const NoteItem& item);
+  // `feed` now has entries here: the claims of it become peer state.
+  void PromoteClaims(const FeedId& feed);
   void SendInitialNotes(Peer& p);
   void QueueNote(Peer& p, const FeedId& feed, int64_t note);
   void Pump(Peer& p);

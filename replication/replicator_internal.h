@@ -36,6 +36,13 @@ struct Replicator::PeerFeed {
   int64_t note_sent = -2;        // the last note we sent them (-2: none yet)
 };
 
+// A feed we hold nothing of, as one peer noted it: asked of that peer, not
+// yet delivered (docs/protocol.md, "Claims").
+struct Replicator::Claim {
+  uint64_t seq = 0;
+  uint32_t hops = kUnknownHops;
+};
+
 struct Replicator::Peer {
   FeedId id;
   bool connected = false;
@@ -53,6 +60,8 @@ struct Replicator::Peer {
   std::vector<std::pair<uint32_t, Entry>> out_push;  // (hops, entry), in order
   std::vector<Entry> out_repair;
   std::set<FeedId> backlog;  // feeds with entries to push from the store
+  // Feeds it noted that we hold nothing of (at most max_claims_per_peer).
+  std::unordered_map<FeedId, Claim> claims;
 };
 
 struct Replicator::FeedState {

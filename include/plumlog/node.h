@@ -235,6 +235,9 @@ struct NodeCounters {
   uint64_t connections_evicted = 0;    // admission closed them to make room for newer ones
   uint64_t receive_budget_closes = 0;  // closed: incomplete frames over max_receive_buffer_bytes
   uint64_t refused_by_peers = 0;       // a peer sent us a Refused frame
+  // Notes about feeds we hold nothing of, ignored: their peer already had
+  // ReplicationOptions::max_claims_per_peer claims outstanding.
+  uint64_t claims_refused = 0;
   uint64_t stream_errors = 0;         // box-stream failed to authenticate / truncated
   uint64_t oversized_frames = 0;
   uint64_t malformed_frames = 0;

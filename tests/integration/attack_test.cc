@@ -26,6 +26,7 @@
 #include "net/frame_decoder.h"
 #include "plumlog/node.h"
 #include "replication/message.h"
+#include "replication/note.h"
 #include "tests/integration/integration_test.h"
 #include "tests/net/raw_peer.h"
 
@@ -332,6 +333,76 @@ TEST_F(AttackTest, IncompleteFramesStayWithinTheNodesBudget) {
   // 64 MiB of frames plus what the connections and a frame in flight cost.
   EXPECT_LT(rss_peak - rss_before, 112 * 1024);
   EXPECT_GE(frames_started.load(), 100u);
+}
+
+// Issue 14, point 2: notes naming ~100,000 random feed ids used to cost
+// ~130 MB, spread to peers that reconnected, slow a sync tenfold, make
+// `plumlog sync` of a fresh node never finish, and grow the store with saved
+// peer clocks of fake feeds. Now they are the claimer's claims: bounded per
+// peer, asked of it alone, never announced or saved.
+TEST_F(AttackTest, NotesAboutMadeUpFeedsStayTheClaimersOwn) {
+  StartPair();
+  const pid_t target_pid = target_->daemon_pid();
+  const FeedId target_id = *FeedId::Parse(target_->id());
+  const long rss_before = RssKiB(target_pid);
+  auto claimer = RawPeer::Connect(target_->port(), "127.0.8.1");
+  ASSERT_TRUE(claimer);
+  ASSERT_TRUE(claimer->Handshake(FreshKey(4242), Net(), target_id).ok());
+  constexpr int kFeeds = 100000;
+  std::string plain;
+  replication::NotesMessage m;
+  for (int i = 0; i < kFeeds; ++i) {
+    m.notes.push_back({FreshKey(1000000 + i).public_key(),
+                       replication::MakeNote(1000 + (i % 5000), true), 1});
+    if (m.notes.size() == replication::kMaxNotesPerMessage || i + 1 == kFeeds) {
+      net::AppendFrame(replication::EncodeMessage(m), &plain);
+      m.notes.clear();
+    }
+  }
+  const auto sent = Clock::now();
+  ASSERT_TRUE(claimer->SendBoxed(plain));
+  ASSERT_TRUE(PollEvery(kPoll, Millis(60000), [&] {
+    return Counter(*target_, "claims_refused") >= kFeeds - 20000;
+  })) << "the claims were not all read";
+  const int64_t read_ms = MsSince(sent);
+  const long rss_after = RssKiB(target_pid);
+
+  // A fresh node syncs at once and gets only real feeds.
+  Peer& fresh = Add("fresh");
+  ASSERT_TRUE(fresh.Append("fresh entry").has_value());
+  const auto sync_start = Clock::now();
+  RunResult sync = fresh.Run({"sync", target_->address(), "--timeout", "10"});
+  const int64_t sync_ms = MsSince(sync_start);
+  EXPECT_EQ(sync.exit_code, 0) << Show(sync);
+  std::optional<Heads> heads = fresh.GetHeads();
+  ASSERT_TRUE(heads.has_value());
+  EXPECT_EQ(heads->size(), 2u);  // its own and the honest daemon's (the target's is empty)
+  // The target tracks no feed without entries, and the honest peer's
+  // reconnect does not carry any to it.
+  std::optional<nlohmann::json> status = target_->Status();
+  ASSERT_TRUE(status.has_value());
+  size_t empty_feeds = 0;
+  for (const auto& f : (*status)["feeds"]) empty_feeds += f.value("local", uint64_t{0}) == 0;
+  EXPECT_EQ(empty_feeds, 0u) << status->dump();
+  honest_->Kill();
+  ASSERT_TRUE(Start(*honest_, {"--peer", target_->address()}));
+  const int64_t live_ms = HonestEntryArrives("after the claims", Millis(10000));
+  EXPECT_GE(live_ms, 0);
+  std::optional<nlohmann::json> hs = honest_->Status();
+  ASSERT_TRUE(hs.has_value());
+  for (const auto& f : (*hs)["feeds"]) EXPECT_GT(f.value("local", uint64_t{0}), 0u) << f.dump();
+  claimer.reset();
+  std::printf(
+      "[measure] %d notes about made-up feeds: read in %lld ms, %llu refused beyond the claims "
+      "window; target VmRSS %ld -> %ld KiB (%+.0f bytes per note); a fresh `plumlog sync` took "
+      "%lld ms; a live entry after the honest peer's reconnect %lld ms\n",
+      kFeeds, static_cast<long long>(read_ms),
+      static_cast<unsigned long long>(Counter(*target_, "claims_refused")), rss_before, rss_after,
+      1024.0 * static_cast<double>(rss_after - rss_before) / kFeeds,
+      static_cast<long long>(sync_ms), static_cast<long long>(live_ms));
+  EXPECT_LE(sync_ms, 10000);
+  // 20,000 claims of ~100 bytes, and the frames: well under 32 MiB.
+  EXPECT_LT(rss_after - rss_before, 32 * 1024);
 }
 
 // Issue 14, point 4: what the logs say.

@@ -1348,25 +1348,69 @@ TEST(ReplicatorTest, BacklogBeyondOnePumpContinuesOnTick) {
 namespace plumlog::replication {
 namespace {
 
-TEST(ReplicatorLimitsTest, NotesBeyondMaxFeedsAreIgnoredAndCounted) {
+TEST(ReplicatorLimitsTest, ClaimsAreBoundedPerPeerAskedOfItAloneAndNeitherSpreadNorSaved) {
   ReplicationOptions o = ReplicationOptions::Test();
-  o.max_feeds = 10;
+  o.max_claims_per_peer = 10;
   auto store = std::make_unique<storage::MemoryStore>(Key(1), storage::MemoryStoreOptions());
   Replicator rep(store.get(), o, 1);
-  const FeedId peer = Key(2).public_key();
-  rep.OnPeerUp(peer, kT0);
+  const FeedId claimer = Key(2).public_key();
+  const FeedId other = Key(3).public_key();
+  rep.OnPeerUp(claimer, kT0);
+  rep.OnPeerUp(other, kT0);
   (void)rep.TakeEffects();
+  // 50 feeds we hold nothing of, at seq 5.
   NotesMessage m;
-  for (uint8_t i = 0; i < 50; ++i) m.notes.push_back(NoteItem{FakeFeed(100 + i), MakeNote(5, false), 1});
-  rep.OnFrame(peer, EncodeMessage(m), kT0);
-  // Our own feed plus 9 of theirs.
-  EXPECT_EQ(rep.FeedStatuses().size(), 10u);
-  EXPECT_EQ(rep.stats().feeds_refused, 41u);
-  // A feed already tracked keeps working.
+  for (uint8_t i = 0; i < 50; ++i) {
+    m.notes.push_back(NoteItem{FakeFeed(100 + i), MakeNote(5, false), 1});
+  }
+  rep.OnFrame(claimer, EncodeMessage(m), kT0);
+  std::vector<Effect> fx = rep.TakeEffects();
+  // No feed state: only our own feed is tracked.
+  EXPECT_EQ(rep.FeedStatuses().size(), 1u);
+  EXPECT_EQ(rep.stats().claims_refused, 40u);
+  // The first 10 are asked of the claimer (we hold 0: push from the start);
+  // the other peer hears nothing of them.
+  std::map<FeedId, int64_t> asked = Notes(fx, claimer);
+  EXPECT_EQ(asked.size(), 10u);
+  for (const auto& [feed, note] : asked) {
+    EXPECT_EQ(NoteSeq(note), 0u);
+    EXPECT_TRUE(NoteWantsEntries(note));
+  }
+  EXPECT_TRUE(Notes(fx, other).empty());
+  // They count as not in sync, and in the progress target.
+  EXPECT_FALSE(rep.InSyncWith(claimer));
+  EXPECT_EQ(rep.GetPeerProgress(claimer).target, 50u);
+  // A claim already held is updated, not refused.
   NotesMessage again;
   again.notes.push_back(NoteItem{FakeFeed(100), MakeNote(7, false), 1});
-  rep.OnFrame(peer, EncodeMessage(again), kT0 + 1);
-  EXPECT_EQ(rep.stats().feeds_refused, 41u);
+  rep.OnFrame(claimer, EncodeMessage(again), kT0 + 1);
+  EXPECT_EQ(rep.stats().claims_refused, 40u);
+  EXPECT_EQ(rep.GetPeerProgress(claimer).target, 52u);
+  // The claimer leaves: nothing of its claims is saved or kept.
+  rep.OnPeerDown(claimer, kT0 + 2);
+  for (const Effect& e : rep.TakeEffects()) {
+    if (e.kind != Effect::Kind::kSavePeerClock) continue;
+    for (const auto& [feed, note] : e.clock) {
+      EXPECT_NE(feed, FakeFeed(100)) << "a claim was saved in the peer's clock";
+    }
+  }
+  EXPECT_EQ(rep.FeedStatuses().size(), 1u);
+  EXPECT_EQ(rep.GetProgress().target, 0u);
+}
+
+TEST(ReplicatorLimitsTest, AClaimBecomesAFeedWhenItsEntriesVerify) {
+  Node a(1), b(2);
+  Net net({&a, &b});
+  Author x(9);
+  b.Inject(x.Next(3), kT0);
+  net.Connect(a, b, kT0);
+  net.Run(kT0);
+  EXPECT_EQ(a.Seq(x.id()), 3u);
+  // Now real on A: announced to others and saved in B's clock.
+  net.Disconnect(a, b, kT0 + 1);
+  std::map<FeedId, int64_t> saved = a.store().LoadPeerClock(b.id()).value();
+  ASSERT_TRUE(saved.count(x.id()));
+  EXPECT_EQ(NoteSeq(saved[x.id()]), 3u);
 }
 
 }  // namespace
