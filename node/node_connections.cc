@@ -50,6 +50,12 @@ void NodeCore::OnOpened(const ConnectionOpened& e, TimeMs now) {
               Status::InvalidArgument("connected to ourselves"), false, now);
     return;
   }
+  if (policy_.Blocked(peer)) {
+    Log(ReportKind::kConnection, "refusing " + peer.Short() + ": blocked", peer);
+    CloseConn(e.conn, CloseReason::kLocal, Status::PermissionDenied("blocked"), false,
+              now);
+    return;
+  }
   PeerConns& pc = peers_[peer];
   if (pc.dialing == e.conn) pc.dialing = 0;
   Log(ReportKind::kConnection,
@@ -302,7 +308,7 @@ void NodeCore::SendTo(const FeedId& peer, std::string frame,
 
 ConnId NodeCore::DialPeer(const FeedId& peer, const std::string& address,
                           TimeMs now) {
-  if (stopped_ || peer == self_ || address.empty()) return 0;
+  if (stopped_ || peer == self_ || address.empty() || policy_.Blocked(peer)) return 0;
   auto existing = peers_.find(peer);
   if (existing != peers_.end() && existing->second.dialing != 0)
     return existing->second.dialing;

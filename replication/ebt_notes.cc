@@ -43,14 +43,21 @@ void Replicator::SendInitialNotes(Peer& p) {
     }
     QueueNote(p, feed, MakeNote(fs.seq, fs.eager == p.id));
   };
+  // Feeds we hold nothing of are announced only when we want them (the
+  // policy's follows) or they are our own: under replicate-all, announcing
+  // every empty feed heard of would spread O(members) notes to every peer.
+  const std::vector<FeedId> wanted =
+      filter_ != nullptr ? filter_->Wanted() : std::vector<FeedId>();
   std::vector<FeedId> ids;
   ids.reserve(feeds_.size());
-  for (const auto& [id, fs] : feeds_) ids.push_back(id);
-  for (const FeedId& id : ids) consider(id);
-  if (filter_ != nullptr) {
-    for (const FeedId& id : filter_->Wanted()) {
-      if (!feeds_.count(id)) consider(id);
+  for (const auto& [id, fs] : feeds_) {
+    if (fs.seq > 0 || id == self_ || std::binary_search(wanted.begin(), wanted.end(), id)) {
+      ids.push_back(id);
     }
+  }
+  for (const FeedId& id : ids) consider(id);
+  for (const FeedId& id : wanted) {
+    if (!feeds_.count(id)) consider(id);
   }
   for (const auto& [id, note] : p.stored_clock) {
     if (!feeds_.count(id) && NoteReplicates(note) && NoteSeq(note) > 0)
@@ -70,6 +77,12 @@ void Replicator::HandleNotes(Peer& p, const NotesMessage& m, TimeMs now) {
       if (NoteReplicates(item.note) && p.connected) {
         p.out_notes[feed] = NoteItem{feed, kNoteNotReplicating, kUnknownHops};
       }
+      continue;
+    }
+    if (!feeds_.count(feed) && !p.feeds.count(feed) &&
+        (!NoteReplicates(item.note) || NoteSeq(item.note) == 0)) {
+      // Neither side holds anything of it: nothing to exchange, no state.
+      // (Should entries arrive later, OnStoreEntry announces them.)
       continue;
     }
     if (feeds_.size() >= options_.max_feeds && !feeds_.count(feed) &&
