@@ -33,7 +33,8 @@
 
 #include "bench/svg_plot.h"
 #include "core/msgpack_reader.h"
-#include "tests/sim/membership_sim.h"
+#include "node/events.h"
+#include "tests/sim/simulator.h"
 
 #ifndef PLUMLOG_SOURCE_DIR
 #define PLUMLOG_SOURCE_DIR "."
@@ -45,7 +46,8 @@ namespace {
 using replication::MembershipEvent;
 using replication::MemberState;
 using sim::LinkModel;
-using sim::MembershipSim;
+using sim::Simulator;
+using sim::SimOptions;
 using replication::TimeMs;
 
 PlotSeries Series(std::string name, bool dashed = false, bool markers = true) {
@@ -76,6 +78,17 @@ struct Flags {
   std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
 };
 
+// The daemon's LAN node (NodeOptions::Lan(): idle timeout, redial backoff,
+// connection limit) with membership `o` and the LAN replication preset.
+SimOptions MembershipSimOptions(const MembershipOptions& o) {
+  SimOptions so = SimOptions::Membership(o, ReplicationOptions::Lan());
+  NodeOptions lan = NodeOptions::Lan();
+  lan.membership_options = o;
+  so.node = lan;
+  so.verify_signatures = false;
+  return so;
+}
+
 LinkModel Lan() {
   LinkModel l;
   l.min_latency_ms = 1;
@@ -88,7 +101,7 @@ double Secs(std::chrono::steady_clock::time_point t0) {
 }
 
 // Joins every node through node 0, `gap` ms apart, then lets views settle.
-void JoinAll(MembershipSim& sim, TimeMs gap, TimeMs settle) {
+void JoinAll(Simulator& sim, TimeMs gap, TimeMs settle) {
   sim.Join(0, {});
   for (int i = 1; i < sim.size(); ++i) {
     sim.RunFor(gap);
@@ -122,14 +135,15 @@ struct ReliabilityRun {
 ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max_rounds) {
   const auto t0 = std::chrono::steady_clock::now();
   ReliabilityRun out;
-  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
   // Every node subscribes to the feeds broadcast on (the sources are chosen
   // up front): with replicate_all every node would also track every other
   // node's empty feed, O(n) replicator state per node and O(n^2) work per
   // simulated second, without changing what is measured.
   ReplicationOptions ro = ReplicationOptions::Test();
   ro.replicate_all = false;
-  sim.EnableReplication(ro);
+  SimOptions so = SimOptions::Membership(MembershipOptions::Test(), ro);
+  so.verify_signatures = false;
+  Simulator sim(seed, so, Lan());
   sim.AddNodes(n);
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -144,7 +158,7 @@ ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max
   std::sort(feeds.begin(), feeds.end());
   feeds.erase(std::unique(feeds.begin(), feeds.end()), feeds.end());
   for (int i = 0; i < n; ++i) {
-    for (int src : feeds) sim.replicator(i).Follow(sim.id(src), true, 0);
+    for (int src : feeds) (void)sim.Command(i, node::Replicate{sim.id(src), true});
   }
   JoinAll(sim, 2, 10000);
   for (int i = 0; i < dead; ++i) sim.Crash(order[i], reset);
@@ -244,14 +258,14 @@ void Detection(const Flags& f) {
   PlotSeries goal = Series("3 probe intervals + base timeout", true, false);
   for (int n : sizes) {
     const auto t0 = std::chrono::steady_clock::now();
-    MembershipSim sim(f.seed * 7 + static_cast<uint64_t>(n), o, Lan());
+    Simulator sim(f.seed * 7 + static_cast<uint64_t>(n), MembershipSimOptions(o), Lan());
     sim.AddNodes(n);
     JoinAll(sim, 5, 60000);
     TimeMs first_at = -1;
     int victim = -1;
-    sim.on_event = [&](int, const replication::MembershipEffect& e) {
-      if (e.event == MembershipEvent::kDown && victim >= 0 && first_at < 0 &&
-          sim.IndexOf(e.peer) == victim) {
+    sim.on_report = [&](int, const node::Report& r) {
+      if (r.member && r.member->kind == MemberEventKind::kDown && victim >= 0 && first_at < 0 &&
+          sim.IndexOf(r.member->peer) == victim) {
         first_at = sim.now();
       }
     };
@@ -268,7 +282,7 @@ void Detection(const Flags& f) {
         victim = std::uniform_int_distribution<int>(1, n - 1)(sim.rng());
       } while (!sim.up(victim));
       first_at = -1;
-      sim.Crash(victim);
+      sim.Crash(victim, /*reset=*/false);
       const TimeMs start = sim.now();
       const bool ok = sim.RunUntil(
           [&] { return sim.CountState(victim, MemberState::kDead) == sim.UpCount(); }, 600000);
@@ -314,16 +328,16 @@ FpResult FalsePositives(uint64_t seed, int n, double loss, bool indirect, bool s
   MembershipOptions o = MembershipOptions::Lan();
   if (!indirect) o.indirect_checks = 0;
   o.suspicion = suspicion;
-  MembershipSim sim(seed, o, Lan());
+  Simulator sim(seed, MembershipSimOptions(o), Lan());
   sim.AddNodes(n);
   JoinAll(sim, 5, 60000);
   sim.link().loss = loss;
   FpResult r;
   std::vector<char> hit(n, 0);
-  sim.on_event = [&](int, const replication::MembershipEffect& e) {
-    if (e.event != MembershipEvent::kDown) return;
+  sim.on_report = [&](int, const node::Report& rep) {
+    if (!rep.member || rep.member->kind != MemberEventKind::kDown) return;
     ++r.false_downs;  // nobody crashed: every down is false
-    const int s = sim.IndexOf(e.peer);
+    const int s = sim.IndexOf(rep.member->peer);
     if (s >= 0 && !hit[s]) {
       hit[s] = 1;
       ++r.members_hit;

@@ -118,6 +118,7 @@ const std::vector<CounterField>& CounterFields() {
       {"forks", &NodeCounters::forks},
       {"slow_peer_disconnects", &NodeCounters::slow_peer_disconnects},
       {"throttled", &NodeCounters::throttled},
+      {"store_errors", &NodeCounters::store_errors},
       {"entries_received", &NodeCounters::entries_received},
       {"entries_stored", &NodeCounters::entries_stored},
       {"entries_sent", &NodeCounters::entries_sent},
@@ -131,7 +132,8 @@ const std::vector<CounterField>& CounterFields() {
 }
 
 // [id, address, uptime, connections, configured, active, passive,
-//  members_alive, members, progress start, current, target, feeds, counters]
+//  members_alive, members, progress start, current, target, feeds, counters,
+//  last store error]
 void EncodeStatus(const NodeStatus& s, std::string* out) {
   AppendMsgpackBin(out, s.id.view());
   AppendMsgpackStr(out, s.address.port == 0 && s.address.host.empty()
@@ -181,6 +183,51 @@ void EncodeStatus(const NodeStatus& s, std::string* out) {
     AppendMsgpackStr(out, f.name);
     AppendMsgpackUint(out, s.counters.*f.field);
   }
+  AppendMsgpackStr(out, s.last_store_error);
+}
+
+void EncodePolicy(const ReplicationPolicyStatus& p, std::string* out) {
+  AppendMsgpackBool(out, p.replicate_all);
+  AppendMsgpackUint(out, p.hops);
+  for (const std::vector<FeedId>* ids : {&p.follows, &p.blocks}) {
+    AppendMsgpackArrayHeader(out, static_cast<uint32_t>(ids->size()));
+    for (const FeedId& id : *ids) AppendMsgpackBin(out, id.view());
+  }
+  AppendMsgpackArrayHeader(out, static_cast<uint32_t>(p.in_range.size()));
+  for (const auto& [id, hops] : p.in_range) {
+    AppendMsgpackArrayHeader(out, 2);
+    AppendMsgpackBin(out, id.view());
+    AppendMsgpackUint(out, hops);
+  }
+}
+
+Status DecodePolicy(std::string_view data, ReplicationPolicyStatus* p) {
+  MsgpackReader r(data);
+  PLUMLOG_RETURN_IF_ERROR(r.ReadBool("replicate all", &p->replicate_all));
+  uint64_t v = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("hops", &v));
+  p->hops = static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX));
+  for (std::vector<FeedId>* ids : {&p->follows, &p->blocks}) {
+    uint32_t n = 0;
+    PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "feeds", &n));
+    for (uint32_t i = 0; i < n; ++i) {
+      FeedId id;
+      PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "feed", &id));
+      ids->push_back(id);
+    }
+  }
+  uint32_t n = 0;
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "in range", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t fields = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("in range item", &fields));
+    if (fields != 2) return Status::Corruption("in range item: expected 2 fields");
+    FeedId id;
+    PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "feed", &id));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("hops", &v));
+    p->in_range.emplace_back(id, static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)));
+  }
+  return r.ExpectEnd("policy");
 }
 
 Status DecodeStatus(std::string_view data, NodeStatus* s) {
@@ -266,6 +313,7 @@ Status DecodeStatus(std::string_view data, NodeStatus* s) {
       if (name == f.name) s->counters.*f.field = v;
     }
   }
+  PLUMLOG_RETURN_IF_ERROR(ReadText(&r, "last store error", &s->last_store_error));
   return r.ExpectEnd("status");
 }
 
@@ -310,7 +358,7 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
   const uint32_t args = n - 1;
   ParsedRequest req;
   req.method = std::string(method);
-  if (method == kHello || method == kStatus) {
+  if (method == kHello || method == kStatus || method == kPolicy) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
   } else if (method == kAppend) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
@@ -339,7 +387,7 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
     PLUMLOG_RETURN_IF_ERROR(r.ReadStr("address", kMaxAddressBytes, &text));
     PLUMLOG_ASSIGN_OR_RETURN(req.address, PeerAddress::Parse(text));
   } else if (method == kPeersRemove || method == kFollow || method == kUnfollow ||
-             method == kBlock || method == kInSync) {
+             method == kBlock || method == kUnblock || method == kPurge || method == kInSync) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
     std::string_view raw;
     PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("feed id", FeedId::kSize, &raw));

@@ -43,7 +43,9 @@ inline constexpr size_t kMaxAddressBytes = 1024;
 //   status              -> [status...] (EncodeStatus)
 //   peers.add [address: str]     -> []
 //   peers.remove [feed: bin32]   -> []
-//   follow|unfollow|block [feed: bin32] -> []
+//   follow|unfollow|block|unblock|purge [feed: bin32] -> []
+//   policy              -> [replicate_all: bool, hops: uint, follows: [bin32...],
+//                           blocks: [bin32...], in_range: [[bin32, hops: uint]...]]
 //   connect [address: str]       -> []
 //   insync [feed: bin32] -> [in_sync: bool, connected: bool,
 //                            progress start, current, target: uint]
@@ -56,6 +58,9 @@ inline constexpr std::string_view kPeersRemove = "peers.remove";
 inline constexpr std::string_view kFollow = "follow";
 inline constexpr std::string_view kUnfollow = "unfollow";
 inline constexpr std::string_view kBlock = "block";
+inline constexpr std::string_view kUnblock = "unblock";
+inline constexpr std::string_view kPurge = "purge";
+inline constexpr std::string_view kPolicy = "policy";
 inline constexpr std::string_view kConnect = "connect";
 inline constexpr std::string_view kInSync = "insync";
 
@@ -77,9 +82,14 @@ struct CounterField {
 };
 const std::vector<CounterField>& CounterFields();
 
-// Status results (the part after code and message).
+// Status results (the part after code and message): kStatusResults values.
+inline constexpr uint32_t kStatusResults = 15;
 void EncodeStatus(const NodeStatus& status, std::string* out);
 Status DecodeStatus(std::string_view data, NodeStatus* status);
+
+// Policy results (5 values).
+void EncodePolicy(const ReplicationPolicyStatus& policy, std::string* out);
+Status DecodePolicy(std::string_view data, ReplicationPolicyStatus* policy);
 
 // A request as the daemon reads it: the method and its validated arguments
 // (which of the fields is set depends on the method).
@@ -88,7 +98,7 @@ struct ParsedRequest {
   std::string content;         // kAppend: one msgpack value
   std::vector<Entry> entries;  // kIngest: decoded (signatures not yet checked)
   PeerAddress address;         // kPeersAdd, kConnect
-  FeedId feed;                 // kPeersRemove, kFollow, kUnfollow, kBlock, kInSync
+  FeedId feed;  // kPeersRemove, kFollow, kUnfollow, kBlock, kUnblock, kPurge, kInSync
 };
 // Parses a request payload [method, args...]: the arity, types, limits and
 // trailing bytes of every method are checked here, so the daemon only acts.

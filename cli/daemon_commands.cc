@@ -98,6 +98,7 @@ json StatusJson(const NodeStatus& s) {
   for (const CounterField& f : CounterFields())
     counters[f.name] = s.counters.*f.field;
   j["counters"] = counters;
+  j["last_store_error"] = s.last_store_error;
   return j;
 }
 
@@ -134,6 +135,9 @@ std::string StatusText(const NodeStatus& s) {
   for (const CounterField& f : CounterFields())
     o += "  " + std::string(f.name) + "\t" +
          std::to_string(s.counters.*f.field) + "\n";
+  if (!s.last_store_error.empty()) {
+    o += "last store error\t" + s.last_store_error + "\n";
+  }
   return o;
 }
 
@@ -271,10 +275,66 @@ int RunFeedControl(const std::string& home, std::string_view method,
   if (!client.ok()) return Fail(client.status());
   Status st = CallNoResults(client->get(), FeedRequest(method, *id));
   if (!st.ok()) return Fail(st.WithContext("cannot " + std::string(method)));
-  const char* done = method == kFollow     ? "following "
+  std::string done = method == kFollow     ? "following "
                      : method == kUnfollow ? "no longer following "
+                     : method == kUnblock  ? "unblocked "
                                            : "blocked ";
-  return Print(done + id->ToString() + "\n");
+  done += id->ToString();
+  if (method == kPurge) done += " and deleted its entries";
+  return Print(done + "\n");
+}
+
+Result<ReplicationPolicyStatus> DaemonPolicy(ControlClient* client) {
+  uint32_t n = 0;
+  std::string results;
+  PLUMLOG_RETURN_IF_ERROR(
+      client->Call(ControlRequest(kPolicy, 0), kQuickTimeoutMs, &n, &results));
+  ReplicationPolicyStatus p;
+  Status st = DecodePolicy(results, &p);
+  if (!st.ok()) return st.WithContext("the daemon sent a malformed policy");
+  return p;
+}
+
+int RunFollows(const std::string& home, bool all, bool as_json) {
+  Result<std::unique_ptr<ControlClient>> client = RequireDaemon(home);
+  if (!client.ok()) return Fail(client.status());
+  Result<ReplicationPolicyStatus> p = DaemonPolicy(client->get());
+  if (!p.ok()) return Fail(p.status());
+  const std::string mode =
+      p->replicate_all ? "all" : "hops " + std::to_string(p->hops);
+  if (as_json) {
+    json j;
+    j["replicating"] = mode;
+    j["follows"] = Ids(p->follows);
+    if (all) {
+      j["in_range"] = json::array();
+      for (const auto& [id, hops] : p->in_range) {
+        j["in_range"].push_back({{"feed", id.ToString()}, {"hops", hops}});
+      }
+    }
+    return Print(j.dump() + "\n");
+  }
+  std::string o;
+  if (all) {
+    o += "# replicating: " + mode + "\n";
+    for (const auto& [id, hops] : p->in_range) {
+      o += id.ToString() + "\t" + std::to_string(hops) + "\n";
+    }
+  } else {
+    for (const FeedId& id : p->follows) o += id.ToString() + "\n";
+  }
+  return Print(o);
+}
+
+int RunBlocks(const std::string& home, bool as_json) {
+  Result<std::unique_ptr<ControlClient>> client = RequireDaemon(home);
+  if (!client.ok()) return Fail(client.status());
+  Result<ReplicationPolicyStatus> p = DaemonPolicy(client->get());
+  if (!p.ok()) return Fail(p.status());
+  if (as_json) return Print(json{{"blocks", Ids(p->blocks)}}.dump() + "\n");
+  std::string o;
+  for (const FeedId& id : p->blocks) o += id.ToString() + "\n";
+  return Print(o);
 }
 
 }  // namespace plumlog::cli

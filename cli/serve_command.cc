@@ -83,7 +83,7 @@ class Daemon : public net::ControlHandler {
     }
     if (method == kStatus) {
       PLUMLOG_ASSIGN_OR_RETURN(NodeStatus status, node_->GetStatus());
-      *out = OkResponse(14);
+      *out = OkResponse(kStatusResults);
       EncodeStatus(status, out);
       return Status::OK();
     }
@@ -107,6 +107,17 @@ class Daemon : public net::ControlHandler {
     } else if (method == kBlock) {
       PLUMLOG_RETURN_IF_ERROR(node_->Block(req.feed));
       Log("blocked " + req.feed.ToString());
+    } else if (method == kPurge) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Purge(req.feed));
+      Log("blocked " + req.feed.ToString() + " and deleted its entries");
+    } else if (method == kUnblock) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Unblock(req.feed));
+      Log("unblocked " + req.feed.ToString());
+    } else if (method == kPolicy) {
+      PLUMLOG_ASSIGN_OR_RETURN(ReplicationPolicyStatus policy, node_->Policy());
+      *out = OkResponse(5);
+      EncodePolicy(policy, out);
+      return Status::OK();
     }
     *out = OkResponse(0);
     return Status::OK();

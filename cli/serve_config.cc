@@ -132,11 +132,19 @@ Status ParseServeConfig(std::string_view text, const std::string& name,
       uint64_t n = 0;
       st = ParseCount(value, &n);
       out->max_connections = n;
+    } else if (key == "hops") {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+          n > 16) {
+        st = Status::InvalidArgument("expected an integer from 0 to 16, got '" + value + "'");
+      }
+      out->hops = n;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + key +
           "' (keys: listen, advertise, peer, network-key, no-membership, "
-          "preset, max-connections)");
+          "preset, max-connections, hops)");
     }
     if (!st.ok())
       return Status::InvalidArgument(where + key + ": " + st.message());
@@ -154,6 +162,7 @@ ServeSettings OverlaySettings(const ServeSettings& base,
   if (top.no_membership) s.no_membership = top.no_membership;
   if (top.preset) s.preset = top.preset;
   if (top.max_connections) s.max_connections = top.max_connections;
+  if (top.hops) s.hops = top.hops;
   return s;
 }
 
@@ -177,6 +186,11 @@ Result<NodeOptions> BuildNodeOptions(const ServeSettings& s) {
   if (s.no_membership) o.membership = !*s.no_membership;
   if (s.max_connections)
     o.max_connections = static_cast<size_t>(*s.max_connections);
+  if (s.hops) {
+    // Replicate by the follow graph instead of every feed.
+    o.replication.replicate_all = false;
+    o.replication.hops = static_cast<uint32_t>(*s.hops);
+  }
   o.log_to_stderr = true;
   Status st = o.Validate();
   if (!st.ok()) return st.WithContext("invalid settings");

@@ -24,6 +24,7 @@ struct ServeSettings {
   std::optional<bool> no_membership;              // no-membership = true|false
   std::optional<std::string> preset;              // preset = lan|wan|test
   std::optional<uint64_t> max_connections;        // max-connections = N
+  std::optional<uint64_t> hops;                   // hops = N
 };
 
 // Parses a config file's text; `name` is used in error messages

@@ -131,6 +131,13 @@ void NodeCore::OnOpened(const ConnectionOpened& e, TimeMs now) {
               Status::InvalidArgument("connected to ourselves"), false, now);
     return;
   }
+  if (policy_.Blocked(peer)) {
+    ++counters_.connections_refused;
+    LogRefusal("refusing " + peer.Short() + ": blocked", peer, now);
+    CloseConn(e.conn, CloseReason::kRefused, Status::PermissionDenied("blocked"), false,
+              now);
+    return;
+  }
   if (!c.outbound) {
     Admission::Decision d = admission_.OnAuthenticated(e.conn, Known(peer));
     if (d.evict != 0) Evict(d.evict, d.reason, now);
@@ -438,7 +445,7 @@ void NodeCore::SendTo(const FeedId& peer, std::string frame,
 
 ConnId NodeCore::DialPeer(const FeedId& peer, const std::string& address,
                           TimeMs now) {
-  if (stopped_ || peer == self_ || address.empty()) return 0;
+  if (stopped_ || peer == self_ || address.empty() || policy_.Blocked(peer)) return 0;
   auto existing = peers_.find(peer);
   if (existing != peers_.end() && existing->second.dialing != 0)
     return existing->second.dialing;

@@ -346,8 +346,8 @@ Status NodeCore::OnBlock(const Block& c, TimeMs now) {
   Emit(SaveBlock{c.feed, c.block});
   ApplyPolicyChanges(changed, now);
   if (c.block) {
-    // Whoever sent it: never from anyone again.
-    CloseAll(c.feed, CloseReason::kLocal, Status::OK());
+    // A blocked feed's author is not a peer either (as SSB's blocks).
+    CloseAll(c.feed, CloseReason::kLocal, Status::PermissionDenied("blocked"));
   }
   if (c.block && c.purge) Emit(DeleteFeed{c.feed});
   Log(ReportKind::kPolicy,

@@ -43,14 +43,21 @@ void Replicator::SendInitialNotes(Peer& p) {
     }
     QueueNote(p, feed, MakeNote(fs.seq, fs.eager == p.id));
   };
+  // Feeds we hold nothing of are announced only when we want them (the
+  // policy's follows) or they are our own: under replicate-all, announcing
+  // every empty feed heard of would spread O(members) notes to every peer.
+  const std::vector<FeedId> wanted =
+      filter_ != nullptr ? filter_->Wanted() : std::vector<FeedId>();
   std::vector<FeedId> ids;
   ids.reserve(feeds_.size());
-  for (const auto& [id, fs] : feeds_) ids.push_back(id);
-  for (const FeedId& id : ids) consider(id);
-  if (filter_ != nullptr) {
-    for (const FeedId& id : filter_->Wanted()) {
-      if (!feeds_.count(id)) consider(id);
+  for (const auto& [id, fs] : feeds_) {
+    if (fs.seq > 0 || id == self_ || std::binary_search(wanted.begin(), wanted.end(), id)) {
+      ids.push_back(id);
     }
+  }
+  for (const FeedId& id : ids) consider(id);
+  for (const FeedId& id : wanted) {
+    if (!feeds_.count(id)) consider(id);
   }
   // What the peer had last time, of feeds we still hold nothing of: asked
   // of it again as claims (and no longer kept in its stored clock: only

@@ -8,7 +8,8 @@
 //      kMaxControlFrameBytes), each request read by the daemon's request
 //      reader (cli::ParseRequest);
 //   1  a response payload the client reads: ParseResponse, then DecodeStatus
-//      on the results of a 14-result response (what `status` answers);
+//      on the results of a kStatusResults-result response (what `status`
+//      answers);
 //   2  a status payload: DecodeStatus directly.
 //
 // Checks:
@@ -118,7 +119,7 @@ void Response(std::string_view payload) {
     return;
   }
   FUZZ_CHECK(results.size() <= payload.size());
-  if (count == 14) StatusRoundTrip(results);
+  if (count == cli::kStatusResults) StatusRoundTrip(results);
 }
 
 }  // namespace

@@ -25,7 +25,9 @@
 
 #include "cli/control_protocol.h"
 #include "crypto/keypair.h"
+#include "net/control_frame.h"
 #include "net/frame_decoder.h"
+#include "node/contact.h"
 #include "node/refusal.h"
 #include "plumlog/chat.h"
 #include "plumlog/node.h"
@@ -133,7 +135,7 @@ Entry Build(const KeyPair& key, uint64_t seq,
 
 std::string Export(const std::vector<Entry>& entries) {
   std::ostringstream out;
-  mp::ExportWriter w(&out);
+  plumlog::storage::ExportWriter w(&out);
   for (const Entry& e : entries) {
     if (!w.Write(e).ok()) Die("export write");
   }
@@ -341,7 +343,7 @@ int main(int argc, char** argv) {
       mp::AppendMsgpackArrayHeader(&r, static_cast<uint32_t>(1 + args.size()));
       mp::AppendMsgpackStr(&r, method);
       for (const std::string& v : args) r += v;
-      return cli::Frame(r);
+      return plumlog::net::ControlFrame(r);
     };
     auto bin = [](std::string_view v) {
       std::string r;
@@ -387,7 +389,7 @@ int main(int argc, char** argv) {
     std::string encoded;
     cli::EncodeStatus(status, &encoded);
     WriteSeed(dir, "status", "\x02" + encoded);
-    WriteSeed(dir, "response-status", "\x01" + cli::OkResponse(14) + encoded);
+    WriteSeed(dir, "response-status", "\x01" + cli::OkResponse(cli::kStatusResults) + encoded);
     WriteSeed(dir, "response-error",
               "\x01" + cli::ErrorResponse(plumlog::Status::NotFound("no such feed")));
     WriteSeed(dir, "response-hello", "\x01" + cli::OkResponse(3) + bin(a.view()) + str(addr) +
@@ -416,6 +418,28 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "message-extra-keys", extra);
     WriteSeed(dir, "text-content", plumlog::TextContent("not chat"));
     WriteSeed(dir, "post-map", Contents()[1].second);
+  }
+
+  // ---- contact entries (node/contact.h) ----
+  {
+    const fs::path dir = out / "contact_content";
+    const plumlog::FeedId someone = plumlog::crypto::KeyPair::FromSeed(std::array<uint8_t, 32>{7})
+                                        .public_key();
+    WriteSeed(dir, "follow", plumlog::node::EncodeContact(someone, true));
+    WriteSeed(dir, "unfollow", plumlog::node::EncodeContact(someone, false));
+    std::string ssb;  // SSB's shape with "blocking" and keys in another order
+    mp::AppendMsgpackMapHeader(&ssb, 4);
+    mp::AppendMsgpackStr(&ssb, "blocking");
+    mp::AppendMsgpackBool(&ssb, false);
+    mp::AppendMsgpackStr(&ssb, "following");
+    mp::AppendMsgpackBool(&ssb, true);
+    mp::AppendMsgpackStr(&ssb, "contact");
+    mp::AppendMsgpackStr(&ssb, someone.ToString());
+    mp::AppendMsgpackStr(&ssb, "type");
+    mp::AppendMsgpackStr(&ssb, "contact");
+    WriteSeed(dir, "ssb-shape", ssb);
+    WriteSeed(dir, "chat", *plumlog::chat::EncodeMessage("general", "not a contact"));
+    WriteSeed(dir, "text-content", plumlog::TextContent("contact"));
   }
 
   // ---- signature verification (crypto/signature_verifier.h) ----

@@ -1035,18 +1035,23 @@ TEST(ReplicatorTest, NotesAreSplitAtMaxNotesPerMessage) {
   EXPECT_EQ(feeds.size(), 3001u);
   EXPECT_EQ(a.rep().stats().notes_sent, 3001u);
 
-  // B takes both and answers every feed, again within the limit.
-  b.rep().OnPeerUp(a.id(), kT0);
-  b.Take();
-  for (const Effect& e : fx) b.Receive(a.id(), e.frame, kT0);
-  std::vector<Effect> bfx = b.Take();
+  // B, following the same feeds, takes both; its own announcement of them
+  // is split within the limit too. (A node ignores notes about feeds neither
+  // side holds anything of unless it wants them.)
+  Node b2(4, o);
+  for (uint32_t i = 0; i < 3000; ++i) b2.Follow(FakeFeed(i), true, kT0);
+  b2.rep().OnPeerUp(a.id(), kT0);
+  std::vector<Effect> bfx = b2.Take();
+  for (const Effect& e : fx) b2.Receive(a.id(), e.frame, kT0);
+  for (Effect& e : b2.Take()) bfx.push_back(std::move(e));
   size_t total = 0;
   for (Message& m : Frames(bfx, a.id(), MessageType::kNotes)) {
     const size_t n = std::get<NotesMessage>(m).notes.size();
     EXPECT_LE(n, kMaxNotesPerMessage);
     total += n;
   }
-  EXPECT_EQ(total, 3001u);
+  // its own 3,001 and a "not replicating" for A's own feed.
+  EXPECT_EQ(total, 3002u);
 }
 
 // ---- digests ----
@@ -1280,14 +1285,18 @@ TEST(ReplicatorTest, PeerClockIsSavedOnDisconnectAndReconnectNotesOnlyChangedFee
 
   a.rep().OnPeerUp(c.id(), kT0 + 3);
   std::vector<Effect> afx = a.Take();
+  // Only what changed (and each node's own feed, still empty: the other
+  // side keeps no state about a feed neither holds anything of).
   std::map<FeedId, int64_t> from_a = Notes(afx, c.id());
-  EXPECT_EQ(from_a.size(), 1u);
+  EXPECT_EQ(from_a.size(), 2u);
   EXPECT_EQ(NoteSeq(from_a[y.id()]), 4u);
+  EXPECT_EQ(from_a.count(a.id()), 1u);
   c.rep().OnPeerUp(a.id(), kT0 + 3);
   std::vector<Effect> cfx = c.Take();
   std::map<FeedId, int64_t> from_c = Notes(cfx, a.id());
-  EXPECT_EQ(from_c.size(), 1u);
+  EXPECT_EQ(from_c.size(), 2u);
   EXPECT_EQ(NoteSeq(from_c[z.id()]), 2u);
+  EXPECT_EQ(from_c.count(c.id()), 1u);
 
   net.Deliver(a.id(), afx, kT0 + 3);
   net.Deliver(c.id(), cfx, kT0 + 3);
