@@ -339,27 +339,28 @@ TEST(NodeCoreTest, ASlowPeerIsDisconnectedAndCongestionIsPassedOn) {
   EXPECT_FALSE(h.core().PrimaryConnection(p));
 }
 
-TEST(NodeCoreTest, ConnectionsBeyondTheLimitAreRefusedWithAReason) {
+TEST(NodeCoreTest, HandshakesBeyondTheLimitEvictTheOldestWithAReason) {
+  // max_connections 2: one slot reserved for known peers, one handshake at a
+  // time (docs/protocol.md section 18): each new connection evicts the
+  // oldest handshake (node/admission.h has the rules in detail).
   NodeOptions o = Harness::Options();
   o.max_connections = 2;
   Harness h(o);
   (void)h.Post(Start{}, kT0);
-  for (ConnId k = 0; k < 2; ++k) {
-    std::vector<Effect> fx = h.Post(
-        ConnectionAccepted{h.core().NewConnectionId(), "10.0.0.9:1"}, kT0);
-    EXPECT_TRUE(Closed(fx).empty());
-  }
-  const ConnId third = h.core().NewConnectionId();
-  std::vector<Effect> fx = h.Post(ConnectionAccepted{third, "10.0.0.9:2"}, kT0);
+  const ConnId first = h.core().NewConnectionId();
+  EXPECT_TRUE(Closed(h.Post(ConnectionAccepted{first, "10.0.0.9:1"}, kT0)).empty());
+  const ConnId second = h.core().NewConnectionId();
+  std::vector<Effect> fx = h.Post(ConnectionAccepted{second, "10.0.0.9:2"}, kT0);
   std::vector<Close> closes = All<Close>(fx);
   ASSERT_EQ(closes.size(), 1u);
-  EXPECT_EQ(closes[0].conn, third);
+  EXPECT_EQ(closes[0].conn, first);
+  EXPECT_EQ(closes[0].reason, CloseReason::kRefused);
   EXPECT_EQ(closes[0].why.code(), Status::Code::kBusy);
-  EXPECT_TRUE(HasReport(fx, ReportKind::kConnection,
-                        "refusing connection from 10.0.0.9:2"));
+  EXPECT_TRUE(HasReport(fx, ReportKind::kConnection, "closing connection from 10.0.0.9:1"));
   NodeStatus st;
   h.core().FillStatus(&st);
-  EXPECT_EQ(st.counters.refused_max_connections, 1u);
+  EXPECT_EQ(st.counters.connections_evicted, 1u);
+  EXPECT_EQ(st.counters.connections_refused, 0u);
 }
 
 TEST(NodeCoreTest, MalformedFramesCloseTheConnectionAndAreCounted) {
