@@ -463,8 +463,12 @@ void Node::Impl::OnTimer(uv_timer_t* h) {
 }
 
 void Node::Impl::FlushConnections() {
-  // Encrypt and write what the round queued.
-  for (auto& [id, c] : conns_) {
+  // Encrypt and write what the round queued. A write can fail at once and
+  // close its connection (OnClose erases it from conns_): walk a copy.
+  std::vector<Connection*> open;
+  open.reserve(conns_.size());
+  for (auto& [id, c] : conns_) open.push_back(c);
+  for (Connection* c : open) {
     if (c->open()) c->Flush();
   }
   // A congested connection's queue, again once it grew a step (the core
