@@ -304,8 +304,8 @@ void Node::Impl::TakeCompletions() {
 
 // ---- the core ----
 
-Status Node::Impl::Post(node::Event event) {
-  if (posting_) {
+Status Node::Impl::Post(node::Event event, bool now) {
+  if (posting_ && !now) {
     // Raised while effects run (a connection closing under a Close, ...).
     if (auto* f = std::get_if<node::FrameReceived>(&event)) {
       frames_.emplace_back(f->frame);
@@ -314,6 +314,10 @@ Status Node::Impl::Post(node::Event event) {
     pending_.push_back(std::move(event));
     return Status::OK();
   }
+  // A command from a listener called while effects run is handled at once:
+  // the core is between two Handle calls (its effects were taken), and the
+  // caller wants the verdict.
+  const bool outer = !posting_;
   posting_ = true;
   Status result = core_->Handle(std::move(event), Now());
   for (;;) {
@@ -323,11 +327,12 @@ Status Node::Impl::Post(node::Event event) {
     node::Event next = std::move(pending_.front());
     pending_.pop_front();
     (void)core_->Handle(std::move(next), Now());
-    if (pending_.empty()) frames_.clear();
   }
-  frames_.clear();
-  posting_ = false;
-  FlushConnections();
+  frames_.clear();  // every deferred frame was handled
+  if (outer) {
+    posting_ = false;
+    FlushConnections();
+  }
   return result;
 }
 
@@ -606,7 +611,7 @@ void Node::Impl::MaybeFinishStop() {
 
 Status Node::Impl::Command(node::Event command) {
   if (stopping_) return Status::Aborted("node stopped");
-  Status st = Post(std::move(command));
+  Status st = Post(std::move(command), /*now=*/true);
   // A command's own store writes (a contact entry) are in the store now:
   // let the core see them before the caller goes on.
   TakeCompletions();
