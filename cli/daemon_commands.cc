@@ -148,6 +148,20 @@ std::string FeedRequest(std::string_view method, const FeedId& id) {
   return req;
 }
 
+// Calls `method` (no arguments) and decodes its results with `decode`.
+template <typename T>
+Result<T> CallAndDecode(ControlClient* client, std::string_view method,
+                        Status (*decode)(std::string_view, T*), const char* what) {
+  uint32_t n = 0;
+  std::string results;
+  PLUMLOG_RETURN_IF_ERROR(
+      client->Call(ControlRequest(method, 0), kQuickTimeoutMs, &n, &results));
+  T value;
+  Status st = decode(results, &value);
+  if (!st.ok()) return st.WithContext(std::string("the daemon sent ") + what);
+  return value;
+}
+
 Status CallNoResults(ControlClient* client, const std::string& request) {
   uint32_t n = 0;
   std::string results;
@@ -170,14 +184,7 @@ Result<std::unique_ptr<ControlClient>> RequireDaemon(const std::string& home) {
 }
 
 Result<NodeStatus> DaemonStatus(ControlClient* client) {
-  uint32_t n = 0;
-  std::string results;
-  PLUMLOG_RETURN_IF_ERROR(
-      client->Call(ControlRequest(kStatus, 0), kQuickTimeoutMs, &n, &results));
-  NodeStatus status;
-  Status st = DecodeStatus(results, &status);
-  if (!st.ok()) return st.WithContext("the daemon sent a malformed status");
-  return status;
+  return CallAndDecode<NodeStatus>(client, kStatus, &DecodeStatus, "a malformed status");
 }
 
 Status DaemonHello(ControlClient* client, FeedId* id, std::string* address) {
@@ -285,14 +292,8 @@ int RunFeedControl(const std::string& home, std::string_view method,
 }
 
 Result<ReplicationPolicyStatus> DaemonPolicy(ControlClient* client) {
-  uint32_t n = 0;
-  std::string results;
-  PLUMLOG_RETURN_IF_ERROR(
-      client->Call(ControlRequest(kPolicy, 0), kQuickTimeoutMs, &n, &results));
-  ReplicationPolicyStatus p;
-  Status st = DecodePolicy(results, &p);
-  if (!st.ok()) return st.WithContext("the daemon sent a malformed policy");
-  return p;
+  return CallAndDecode<ReplicationPolicyStatus>(client, kPolicy, &DecodePolicy,
+                                                "a malformed policy");
 }
 
 int RunFollows(const std::string& home, bool all, bool as_json) {

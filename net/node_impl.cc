@@ -306,8 +306,8 @@ void Node::Impl::TakeCompletions() {
 
 // ---- the core ----
 
-Status Node::Impl::Post(node::Event event) {
-  if (posting_) {
+Status Node::Impl::Post(node::Event event, bool now) {
+  if (posting_ && !now) {
     // Raised while effects run (a connection closing under a Close, ...).
     if (auto* f = std::get_if<node::FrameReceived>(&event)) {
       frames_.emplace_back(f->frame);
@@ -316,6 +316,10 @@ Status Node::Impl::Post(node::Event event) {
     pending_.push_back(std::move(event));
     return Status::OK();
   }
+  // A command from a listener called while effects run is handled at once:
+  // the core is between two Handle calls (its effects were taken), and the
+  // caller wants the verdict.
+  const bool outer = !posting_;
   posting_ = true;
   Status result = core_->Handle(std::move(event), Now());
   for (;;) {
@@ -325,11 +329,12 @@ Status Node::Impl::Post(node::Event event) {
     node::Event next = std::move(pending_.front());
     pending_.pop_front();
     (void)core_->Handle(std::move(next), Now());
-    if (pending_.empty()) frames_.clear();
   }
-  frames_.clear();
-  posting_ = false;
-  FlushConnections();
+  frames_.clear();  // every deferred frame was handled
+  if (outer) {
+    posting_ = false;
+    FlushConnections();
+  }
   return result;
 }
 
@@ -465,8 +470,12 @@ void Node::Impl::OnTimer(uv_timer_t* h) {
 }
 
 void Node::Impl::FlushConnections() {
-  // Encrypt and write what the round queued.
-  for (auto& [id, c] : conns_) {
+  // Encrypt and write what the round queued. A write can fail at once and
+  // close its connection (OnClose erases it from conns_): walk a copy.
+  std::vector<Connection*> open;
+  open.reserve(conns_.size());
+  for (auto& [id, c] : conns_) open.push_back(c);
+  for (Connection* c : open) {
     if (c->open()) c->Flush();
   }
   // A congested connection's queue, again once it grew a step (the core
@@ -622,7 +631,7 @@ void Node::Impl::MaybeFinishStop() {
 
 Status Node::Impl::Command(node::Event command) {
   if (stopping_) return Status::Aborted("node stopped");
-  Status st = Post(std::move(command));
+  Status st = Post(std::move(command), /*now=*/true);
   // A command's own store writes (a contact entry) are in the store now:
   // let the core see them before the caller goes on.
   TakeCompletions();

@@ -87,8 +87,9 @@ class Node::Impl final : public net::Connection::Handler {
   void Log(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
   // Hands `event` to the core and carries out its effects; an event raised
-  // meanwhile (a connection closing under an effect) waits its turn.
-  Status Post(node::Event event);
+  // meanwhile (a connection closing under an effect) waits its turn, unless
+  // `now` (a command from a listener: handled at once, its verdict returned).
+  Status Post(node::Event event, bool now = false);
   void Execute(node::Effect& effect, Status* command_status);
   void Execute(node::Dial& d);
   void ArmTimer(int64_t at);

@@ -35,13 +35,7 @@ class PolicyTest : public ::testing::Test {
 
   // The head sequence of `feed` in the store at `name` (0 if absent).
   uint64_t Head(const std::string& name, const std::string& feed) const {
-    RunResult r = RunWithHome(Home(name), {"feeds", "--json"});
-    if (r.exit_code != 0) return 0;
-    for (const std::string& line : Lines(r.out)) {
-      json f = json::parse(line);
-      if (f["author"] == feed) return f["seq"].get<uint64_t>();
-    }
-    return 0;
+    return FeedHead(Home(name), feed);
   }
   bool WaitHead(const std::string& name, const std::string& feed, uint64_t seq) const {
     return PollUntil([&] { return Head(name, feed) >= seq; }, kConverge);

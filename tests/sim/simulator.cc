@@ -105,6 +105,7 @@ void Simulator::AddNodes(int n, StoreFactory factory) {
     node->id = node->store->local_id();
     index_[node->id] = node->index;
     nodes_.push_back(std::move(node));
+    adjacent_.emplace_back();
     StartNode(static_cast<int>(nodes_.size()) - 1);
   }
 }
@@ -558,6 +559,8 @@ int Simulator::ConnectionsBetween(int a, int b) const {
 void Simulator::Connect(int a, int b) {
   if (a == b || Connected(a, b)) return;
   overlay_.insert({a, b});
+  adjacent_[a].insert(b);
+  adjacent_[b].insert(a);
   PeerAddress addr;
   addr.host = "sim";
   addr.port = static_cast<uint16_t>(b + 1);
@@ -568,12 +571,13 @@ void Simulator::Connect(int a, int b) {
 void Simulator::Disconnect(int a, int b) {
   for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
     overlay_.erase({x, y});
+    adjacent_[x].erase(y);
     if (nodes_[x]->up) (void)Command(x, node::RemovePeer{id(y)});
   }
 }
 
 bool Simulator::Connected(int a, int b) const {
-  return overlay_.count({a, b}) > 0 || overlay_.count({b, a}) > 0;
+  return adjacent_[a].count(b) > 0;
 }
 
 void Simulator::ConnectRandom(int degree) {
@@ -590,12 +594,7 @@ void Simulator::ConnectRandom(int degree) {
 }
 
 std::vector<int> Simulator::Neighbours(int node) const {
-  std::set<int> out;
-  for (const auto& [a, b] : overlay_) {
-    if (a == node) out.insert(b);
-    if (b == node) out.insert(a);
-  }
-  return {out.begin(), out.end()};
+  return {adjacent_[node].begin(), adjacent_[node].end()};
 }
 
 std::vector<int> Simulator::RandomOthers(int node, const std::vector<int>& pool,

@@ -258,6 +258,7 @@ class Simulator {
   // Connections: both ends, by (node, its ConnId).
   std::map<std::pair<int, node::ConnId>, std::shared_ptr<Link>> links_;
   std::set<std::pair<int, int>> overlay_;  // Connect(a, b): (a, b)
+  std::vector<std::set<int>> adjacent_;    // overlay links per node, both ways
   SimStats stats_;
 };
 
