@@ -2,7 +2,7 @@
 #include <benchmark/benchmark.h>
 
 #include "crypto/keypair.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 namespace plumlog {
 namespace {

@@ -1,17 +1,25 @@
 // Membership experiments in the deterministic simulator (docs/membership.md).
 //
-//   membership_experiments [--experiment all|reliability|detection|fp|fp-hour|cost]
+//   membership_experiments [--experiment
+//   all|reliability|detection|fp|fp-hour|cost]
 //                          [--seed N] [--nodes 1000,2000] [--fails 50,80,90,95]
-//                          [--failure silent|reset|both] [--quick] [--out DIR]
+//                          [--failure silent|reset|both] [--join random|first]
+//                          [--quick] [--out DIR]
+//
+// Every node is a NodeCore with NodeOptions::Lan() (its connection limit,
+// idle timeout and redial backoff included) run by tests/sim/simulator.h;
+// nodes join through a random node that joined before (--join first: all
+// through node 0, the old setup).
 //
 // reliability: plumtree (the Replicator) over HyParView views; right after
 //              50/80/90/95 % of the nodes crash at once (silent host crash,
-//              or process crash whose connections are reset), one entry per round
-//              (1 s of simulated time) from a random survivor: share of the
-//              survivors holding it at the end of its round, and the first
+//              or process crash whose connections are reset), one entry per
+//              round (1 s of simulated time) from a random survivor: share of
+//              the survivors holding it at the end of its round, and the first
 //              round from which views are connected and reliability is 100 %.
 // detection:   SWIM (LAN preset): time from a crash until the first member
-//              declares it dead and until every member has, 50 ... 2,000 members.
+//              declares it dead and until every member has, 50 ... 2,000
+//              members.
 // fp:          false positives (live members declared dead) among 500 members
 //              in 5 simulated minutes at 10 % and 30 % loss, with and without
 //              indirect probes and suspicion.
@@ -28,12 +36,14 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "bench/svg_plot.h"
-#include "storage/msgpack_reader.h"
-#include "tests/sim/membership_sim.h"
+#include "core/msgpack_reader.h"
+#include "node/events.h"
+#include "tests/sim/simulator.h"
 
 #ifndef PLUMLOG_SOURCE_DIR
 #define PLUMLOG_SOURCE_DIR "."
@@ -44,9 +54,10 @@ namespace {
 
 using replication::MembershipEvent;
 using replication::MemberState;
-using sim::LinkModel;
-using sim::MembershipSim;
 using replication::TimeMs;
+using sim::LinkModel;
+using sim::SimOptions;
+using sim::Simulator;
 
 PlotSeries Series(std::string name, bool dashed = false, bool markers = true) {
   PlotSeries s;
@@ -56,7 +67,8 @@ PlotSeries Series(std::string name, bool dashed = false, bool markers = true) {
   return s;
 }
 
-PlotOptions Plot(std::string title, std::string x, std::string y, PlotOptions::Legend legend) {
+PlotOptions Plot(std::string title, std::string x, std::string y,
+                 PlotOptions::Legend legend) {
   PlotOptions o;
   o.title = std::move(title);
   o.x_label = std::move(x);
@@ -69,12 +81,24 @@ PlotOptions Plot(std::string title, std::string x, std::string y, PlotOptions::L
 struct Flags {
   std::string experiment = "all";
   uint64_t seed = 1;
-  std::vector<int> nodes;  // default: 1000, 2000 (reliability), 50 ... 2000 (detection)
+  std::vector<int>
+      nodes;  // default: 1000, 2000 (reliability), 50 ... 2000 (detection)
   std::vector<int> fails = {50, 80, 90, 95};
   std::string failure = "both";  // silent | reset | both
   bool quick = false;
   std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
 };
+
+// The daemon's LAN node (NodeOptions::Lan(): idle timeout, redial backoff,
+// connection limit) with membership `o` and the LAN replication preset.
+SimOptions MembershipSimOptions(const MembershipOptions& o) {
+  SimOptions so = SimOptions::Membership(o, ReplicationOptions::Lan());
+  NodeOptions lan = NodeOptions::Lan();
+  lan.membership_options = o;
+  so.node = lan;
+  so.verify_signatures = false;
+  return so;
+}
 
 LinkModel Lan() {
   LinkModel l;
@@ -84,15 +108,25 @@ LinkModel Lan() {
 }
 
 double Secs(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+      .count();
 }
 
 // Joins every node through node 0, `gap` ms apart, then lets views settle.
-void JoinAll(MembershipSim& sim, TimeMs gap, TimeMs settle) {
+// Joins every node, `gap` ms apart, then lets views settle. Each joins
+// through a random node that joined before it (a contact it could know); with
+// `through_first`, all through node 0 (which then holds a connection per
+// joiner for the idle timeout: beyond max_connections, 128, it refuses).
+bool g_join_through_first = false;
+void JoinAll(Simulator& sim, TimeMs gap, TimeMs settle) {
   sim.Join(0, {});
   for (int i = 1; i < sim.size(); ++i) {
     sim.RunFor(gap);
-    sim.Join(i, {0});
+    int contact = 0;
+    if (!g_join_through_first) {
+      contact = std::uniform_int_distribution<int>(0, i - 1)(sim.rng());
+    }
+    sim.Join(i, {contact});
   }
   sim.RunFor(settle);
 }
@@ -100,11 +134,14 @@ void JoinAll(MembershipSim& sim, TimeMs gap, TimeMs settle) {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  size_t i =
+      static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
   return v[std::min(i, v.size() - 1)];
 }
 double Mean(const std::vector<double>& v) {
-  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+  return v.empty() ? 0
+                   : std::accumulate(v.begin(), v.end(), 0.0) /
+                         static_cast<double>(v.size());
 }
 
 // ---------------------------------------------------------------------------
@@ -119,17 +156,19 @@ struct ReliabilityRun {
   double wall_s = 0;
 };
 
-ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max_rounds) {
+ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset,
+                              int max_rounds) {
   const auto t0 = std::chrono::steady_clock::now();
   ReliabilityRun out;
-  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
   // Every node subscribes to the feeds broadcast on (the sources are chosen
   // up front): with replicate_all every node would also track every other
   // node's empty feed, O(n) replicator state per node and O(n^2) work per
   // simulated second, without changing what is measured.
   ReplicationOptions ro = ReplicationOptions::Test();
   ro.replicate_all = false;
-  sim.EnableReplication(ro);
+  SimOptions so = SimOptions::Membership(MembershipOptions::Test(), ro);
+  so.verify_signatures = false;
+  Simulator sim(seed, so, Lan());
   sim.AddNodes(n);
   std::vector<int> order(n);
   std::iota(order.begin(), order.end(), 0);
@@ -138,13 +177,15 @@ ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max
   std::vector<int> alive(order.begin() + dead, order.end());
   std::vector<int> sources;
   for (int r = 0; r < max_rounds; ++r) {
-    sources.push_back(alive[std::uniform_int_distribution<size_t>(0, alive.size() - 1)(sim.rng())]);
+    sources.push_back(alive[std::uniform_int_distribution<size_t>(
+        0, alive.size() - 1)(sim.rng())]);
   }
   std::vector<int> feeds = sources;
   std::sort(feeds.begin(), feeds.end());
   feeds.erase(std::unique(feeds.begin(), feeds.end()), feeds.end());
   for (int i = 0; i < n; ++i) {
-    for (int src : feeds) sim.replicator(i).Follow(sim.id(src), true, 0);
+    for (int src : feeds)
+      (void)sim.Command(i, node::Replicate{sim.id(src), true});
   }
   JoinAll(sim, 2, 10000);
   for (int i = 0; i < dead; ++i) sim.Crash(order[i], reset);
@@ -155,7 +196,7 @@ ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max
   for (int r = 0; r < max_rounds; ++r) {
     const int src = sources[r];
     std::string content;
-    storage::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
+    core::AppendMsgpackUint(&content, static_cast<uint64_t>(r));
     Result<Entry> e = sim.Append(src, content);
     if (!e.ok()) continue;
     sim.RunFor(1000);
@@ -180,47 +221,59 @@ ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset, int max
 
 void Reliability(const Flags& f) {
   const int rounds = f.quick ? 20 : 40;
-  std::printf("\n## Broadcast reliability after mass failure (plumtree over HyParView)\n\n");
   std::printf(
-      "Test presets (probe 200 ms), links 1-10 ms, round = 1 s, entry per round "
-      "from a random survivor; at most %d rounds, stopped after 10 complete rounds "
+      "\n## Broadcast reliability after mass failure (plumtree over "
+      "HyParView)\n\n");
+  std::printf(
+      "Test presets (probe 200 ms), links 1-10 ms, round = 1 s, entry per "
+      "round "
+      "from a random survivor; at most %d rounds, stopped after 10 complete "
+      "rounds "
       "in a row.\n\n",
       rounds);
   std::printf(
-      "| nodes | failed | crash | survivors | round 0 reliability | min reliability | "
+      "| nodes | failed | crash | survivors | round 0 reliability | min "
+      "reliability | "
       "views connected from round | 100 %% from round | wall s |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (int n : f.nodes.empty() ? std::vector<int>{1000, 2000} : f.nodes) {
-    PlotOptions po = Plot("Reliability per round after mass failure, " + std::to_string(n) +
-                              " nodes (dashed: silent crash, solid: connections reset)",
-                          "round (1 s) after the failure", "survivors reached",
-                          PlotOptions::Legend::kBottomRight);
+    PlotOptions po =
+        Plot("Reliability per round after mass failure, " + std::to_string(n) +
+                 " nodes (dashed: silent crash, solid: connections reset)",
+             "round (1 s) after the failure", "survivors reached",
+             PlotOptions::Legend::kBottomRight);
     po.y_max = 100;
     po.y_suffix = "%";
     SvgPlot plot(po);
     for (int pct : f.fails) {
       for (int model = 0; model < 2; ++model) {
         const bool reset = model == 1;
-        if ((reset && f.failure == "silent") || (!reset && f.failure == "reset")) continue;
+        if ((reset && f.failure == "silent") ||
+            (!reset && f.failure == "reset"))
+          continue;
         const uint64_t seed = f.seed * 1000 + static_cast<uint64_t>(n) + pct;
         ReliabilityRun r = RunReliability(seed, n, pct, reset, rounds);
-        PlotSeries series =
-            Series(std::to_string(pct) + " % " + (reset ? "reset" : "silent"), !reset);
+        PlotSeries series = Series(
+            std::to_string(pct) + " % " + (reset ? "reset" : "silent"), !reset);
         double min_rel = 100;
         for (size_t i = 0; i < r.per_round.size(); ++i) {
           series.points.push_back({static_cast<double>(i), r.per_round[i]});
           min_rel = std::min(min_rel, r.per_round[i]);
         }
         plot.AddSeries(series);
-        std::printf("| %d | %d %% | %s | %zu | %.1f %% | %.1f %% | %s | %s | %.1f |\n", n, pct,
-                    reset ? "process (reset)" : "host (silent)", r.survivors,
-                    r.per_round.empty() ? 0.0 : r.per_round[0], min_rel,
-                    r.connected_from < 0 ? "never" : std::to_string(r.connected_from).c_str(),
-                    r.full_from < 0 ? "never" : std::to_string(r.full_from).c_str(), r.wall_s);
+        std::printf(
+            "| %d | %d %% | %s | %zu | %.1f %% | %.1f %% | %s | %s | %.1f |\n",
+            n, pct, reset ? "process (reset)" : "host (silent)", r.survivors,
+            r.per_round.empty() ? 0.0 : r.per_round[0], min_rel,
+            r.connected_from < 0 ? "never"
+                                 : std::to_string(r.connected_from).c_str(),
+            r.full_from < 0 ? "never" : std::to_string(r.full_from).c_str(),
+            r.wall_s);
         std::fflush(stdout);
       }
     }
-    plot.WriteFile(f.out + "/membership_reliability_" + std::to_string(n) + ".svg");
+    plot.WriteFile(f.out + "/membership_reliability_" + std::to_string(n) +
+                   ".svg");
   }
 }
 
@@ -231,29 +284,44 @@ void Detection(const Flags& f) {
   if (!f.nodes.empty()) sizes = f.nodes;
   const int trials = f.quick ? 5 : 20;
   const MembershipOptions o = MembershipOptions::Lan();
-  std::printf("\n## SWIM crash detection (LAN preset: probe 1 s, timeout 500 ms, 3 indirect, "
-              "suspicion 4/6, 2 confirmations)\n\n");
-  std::printf("%d crashes per size, one at a time; first = first member declares it dead, "
-              "all = every member has.\n\n", trials);
-  std::printf("| members | base suspicion timeout s | first mean s | first p99 s | all mean s "
-              "| all p99 s | goal (3 probes + base) s | msgs/member/s | wall s |\n");
-  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "\n## SWIM crash detection (LAN preset: probe 1 s, timeout 500 ms, 3 "
+      "indirect, "
+      "suspicion 4/6, 2 confirmations)\n\n");
+  std::printf(
+      "%d crashes per size, one at a time; first = first member declares it "
+      "dead, "
+      "all = every member has.\n\n",
+      trials);
+  std::printf(
+      "| members | base suspicion timeout s | first mean s | first p99 s | all "
+      "mean s "
+      "| all p99 s | goal (3 probes + base) s | msgs/member/s | refused conns "
+      "| wall s |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|---|\n");
   PlotSeries first_mean = Series("first declaration (mean)");
   PlotSeries all_mean = Series("all members (mean)");
   PlotSeries all_p99 = Series("all members (p99)", true);
   PlotSeries goal = Series("3 probe intervals + base timeout", true, false);
   for (int n : sizes) {
     const auto t0 = std::chrono::steady_clock::now();
-    MembershipSim sim(f.seed * 7 + static_cast<uint64_t>(n), o, Lan());
+    Simulator sim(f.seed * 7 + static_cast<uint64_t>(n),
+                  MembershipSimOptions(o), Lan());
     sim.AddNodes(n);
     JoinAll(sim, 5, 60000);
     TimeMs first_at = -1;
     int victim = -1;
-    sim.on_event = [&](int, const replication::MembershipEffect& e) {
-      if (e.event == MembershipEvent::kDown && victim >= 0 && first_at < 0 &&
-          sim.IndexOf(e.peer) == victim) {
-        first_at = sim.now();
+    // The members that declared the victim dead (a crashed member stays so),
+    // counted as they report it: checking every member's table after every
+    // event would cost O(n) per simulated millisecond.
+    std::set<int> declared;
+    sim.on_report = [&](int node, const node::Report& r) {
+      if (!r.member || r.member->kind != MemberEventKind::kDown || victim < 0 ||
+          sim.IndexOf(r.member->peer) != victim) {
+        return;
       }
+      if (first_at < 0) first_at = sim.now();
+      declared.insert(node);
     };
     // Message cost on the settled cluster (no crash under way).
     uint64_t sent0 = 0;
@@ -262,16 +330,25 @@ void Detection(const Flags& f) {
     uint64_t sent1 = 0;
     for (int i = 0; i < n; ++i) sent1 += sim.membership(i).stats().frames_sent;
     const double cost = static_cast<double>(sent1 - sent0) / n / 60.0;
+    uint64_t refused = 0;
+    for (int i = 0; i < n; ++i) {
+      NodeStatus st;
+      sim.core(i).FillStatus(&st);
+      refused += st.counters.connections_refused;
+    }
     std::vector<double> firsts, alls;
     for (int t = 0; t < trials; ++t) {
       do {
         victim = std::uniform_int_distribution<int>(1, n - 1)(sim.rng());
       } while (!sim.up(victim));
       first_at = -1;
-      sim.Crash(victim);
+      declared.clear();
+      sim.Crash(victim, /*reset=*/false);
       const TimeMs start = sim.now();
-      const bool ok = sim.RunUntil(
-          [&] { return sim.CountState(victim, MemberState::kDead) == sim.UpCount(); }, 600000);
+      const size_t up = static_cast<size_t>(sim.UpCount());
+      const bool ok =
+          sim.RunUntil([&] { return declared.size() >= up; }, 600000) &&
+          sim.CountState(victim, MemberState::kDead) == sim.UpCount();
       if (first_at >= 0) firsts.push_back((first_at - start) / 1000.0);
       if (ok) alls.push_back((sim.now() - start) / 1000.0);
       victim = -1;
@@ -281,9 +358,12 @@ void Detection(const Flags& f) {
     const double base = std::max(1.0, o.suspicion_mult * std::log10(nn + 1)) *
                         o.probe_interval_ms / 1000.0;
     const double g = 3 * o.probe_interval_ms / 1000.0 + base;
-    std::printf("| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %.1f |\n", n, base,
-                Mean(firsts), Percentile(firsts, 0.99), Mean(alls), Percentile(alls, 0.99), g,
-                cost, Secs(t0));
+    std::printf(
+        "| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f | %llu | %.1f "
+        "|\n",
+        n, base, Mean(firsts), Percentile(firsts, 0.99), Mean(alls),
+        Percentile(alls, 0.99), g, cost,
+        static_cast<unsigned long long>(refused), Secs(t0));
     std::fflush(stdout);
     first_mean.points.push_back({nn, Mean(firsts)});
     all_mean.points.push_back({nn, Mean(alls)});
@@ -302,28 +382,28 @@ void Detection(const Flags& f) {
 // ---------------------------------------------------------------------------
 
 struct FpResult {
-  int false_downs = 0;        // kDown events about live members
-  int members_hit = 0;        // distinct live members declared dead by someone
+  int false_downs = 0;  // kDown events about live members
+  int members_hit = 0;  // distinct live members declared dead by someone
   uint64_t suspicions = 0;
   uint64_t refutations = 0;
   double msgs_per_member_s = 0;
 };
 
-FpResult FalsePositives(uint64_t seed, int n, double loss, bool indirect, bool suspicion,
-                        TimeMs duration) {
+FpResult FalsePositives(uint64_t seed, int n, double loss, bool indirect,
+                        bool suspicion, TimeMs duration) {
   MembershipOptions o = MembershipOptions::Lan();
   if (!indirect) o.indirect_checks = 0;
   o.suspicion = suspicion;
-  MembershipSim sim(seed, o, Lan());
+  Simulator sim(seed, MembershipSimOptions(o), Lan());
   sim.AddNodes(n);
   JoinAll(sim, 5, 60000);
   sim.link().loss = loss;
   FpResult r;
   std::vector<char> hit(n, 0);
-  sim.on_event = [&](int, const replication::MembershipEffect& e) {
-    if (e.event != MembershipEvent::kDown) return;
+  sim.on_report = [&](int, const node::Report& rep) {
+    if (!rep.member || rep.member->kind != MemberEventKind::kDown) return;
     ++r.false_downs;  // nobody crashed: every down is false
-    const int s = sim.IndexOf(e.peer);
+    const int s = sim.IndexOf(rep.member->peer);
     if (s >= 0 && !hit[s]) {
       hit[s] = 1;
       ++r.members_hit;
@@ -338,27 +418,37 @@ FpResult FalsePositives(uint64_t seed, int n, double loss, bool indirect, bool s
     r.suspicions += sim.membership(i).stats().suspicions;
     r.refutations += sim.membership(i).stats().refutations;
   }
-  r.msgs_per_member_s = static_cast<double>(sent1 - sent0) / n / (duration / 1000.0);
+  r.msgs_per_member_s =
+      static_cast<double>(sent1 - sent0) / n / (duration / 1000.0);
   return r;
 }
 
 void Fp(const Flags& f) {
   const int n = f.quick ? 100 : 500;
   const TimeMs duration = 5 * 60 * 1000;
-  std::printf("\n## False positives under loss (%d members, LAN preset, 5 simulated min, no "
-              "crash)\n\n", n);
-  std::printf("| loss | indirect probes | suspicion | false down events | live members declared "
-              "dead | suspicions started | refutations | msgs/member/s | wall s |\n");
+  std::printf(
+      "\n## False positives under loss (%d members, LAN preset, 5 simulated "
+      "min, no "
+      "crash)\n\n",
+      n);
+  std::printf(
+      "| loss | indirect probes | suspicion | false down events | live members "
+      "declared "
+      "dead | suspicions started | refutations | msgs/member/s | wall s |\n");
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (double loss : {0.10, 0.30}) {
     for (int mode = 0; mode < 4; ++mode) {
       const bool indirect = !(mode & 1), suspicion = !(mode & 2);
       const auto t0 = std::chrono::steady_clock::now();
-      FpResult r = FalsePositives(f.seed * 31 + mode, n, loss, indirect, suspicion, duration);
-      std::printf("| %.0f %% | %s | %s | %d | %d | %llu | %llu | %.2f | %.1f |\n", loss * 100,
-                  indirect ? "yes" : "no", suspicion ? "yes" : "no", r.false_downs,
-                  r.members_hit, static_cast<unsigned long long>(r.suspicions),
-                  static_cast<unsigned long long>(r.refutations), r.msgs_per_member_s, Secs(t0));
+      FpResult r = FalsePositives(f.seed * 31 + mode, n, loss, indirect,
+                                  suspicion, duration);
+      std::printf(
+          "| %.0f %% | %s | %s | %d | %d | %llu | %llu | %.2f | %.1f |\n",
+          loss * 100, indirect ? "yes" : "no", suspicion ? "yes" : "no",
+          r.false_downs, r.members_hit,
+          static_cast<unsigned long long>(r.suspicions),
+          static_cast<unsigned long long>(r.refutations), r.msgs_per_member_s,
+          Secs(t0));
       std::fflush(stdout);
     }
   }
@@ -367,12 +457,17 @@ void Fp(const Flags& f) {
 void FpHour(const Flags& f) {
   const auto t0 = std::chrono::steady_clock::now();
   FpResult r = FalsePositives(f.seed * 97, 500, 0.10, true, true, 3600 * 1000);
-  std::printf("\n## Goal run: 500 members, 10 %% loss, 1 simulated hour (LAN preset)\n\n");
-  std::printf("| false down events | live members declared dead | suspicions | refutations | "
-              "msgs/member/s | wall s |\n|---|---|---|---|---|---|\n");
-  std::printf("| %d | %d | %llu | %llu | %.2f | %.1f |\n", r.false_downs, r.members_hit,
-              static_cast<unsigned long long>(r.suspicions),
-              static_cast<unsigned long long>(r.refutations), r.msgs_per_member_s, Secs(t0));
+  std::printf(
+      "\n## Goal run: 500 members, 10 %% loss, 1 simulated hour (LAN "
+      "preset)\n\n");
+  std::printf(
+      "| false down events | live members declared dead | suspicions | "
+      "refutations | "
+      "msgs/member/s | wall s |\n|---|---|---|---|---|---|\n");
+  std::printf("| %d | %d | %llu | %llu | %.2f | %.1f |\n", r.false_downs,
+              r.members_hit, static_cast<unsigned long long>(r.suspicions),
+              static_cast<unsigned long long>(r.refutations),
+              r.msgs_per_member_s, Secs(t0));
 }
 
 std::vector<int> ParseList(const char* s) {
@@ -395,19 +490,29 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&]() -> const char* { return i + 1 < argc ? argv[++i] : ""; };
-    if (a == "--experiment") f.experiment = next();
-    else if (a == "--seed") f.seed = std::strtoull(next(), nullptr, 10);
-    else if (a == "--nodes") f.nodes = ParseList(next());
-    else if (a == "--fails") f.fails = ParseList(next());
-    else if (a == "--failure") f.failure = next();
-    else if (a == "--quick") f.quick = true;
-    else if (a == "--out") f.out = next();
+    if (a == "--experiment")
+      f.experiment = next();
+    else if (a == "--seed")
+      f.seed = std::strtoull(next(), nullptr, 10);
+    else if (a == "--nodes")
+      f.nodes = ParseList(next());
+    else if (a == "--fails")
+      f.fails = ParseList(next());
+    else if (a == "--failure")
+      f.failure = next();
+    else if (a == "--quick")
+      f.quick = true;
+    else if (a == "--join")
+      g_join_through_first = std::string(next()) == "first";
+    else if (a == "--out")
+      f.out = next();
     else {
       std::fprintf(stderr, "unknown argument %s\n", a.c_str());
       return 2;
     }
   }
-  std::printf("membership_experiments seed %llu\n", static_cast<unsigned long long>(f.seed));
+  std::printf("membership_experiments seed %llu\n",
+              static_cast<unsigned long long>(f.seed));
   const std::string& e = f.experiment;
   if (e == "all" || e == "detection") Detection(f);
   if (e == "all" || e == "fp") Fp(f);

@@ -51,7 +51,7 @@
 #include "crypto/keypair.h"
 #include "plumlog/node.h"
 #include "plumlog/store.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 namespace fs = std::filesystem;
 using SteadyClock = std::chrono::steady_clock;

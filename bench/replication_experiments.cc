@@ -91,9 +91,7 @@ class Tracker {
  public:
   explicit Tracker(Simulator& sim) : sim_(sim), hop_(sim.size(), -1) {
     author_ = sim.id(0);
-    sim.on_deliver = [this](int from, int to, const replication::Effect& e) {
-      OnDeliver(from, to, e);
-    };
+    sim.on_deliver = [this](const sim::Delivery& d) { OnDeliver(d); };
   }
   ~Tracker() { sim_.on_deliver = nullptr; }
 
@@ -127,9 +125,10 @@ class Tracker {
   }
 
  private:
-  void OnDeliver(int, int to, const replication::Effect& e) {
-    if (seq_ == 0 || e.type != replication::MessageType::kEntries) return;
-    Result<replication::Message> m = replication::DecodeMessage(e.frame);
+  void OnDeliver(const sim::Delivery& d) {
+    if (seq_ == 0 || d.entries == 0) return;
+    const int to = d.to;
+    Result<replication::Message> m = replication::DecodeMessage(d.frame);
     if (!m.ok()) return;
     const auto& em = std::get<replication::EntriesMessage>(*m);
     for (const Entry& en : em.entries) {
@@ -174,6 +173,17 @@ ReplicationOptions GossipOptions(bool flood) {
   return o;
 }
 constexpr LinkModel kGossipLink{1, 10, 0.0};
+
+// The daemon's LAN node (NodeOptions::Lan(): idle timeout, redial backoff,
+// connection limit) without the membership protocol, replicating with `r`.
+sim::SimOptions SimOptionsFor(const ReplicationOptions& r) {
+  sim::SimOptions o = sim::SimOptions::Replication(r);
+  NodeOptions lan = NodeOptions::Lan();
+  lan.membership = false;
+  lan.replication = r;
+  o.node = lan;
+  return o;
+}
 constexpr int kOverlayDegree = 3;   // ConnectRandom(3): average degree ~6
 constexpr int kDigestMembers = 10;  // SetRandomMembers(10)
 
@@ -222,7 +232,8 @@ struct GossipRow {
 };
 
 std::unique_ptr<Simulator> BuildGossipSim(const GossipSetup& s) {
-  auto sim = std::make_unique<Simulator>(s.seed, GossipOptions(s.flood), kGossipLink);
+  auto sim = std::make_unique<Simulator>(s.seed, SimOptionsFor(GossipOptions(s.flood)),
+                                         kGossipLink);
   sim->AddNodes(s.nodes, FastStores());
   sim->ConnectRandom(kOverlayDegree);
   sim->SetRandomMembers(kDigestMembers);
@@ -660,7 +671,7 @@ void RunDigest(const Flags& f) {
   std::vector<std::vector<int>> full_round(losses.size(), std::vector<int>(runs, -1));
   for (size_t li = 0; li < losses.size(); ++li) {
     for (int r = 0; r < runs; ++r) {
-      Simulator sim(f.seed * 1000 + r, o, LinkModel{1, 10, losses[li]});
+      Simulator sim(f.seed * 1000 + r, SimOptionsFor(o), LinkModel{1, 10, losses[li]});
       sim.AddNodes(kNodes, FastStores());
       sim.SetRandomMembers(-1);
       Result<Entry> e = sim.Append(0, TextContent("digest me"));

@@ -27,7 +27,7 @@
 #include "crypto/signature_verifier.h"
 #include "crypto/signer.h"
 #include "plumlog/store.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;

@@ -16,8 +16,8 @@
 #include "cli/daemon_commands.h"
 #include "cli/home.h"
 #include "cli/output.h"
-#include "storage/msgpack_reader.h"
-#include "storage/utf8.h"
+#include "core/msgpack_reader.h"
+#include "core/utf8.h"
 
 namespace plumlog::cli {
 namespace {
@@ -31,7 +31,7 @@ std::string InputName(const AppendArgs& args) {
 
 // Why `bytes` is not text, or "" if it is: UTF-8 without NUL bytes.
 std::string NotTextReason(std::string_view bytes) {
-  if (!storage::IsUtf8(bytes)) return "is not UTF-8 text";
+  if (!core::IsUtf8(bytes)) return "is not UTF-8 text";
   if (bytes.find('\0') != std::string_view::npos) return "contains NUL bytes";
   return "";
 }
@@ -50,7 +50,7 @@ Result<std::string> InputContent(const AppendArgs& args) {
   }
   if (args.binary) {
     std::string content;
-    storage::AppendMsgpackBin(&content, bytes);
+    core::AppendMsgpackBin(&content, bytes);
     return content;
   }
   const std::string why = NotTextReason(bytes);

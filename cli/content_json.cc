@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "plumlog/types.h"
-#include "storage/msgpack_reader.h"
-#include "storage/utf8.h"
+#include "core/msgpack_reader.h"
+#include "core/utf8.h"
 
 namespace plumlog::cli {
 namespace {
@@ -221,13 +221,13 @@ std::string ContentToText(std::string_view content) {
     const std::string& s = value.get_ref<const std::string&>();
     // Invalid UTF-8 and control characters go out as JSON, with U+FFFD for
     // bad bytes and \u escapes for controls.
-    if (storage::IsUtf8(s) && !HasControl(s)) return s;
+    if (core::IsUtf8(s) && !HasControl(s)) return s;
   }
   return EscapeControls(DumpJson(value));
 }
 
 std::optional<std::string> ContentTypeField(std::string_view content) {
-  storage::MsgpackReader r(content);
+  core::MsgpackReader r(content);
   uint32_t n = 0;
   if (!r.ReadMapHeader("content", &n).ok()) return std::nullopt;
   // The last "type" wins, as in the JSON form of a map with repeated keys.
@@ -237,7 +237,7 @@ std::optional<std::string> ContentTypeField(std::string_view content) {
     if (!r.ReadStr("key", kMaxEntryBytes, &key).ok()) return std::nullopt;
     if (key == "type") {
       std::string_view value;
-      storage::MsgpackReader peek = r;
+      core::MsgpackReader peek = r;
       if (peek.ReadStr("type", kMaxEntryBytes, &value).ok()) {
         type = std::string(value);
       } else {

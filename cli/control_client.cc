@@ -10,7 +10,8 @@
 #include <cstring>
 
 #include "cli/control_protocol.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
+#include "net/control_frame.h"
 
 namespace plumlog::cli {
 namespace {
@@ -45,8 +46,8 @@ std::string ControlSocketPath(const std::string& home) {
 
 std::string ControlRequest(std::string_view method, uint32_t args) {
   std::string out;
-  storage::AppendMsgpackArrayHeader(&out, 1 + args);
-  storage::AppendMsgpackStr(&out, method);
+  core::AppendMsgpackArrayHeader(&out, 1 + args);
+  core::AppendMsgpackStr(&out, method);
   return out;
 }
 
@@ -135,10 +136,10 @@ Status ControlClient::Call(std::string_view request, int timeout_ms,
   if (request.empty() || request.size() > kMaxControlFrameBytes)
     return Status::TooLarge("control request too large");
   const int64_t deadline = NowMs() + timeout_ms;
-  PLUMLOG_RETURN_IF_ERROR(SendAll(Frame(request), deadline));
+  PLUMLOG_RETURN_IF_ERROR(SendAll(net::ControlFrame(request), deadline));
   std::string header;
   PLUMLOG_RETURN_IF_ERROR(ReadExact(4, &header, deadline));
-  const uint32_t len = FrameLength(header);
+  const uint32_t len = net::ControlFrameLength(header);
   if (len == 0 || len > kMaxControlFrameBytes)
     return Status::Corruption("the daemon sent a malformed response");
   std::string payload;
@@ -169,7 +170,7 @@ Status ControlClient::ReadFrames(std::vector<std::string>* frames) {
   }
   size_t pos = 0;
   while (in_.size() - pos >= 4) {
-    const uint32_t len = FrameLength(std::string_view(in_).substr(pos));
+    const uint32_t len = net::ControlFrameLength(std::string_view(in_).substr(pos));
     if (len == 0 || len > kMaxControlFrameBytes)
       return Status::Corruption("the daemon sent a malformed event frame");
     if (in_.size() - pos - 4 < len) break;

@@ -34,9 +34,9 @@ void ControlEvents::Broadcast(const std::string& payload) {
   if (server_ == nullptr) return;
   // Push may disconnect a client that does not read (OnClientClosed then
   // unsubscribes it): walk a copy.
-  const std::vector<ControlClientId> all(subscribers_.begin(),
+  const std::vector<net::ControlClientId> all(subscribers_.begin(),
                                          subscribers_.end());
-  for (ControlClientId c : all) {
+  for (net::ControlClientId c : all) {
     if (!server_->Push(c, payload)) subscribers_.erase(c);
   }
 }

@@ -9,7 +9,7 @@
 
 #include <set>
 
-#include "cli/control_server.h"
+#include "net/control_server.h"
 #include "plumlog/node.h"
 
 namespace plumlog::cli {
@@ -27,9 +27,9 @@ class ControlEvents : public NodeListener {
   ControlEvents& operator=(const ControlEvents&) = delete;
 
   // The server that carries the frames; set before the first Subscribe.
-  void set_server(ControlServer* server) { server_ = server; }
-  void Subscribe(ControlClientId client) { subscribers_.insert(client); }
-  void Unsubscribe(ControlClientId client) { subscribers_.erase(client); }
+  void set_server(net::ControlServer* server) { server_ = server; }
+  void Subscribe(net::ControlClientId client) { subscribers_.insert(client); }
+  void Unsubscribe(net::ControlClientId client) { subscribers_.erase(client); }
   size_t subscribers() const { return subscribers_.size(); }
 
   // NodeListener (on the loop).
@@ -45,8 +45,8 @@ class ControlEvents : public NodeListener {
   void Broadcast(const std::string& payload);
 
   uv_timer_t timer_;
-  ControlServer* server_ = nullptr;
-  std::set<ControlClientId> subscribers_;
+  net::ControlServer* server_ = nullptr;
+  std::set<net::ControlClientId> subscribers_;
   bool stored_pending_ = false;
   bool closed_ = false;
   bool timer_closed_ = false;

@@ -2,17 +2,17 @@
 
 #include <algorithm>
 
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 
-using storage::AppendMsgpackArrayHeader;
-using storage::AppendMsgpackBin;
-using storage::AppendMsgpackBool;
-using storage::AppendMsgpackMapHeader;
-using storage::AppendMsgpackStr;
-using storage::AppendMsgpackUint;
-using storage::MsgpackReader;
+using core::AppendMsgpackArrayHeader;
+using core::AppendMsgpackBin;
+using core::AppendMsgpackBool;
+using core::AppendMsgpackMapHeader;
+using core::AppendMsgpackStr;
+using core::AppendMsgpackUint;
+using core::MsgpackReader;
 
 namespace {
 
@@ -45,24 +45,6 @@ Status ReadList(MsgpackReader* r, std::string_view what, uint32_t* n) {
 }
 
 }  // namespace
-
-std::string Frame(std::string_view payload) {
-  std::string out;
-  out.reserve(4 + payload.size());
-  const uint32_t n = static_cast<uint32_t>(payload.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out.append(payload);
-  return out;
-}
-
-uint32_t FrameLength(std::string_view data) {
-  const auto* p = reinterpret_cast<const uint8_t*>(data.data());
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
-         (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 std::string OkResponse(uint32_t results) {
   std::string out;
@@ -124,7 +106,11 @@ const std::vector<CounterField>& CounterFields() {
       {"handshake_failures", &NodeCounters::handshake_failures},
       {"handshake_timeouts", &NodeCounters::handshake_timeouts},
       {"idle_timeouts", &NodeCounters::idle_timeouts},
-      {"refused_max_connections", &NodeCounters::refused_max_connections},
+      {"connections_refused", &NodeCounters::connections_refused},
+      {"connections_evicted", &NodeCounters::connections_evicted},
+      {"receive_budget_closes", &NodeCounters::receive_budget_closes},
+      {"refused_by_peers", &NodeCounters::refused_by_peers},
+      {"claims_refused", &NodeCounters::claims_refused},
       {"stream_errors", &NodeCounters::stream_errors},
       {"oversized_frames", &NodeCounters::oversized_frames},
       {"malformed_frames", &NodeCounters::malformed_frames},
@@ -132,6 +118,7 @@ const std::vector<CounterField>& CounterFields() {
       {"forks", &NodeCounters::forks},
       {"slow_peer_disconnects", &NodeCounters::slow_peer_disconnects},
       {"throttled", &NodeCounters::throttled},
+      {"store_errors", &NodeCounters::store_errors},
       {"entries_received", &NodeCounters::entries_received},
       {"entries_stored", &NodeCounters::entries_stored},
       {"entries_sent", &NodeCounters::entries_sent},
@@ -147,7 +134,7 @@ const std::vector<CounterField>& CounterFields() {
 
 // [id, address, uptime, connections, configured, active, passive,
 //  members_alive, members, progress start, current, target, feeds, counters,
-//  peer progress, verify rate (milli-entries per second)]
+//  peer progress, verify rate (milli-entries per second), last store error]
 void EncodeStatus(const NodeStatus& s, std::string* out) {
   AppendMsgpackBin(out, s.id.view());
   AppendMsgpackStr(out, s.address.port == 0 && s.address.host.empty()
@@ -207,6 +194,51 @@ void EncodeStatus(const NodeStatus& s, std::string* out) {
   AppendMsgpackUint(out, s.verify_rate > 0
                              ? static_cast<uint64_t>(s.verify_rate * 1000.0 + 0.5)
                              : 0);
+  AppendMsgpackStr(out, s.last_store_error);
+}
+
+void EncodePolicy(const ReplicationPolicyStatus& p, std::string* out) {
+  AppendMsgpackBool(out, p.replicate_all);
+  AppendMsgpackUint(out, p.hops);
+  for (const std::vector<FeedId>* ids : {&p.follows, &p.blocks}) {
+    AppendMsgpackArrayHeader(out, static_cast<uint32_t>(ids->size()));
+    for (const FeedId& id : *ids) AppendMsgpackBin(out, id.view());
+  }
+  AppendMsgpackArrayHeader(out, static_cast<uint32_t>(p.in_range.size()));
+  for (const auto& [id, hops] : p.in_range) {
+    AppendMsgpackArrayHeader(out, 2);
+    AppendMsgpackBin(out, id.view());
+    AppendMsgpackUint(out, hops);
+  }
+}
+
+Status DecodePolicy(std::string_view data, ReplicationPolicyStatus* p) {
+  MsgpackReader r(data);
+  PLUMLOG_RETURN_IF_ERROR(r.ReadBool("replicate all", &p->replicate_all));
+  uint64_t v = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("hops", &v));
+  p->hops = static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX));
+  for (std::vector<FeedId>* ids : {&p->follows, &p->blocks}) {
+    uint32_t n = 0;
+    PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "feeds", &n));
+    for (uint32_t i = 0; i < n; ++i) {
+      FeedId id;
+      PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "feed", &id));
+      ids->push_back(id);
+    }
+  }
+  uint32_t n = 0;
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "in range", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t fields = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("in range item", &fields));
+    if (fields != 2) return Status::Corruption("in range item: expected 2 fields");
+    FeedId id;
+    PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "feed", &id));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("hops", &v));
+    p->in_range.emplace_back(id, static_cast<uint32_t>(std::min<uint64_t>(v, UINT32_MAX)));
+  }
+  return r.ExpectEnd("policy");
 }
 
 Status DecodeStatus(std::string_view data, NodeStatus* s) {
@@ -305,6 +337,7 @@ Status DecodeStatus(std::string_view data, NodeStatus* s) {
   }
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("verify rate", &v));
   s->verify_rate = static_cast<double>(v) / 1000.0;
+  PLUMLOG_RETURN_IF_ERROR(ReadText(&r, "last store error", &s->last_store_error));
   return r.ExpectEnd("status");
 }
 
@@ -402,7 +435,7 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
   ParsedRequest req;
   req.method = std::string(method);
   if (method == kHello || method == kStatus || method == kStop ||
-      method == kEvents) {
+      method == kEvents || method == kPolicy) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
   } else if (method == kAppend) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
@@ -444,8 +477,8 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
     std::string_view text;
     PLUMLOG_RETURN_IF_ERROR(r.ReadStr("address", kMaxAddressBytes, &text));
     PLUMLOG_ASSIGN_OR_RETURN(req.address, PeerAddress::Parse(text));
-  } else if (method == kPeersRemove || method == kFollow ||
-             method == kUnfollow || method == kBlock || method == kInSync) {
+  } else if (method == kPeersRemove || method == kFollow || method == kUnfollow ||
+             method == kBlock || method == kUnblock || method == kPurge || method == kInSync) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
     std::string_view raw;
     PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("feed id", FeedId::kSize, &raw));

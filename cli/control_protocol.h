@@ -9,7 +9,7 @@
 // `code` is a Status::Code; on an error `message` says why and there are no
 // results. Each method's arguments and results are listed in kMethods' doc
 // comments below. Everything here is pure encoding (no I/O); the daemon side
-// is ControlServer + serve_command.cc, the client side ControlClient.
+// is net::ControlServer + serve_command.cc, the client side ControlClient.
 #ifndef PLUMLOG_CLI_CONTROL_PROTOCOL_H_
 #define PLUMLOG_CLI_CONTROL_PROTOCOL_H_
 
@@ -46,7 +46,9 @@ inline constexpr size_t kMaxAddressBytes = 1024;
 //   status              -> [status...] (EncodeStatus)
 //   peers.add [address: str]     -> []
 //   peers.remove [feed: bin32]   -> []
-//   follow|unfollow|block [feed: bin32] -> []
+//   follow|unfollow|block|unblock|purge [feed: bin32] -> []
+//   policy              -> [replicate_all: bool, hops: uint, follows: [bin32...],
+//                           blocks: [bin32...], in_range: [[bin32, hops: uint]...]]
 //   connect [address: str]       -> []
 //   insync [feed: bin32] -> [in_sync: bool, connected: bool,
 //                            progress start, current, target: uint]
@@ -65,15 +67,15 @@ inline constexpr std::string_view kPeersRemove = "peers.remove";
 inline constexpr std::string_view kFollow = "follow";
 inline constexpr std::string_view kUnfollow = "unfollow";
 inline constexpr std::string_view kBlock = "block";
+inline constexpr std::string_view kUnblock = "unblock";
+inline constexpr std::string_view kPurge = "purge";
+inline constexpr std::string_view kPolicy = "policy";
 inline constexpr std::string_view kConnect = "connect";
 inline constexpr std::string_view kInSync = "insync";
 inline constexpr std::string_view kStop = "stop";
 inline constexpr std::string_view kEvents = "events";
 
-// Prepends the 4-byte big-endian length to `payload`.
-std::string Frame(std::string_view payload);
-// Reads the length prefix of `data` (at least 4 bytes).
-uint32_t FrameLength(std::string_view data);
+// Framing: net::ControlFrame / net::ControlFrameLength (net/control_server.h).
 
 // Response builders.
 // [0, "", then `results` values the caller appends].
@@ -92,9 +94,13 @@ struct CounterField {
 const std::vector<CounterField>& CounterFields();
 
 // Status results (the part after code and message): this many values.
-inline constexpr uint32_t kStatusResults = 16;
+inline constexpr uint32_t kStatusResults = 17;
 void EncodeStatus(const NodeStatus& status, std::string* out);
 Status DecodeStatus(std::string_view data, NodeStatus* status);
+
+// Policy results (5 values).
+void EncodePolicy(const ReplicationPolicyStatus& policy, std::string* out);
+Status DecodePolicy(std::string_view data, ReplicationPolicyStatus* policy);
 
 // Event frames of an `events` subscription: [name: str, args...].
 //   ["stored"]                                 entries became durable (sent
@@ -126,7 +132,7 @@ struct ParsedRequest {
   std::vector<std::string> contents;  // kAppendBatch: msgpack values
   std::vector<Entry> entries;  // kIngest: decoded (signatures not yet checked)
   PeerAddress address;         // kPeersAdd, kConnect
-  FeedId feed;                 // kPeersRemove, kFollow, kUnfollow, kBlock, kInSync
+  FeedId feed;  // kPeersRemove, kFollow, kUnfollow, kBlock, kUnblock, kPurge, kInSync
 };
 // Parses a request payload [method, args...]: the arity, types, limits and
 // trailing bytes of every method are checked here, so the daemon only acts.

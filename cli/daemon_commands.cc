@@ -13,15 +13,15 @@
 
 #include "cli/control_protocol.h"
 #include "cli/output.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
 
 using json = nlohmann::json;
-using storage::AppendMsgpackBin;
-using storage::AppendMsgpackStr;
-using storage::MsgpackReader;
+using core::AppendMsgpackBin;
+using core::AppendMsgpackStr;
+using core::MsgpackReader;
 
 // Control requests that only touch the node's state answer quickly.
 constexpr int kQuickTimeoutMs = 30000;
@@ -113,6 +113,7 @@ json StatusJson(const NodeStatus& s) {
                                   {"ahead", p.ahead}});
   }
   j["verify_rate"] = s.verify_rate;
+  j["last_store_error"] = s.last_store_error;
   return j;
 }
 
@@ -157,6 +158,9 @@ std::string StatusText(const NodeStatus& s) {
   for (const CounterField& f : CounterFields())
     o += "  " + std::string(f.name) + "\t" +
          std::to_string(s.counters.*f.field) + "\n";
+  if (!s.last_store_error.empty()) {
+    o += "last store error\t" + s.last_store_error + "\n";
+  }
   return o;
 }
 
@@ -165,6 +169,20 @@ std::string FeedRequest(std::string_view method, const FeedId& id) {
   std::string req = ControlRequest(method, 1);
   AppendMsgpackBin(&req, id.view());
   return req;
+}
+
+// Calls `method` (no arguments) and decodes its results with `decode`.
+template <typename T>
+Result<T> CallAndDecode(ControlClient* client, std::string_view method,
+                        Status (*decode)(std::string_view, T*), const char* what) {
+  uint32_t n = 0;
+  std::string results;
+  PLUMLOG_RETURN_IF_ERROR(
+      client->Call(ControlRequest(method, 0), kQuickTimeoutMs, &n, &results));
+  T value;
+  Status st = decode(results, &value);
+  if (!st.ok()) return st.WithContext(std::string("the daemon sent ") + what);
+  return value;
 }
 
 Status CallNoResults(ControlClient* client, const std::string& request) {
@@ -200,14 +218,7 @@ Result<std::unique_ptr<ControlClient>> RequireDaemon(const std::string& home) {
 }
 
 Result<NodeStatus> DaemonStatus(ControlClient* client) {
-  uint32_t n = 0;
-  std::string results;
-  PLUMLOG_RETURN_IF_ERROR(
-      client->Call(ControlRequest(kStatus, 0), kQuickTimeoutMs, &n, &results));
-  NodeStatus status;
-  Status st = DecodeStatus(results, &status);
-  if (!st.ok()) return st.WithContext("the daemon sent a malformed status");
-  return status;
+  return CallAndDecode<NodeStatus>(client, kStatus, &DecodeStatus, "a malformed status");
 }
 
 Status DaemonHello(ControlClient* client, FeedId* id, std::string* address,
@@ -231,7 +242,7 @@ Status DaemonHello(ControlClient* client, FeedId* id, std::string* address,
 Result<std::pair<uint64_t, EntryId>> DaemonAppend(ControlClient* client,
                                                   std::string_view content) {
   std::string req = ControlRequest(kAppend, 1);
-  storage::AppendMsgpackBin(&req, content);
+  core::AppendMsgpackBin(&req, content);
   uint32_t n = 0;
   std::string results;
   // An append may wait for the disk; be patient.
@@ -247,9 +258,9 @@ Result<std::pair<uint64_t, EntryId>> DaemonAppend(ControlClient* client,
 Result<std::vector<std::pair<uint64_t, EntryId>>> DaemonAppendBatch(
     ControlClient* client, const std::vector<std::string>& contents) {
   std::string req = ControlRequest(kAppendBatch, 1);
-  storage::AppendMsgpackArrayHeader(&req,
+  core::AppendMsgpackArrayHeader(&req,
                                     static_cast<uint32_t>(contents.size()));
-  for (const std::string& c : contents) storage::AppendMsgpackBin(&req, c);
+  for (const std::string& c : contents) core::AppendMsgpackBin(&req, c);
   uint32_t n = 0;
   std::string results;
   PLUMLOG_RETURN_IF_ERROR(client->Call(req, 120000, &n, &results));
@@ -376,10 +387,60 @@ int RunFeedControl(const std::string& home, std::string_view method,
   if (!client.ok()) return Fail(client.status());
   Status st = CallNoResults(client->get(), FeedRequest(method, *id));
   if (!st.ok()) return Fail(st.WithContext("cannot " + std::string(method)));
-  const char* done = method == kFollow     ? "following "
+  std::string done = method == kFollow     ? "following "
                      : method == kUnfollow ? "no longer following "
+                     : method == kUnblock  ? "unblocked "
                                            : "blocked ";
-  return Print(done + id->ToString() + "\n");
+  done += id->ToString();
+  if (method == kPurge) done += " and deleted its entries";
+  return Print(done + "\n");
+}
+
+Result<ReplicationPolicyStatus> DaemonPolicy(ControlClient* client) {
+  return CallAndDecode<ReplicationPolicyStatus>(client, kPolicy, &DecodePolicy,
+                                                "a malformed policy");
+}
+
+int RunFollows(const std::string& home, bool all, bool as_json) {
+  Result<std::unique_ptr<ControlClient>> client = RequireDaemon(home);
+  if (!client.ok()) return Fail(client.status());
+  Result<ReplicationPolicyStatus> p = DaemonPolicy(client->get());
+  if (!p.ok()) return Fail(p.status());
+  const std::string mode =
+      p->replicate_all ? "all" : "hops " + std::to_string(p->hops);
+  if (as_json) {
+    json j;
+    j["replicating"] = mode;
+    j["follows"] = Ids(p->follows);
+    if (all) {
+      j["in_range"] = json::array();
+      for (const auto& [id, hops] : p->in_range) {
+        j["in_range"].push_back({{"feed", id.ToString()}, {"hops", hops}});
+      }
+    }
+    return Print(j.dump() + "\n");
+  }
+  std::string o;
+  if (all) {
+    o += "# replicating: " + mode + "\n";
+    for (const auto& [id, hops] : p->in_range) {
+      o += id.ToString() + "\t" + std::to_string(hops) + "\n";
+    }
+  } else {
+    for (const FeedId& id : p->follows) o += id.ToString() + "\n";
+  }
+  return Print(o);
+}
+
+int RunBlocks(const std::string& home, bool as_json) {
+  Result<std::unique_ptr<ControlClient>> client = RequireDaemon(home);
+  if (!client.ok()) return Fail(client.status());
+  Result<ReplicationPolicyStatus> p = DaemonPolicy(client->get());
+  if (!p.ok()) return Fail(p.status());
+  if (as_json) return Print(json{{"blocks", Ids(p->blocks)}}.dump() + "\n");
+  std::string o;
+  for (const FeedId& id : p->blocks) o += id.ToString() + "\n";
+  return Print(o);
 }
 
 }  // namespace plumlog::cli

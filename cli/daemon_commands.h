@@ -1,5 +1,6 @@
 // The commands that talk to a running daemon through its control socket:
-// peers, status, follow, unfollow, block (docs/cli.md). Each Run* returns the
+// peers, status, follow, unfollow, follows, block, unblock, blocks
+// (docs/cli.md). Each Run* returns the
 // process exit code and has printed any error itself.
 #ifndef PLUMLOG_CLI_DAEMON_COMMANDS_H_
 #define PLUMLOG_CLI_DAEMON_COMMANDS_H_
@@ -24,9 +25,15 @@ int RunPeersRemove(const std::string& home, const std::string& id);
 int RunStatus(const std::string& home, bool json);
 // `stop`: asks the daemon to stop and waits up to `timeout_s` for it to exit.
 int RunStop(const std::string& home, uint64_t timeout_s);
-// `follow|unfollow|block ID`; `method` is kFollow, kUnfollow or kBlock.
+// `follow|unfollow|block|unblock ID` and `block --purge ID`; `method` is
+// kFollow, kUnfollow, kBlock, kUnblock or kPurge.
 int RunFeedControl(const std::string& home, std::string_view method,
                    const std::string& id);
+// `follows [--all] [--json]`: the feeds we follow (--all: every feed the
+// follow graph puts within range, with its hops).
+int RunFollows(const std::string& home, bool all, bool json);
+// `blocks [--json]`.
+int RunBlocks(const std::string& home, bool json);
 
 // Requests used by other commands (append, import, whoami, sync).
 // Connects to the daemon or fails with kNoDaemonMessage.

@@ -19,7 +19,7 @@
 #include "cli/progress_bar.h"
 #include "cli/stream_verifier.h"
 #include "storage/export_stream.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
@@ -183,14 +183,14 @@ Status Ingest(const std::string& path, const IngestFn& ingest, uint64_t count,
 Result<IngestResult> IngestViaDaemon(ControlClient* client,
                                      const std::vector<Entry>& entries) {
   std::string req = ControlRequest(kIngest, 1);
-  storage::AppendMsgpackArrayHeader(&req,
+  core::AppendMsgpackArrayHeader(&req,
                                     static_cast<uint32_t>(entries.size()));
-  for (const Entry& e : entries) storage::AppendMsgpackBin(&req, e.encoded());
+  for (const Entry& e : entries) core::AppendMsgpackBin(&req, e.encoded());
   uint32_t n = 0;
   std::string results;
   // Verifying and writing a batch may take a while on a slow disk.
   PLUMLOG_RETURN_IF_ERROR(client->Call(req, 300000, &n, &results));
-  storage::MsgpackReader r(results);
+  core::MsgpackReader r(results);
   IngestResult out;
   uint64_t v = 0;
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("stored", &v));

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "storage/utf8.h"
+#include "core/utf8.h"
 
 namespace plumlog::cli {
 namespace {
@@ -18,7 +18,7 @@ std::u32string DecodeUtf8(std::string_view s) {
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    const std::optional<char32_t> cp = storage::DecodeUtf8At(s, &i);
+    const std::optional<char32_t> cp = core::DecodeUtf8At(s, &i);
     out += cp ? *cp : U'\uFFFD';
   }
   return out;

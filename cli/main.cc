@@ -265,6 +265,7 @@ int Main(int argc, char** argv) {
   std::string serve_http;
   bool serve_http_allow_remote = false;
   bool serve_no_own_feed_check = false;
+  uint64_t serve_hops = 0;
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Run the daemon: replicate with peers over TCP until SIGINT or SIGTERM.\n"
@@ -272,7 +273,8 @@ int Main(int argc, char** argv) {
       "standard error.\n"
       "While it runs it owns the store; append, import, peers, status, "
       "follow, unfollow,\n"
-      "block and sync talk to it through <home>/control.sock.");
+      "follows, block, unblock, blocks and sync talk to it through "
+      "<home>/control.sock.");
   CLI::Option* listen_opt =
       serve
           ->add_option("--listen", serve_listen,
@@ -322,9 +324,16 @@ int Main(int argc, char** argv) {
   CLI::Option* max_conn_opt =
       serve
           ->add_option("--max-connections", serve_max_connections,
-                       "Most open peer connections (default 128)")
+                       "Most open peer connections, 1-65536 (default 128)")
           ->type_name("N")
-          ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+          ->check(CLI::Range(uint64_t{1}, uint64_t{65536}));
+  CLI::Option* hops_opt =
+      serve
+          ->add_option("--hops", serve_hops,
+                       "Replicate only the feeds within N follows of ours "
+                       "(follow entries; default: every feed)")
+          ->type_name("N")
+          ->check(CLI::Range(uint64_t{0}, uint64_t{16}));
   CLI::Option* http_opt =
       serve
           ->add_option("--http", serve_http,
@@ -419,28 +428,47 @@ int Main(int argc, char** argv) {
       "views and\nmembers, per-feed progress and counters.");
   status->add_flag("--json", status_json, "One JSON object");
 
-  std::string follow_id, unfollow_id, block_id;
+  std::string follow_id, unfollow_id, block_id, unblock_id;
   CLI::App* follow = app.add_subcommand(
       "follow",
-      "Replicate feed ID (matters when the daemon does not replicate every "
-      "feed).");
+      "Follow feed ID: a contact entry in your feed. A daemon started with "
+      "--hops N\nreplicates the feeds within N follows of yours.");
   follow->add_option("ID", follow_id, "@<base64>.ed25519")
       ->required()
       ->type_name("")
       ->check(feed_id_arg);
   CLI::App* unfollow =
-      app.add_subcommand("unfollow", "Stop following feed ID.");
+      app.add_subcommand("unfollow", "Stop following feed ID (a contact entry).");
   unfollow->add_option("ID", unfollow_id, "@<base64>.ed25519")
       ->required()
       ->type_name("")
       ->check(feed_id_arg);
+  bool block_purge = false;
   CLI::App* block = app.add_subcommand(
       "block",
-      "Never replicate feed ID with anyone (entries already stored stay).");
+      "Never replicate feed ID with anyone, nor connect to it; kept by the "
+      "daemon across\nrestarts and private to it. Entries already stored "
+      "stay unless --purge.");
   block->add_option("ID", block_id, "@<base64>.ed25519")
       ->required()
       ->type_name("")
       ->check(feed_id_arg);
+  block->add_flag("--purge", block_purge, "Also delete every stored entry of ID");
+  CLI::App* unblock = app.add_subcommand("unblock", "Replicate feed ID again.");
+  unblock->add_option("ID", unblock_id, "@<base64>.ed25519")
+      ->required()
+      ->type_name("")
+      ->check(feed_id_arg);
+  bool follows_all = false, follows_json = false;
+  CLI::App* follows = app.add_subcommand(
+      "follows",
+      "List the feeds you follow (--all: every feed the daemon replicates by "
+      "--hops,\nwith its distance).");
+  follows->add_flag("--all", follows_all, "Every feed within --hops, with its hops");
+  follows->add_flag("--json", follows_json, "One JSON object");
+  bool blocks_json = false;
+  CLI::App* blocks = app.add_subcommand("blocks", "List the blocked feeds.");
+  blocks->add_flag("--json", blocks_json, "One JSON object");
 
   SyncArgs sync_args;
   CLI::App* sync = app.add_subcommand(
@@ -541,7 +569,7 @@ int Main(int argc, char** argv) {
               "unknown command: " + arg +
               " (commands: init, whoami, append, read, get, feeds, check, "
               "repair, confirm-feed, export, import, serve, stop, peers, status, "
-              "follow, unfollow, block, sync, chat)");
+              "follow, unfollow, follows, block, unblock, blocks, sync, chat)");
         }
       }
     }
@@ -575,6 +603,7 @@ int Main(int argc, char** argv) {
     serve_args.flags.http_allow_remote = serve_http_allow_remote;
   if (no_own_feed_check_opt->count() > 0)
     serve_args.flags.no_own_feed_check = serve_no_own_feed_check;
+  if (hops_opt->count() > 0) serve_args.flags.hops = serve_hops;
 
   if (chat_listen_opt->count() > 0) chat_args.node.listen = chat_listen;
   if (chat_advertise_opt->count() > 0)
@@ -606,7 +635,10 @@ int Main(int argc, char** argv) {
   if (*status) return RunStatus(*home, status_json);
   if (*follow) return RunFeedControl(*home, kFollow, follow_id);
   if (*unfollow) return RunFeedControl(*home, kUnfollow, unfollow_id);
-  if (*block) return RunFeedControl(*home, kBlock, block_id);
+  if (*block) return RunFeedControl(*home, block_purge ? kPurge : kBlock, block_id);
+  if (*unblock) return RunFeedControl(*home, kUnblock, unblock_id);
+  if (*follows) return RunFollows(*home, follows_all, follows_json);
+  if (*blocks) return RunBlocks(*home, blocks_json);
   if (*sync) return RunSync(*home, sync_args);
   if (*chat) return RunChat(*home, chat_args);
   return UsageFail("no command given");

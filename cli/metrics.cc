@@ -92,8 +92,20 @@ const std::map<std::string, std::string, std::less<>>& CounterHelp() {
       {"handshake_timeouts", "Peers that stalled mid-handshake."},
       {"idle_timeouts",
        "Connections closed after receiving nothing for the idle timeout."},
-      {"refused_max_connections",
-       "Connections closed because max-connections were open."},
+      {"connections_refused",
+       "Connections refused by admission (limits per address, per /24, on "
+       "handshakes, or max-connections)."},
+      {"connections_evicted",
+       "Unauthenticated or unknown connections closed to make room for newer "
+       "ones."},
+      {"receive_budget_closes",
+       "Connections closed because the node's buffered incomplete frames "
+       "passed max-receive-buffer-bytes."},
+      {"refused_by_peers", "Connections a peer refused with a reason."},
+      {"claims_refused",
+       "Notes about feeds nobody here holds that were over a peer's claim "
+       "limit (dropped)."},
+      {"store_errors", "Store reads or writes that failed."},
       {"stream_errors",
        "Box-stream frames that failed to authenticate, or truncated streams."},
       {"oversized_frames",

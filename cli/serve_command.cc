@@ -17,8 +17,8 @@
 #include "cli/control_client.h"
 #include "cli/control_events.h"
 #include "cli/control_protocol.h"
-#include "cli/control_server.h"
 #include "cli/daemon_commands.h"
+#include "net/control_server.h"
 #include "cli/home.h"
 #include "cli/http_server.h"
 #include "cli/metrics.h"
@@ -28,21 +28,21 @@
 #include "net/host_port.h"
 #include "net/logger.h"
 #include "plumlog/node.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
 
-using storage::AppendMsgpackArrayHeader;
-using storage::AppendMsgpackBin;
-using storage::AppendMsgpackBool;
-using storage::AppendMsgpackNil;
-using storage::AppendMsgpackStr;
-using storage::AppendMsgpackUint;
-using storage::MsgpackReader;
+using core::AppendMsgpackArrayHeader;
+using core::AppendMsgpackBin;
+using core::AppendMsgpackBool;
+using core::AppendMsgpackNil;
+using core::AppendMsgpackStr;
+using core::AppendMsgpackUint;
+using core::MsgpackReader;
 
 // Answers control requests with the store and the node (both on this loop).
-class Daemon : public ControlHandler {
+class Daemon : public net::ControlHandler {
  public:
   // `stop` is called on the loop when a client asks the daemon to stop; it
   // must not stop at once (the response is still to be written). `events`
@@ -56,7 +56,7 @@ class Daemon : public ControlHandler {
         events_(events) {}
 
   std::string Handle(std::string_view request,
-                     ControlClientId client) override {
+                     net::ControlClientId client) override {
     Result<ParsedRequest> req = ParseRequest(request);
     if (!req.ok()) return ErrorResponse(req.status());
     if (req->method == kEvents) {
@@ -68,9 +68,10 @@ class Daemon : public ControlHandler {
     if (!st.ok()) return ErrorResponse(st);
     return response;
   }
-  void OnClientClosed(ControlClientId client) override {
+  void OnClientClosed(net::ControlClientId client) override {
     events_->Unsubscribe(client);
   }
+  std::string Refuse(const Status& why) override { return ErrorResponse(why); }
 
  private:
   // Acts on a request ParseRequest validated.
@@ -142,6 +143,17 @@ class Daemon : public ControlHandler {
       Log("blocked " + req.feed.ToString());
     } else if (method == kStop) {
       stop_();
+    } else if (method == kPurge) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Purge(req.feed));
+      Log("blocked " + req.feed.ToString() + " and deleted its entries");
+    } else if (method == kUnblock) {
+      PLUMLOG_RETURN_IF_ERROR(node_->Unblock(req.feed));
+      Log("unblocked " + req.feed.ToString());
+    } else if (method == kPolicy) {
+      PLUMLOG_ASSIGN_OR_RETURN(ReplicationPolicyStatus policy, node_->Policy());
+      *out = OkResponse(5);
+      EncodePolicy(policy, out);
+      return Status::OK();
     }
     *out = OkResponse(0);
     return Status::OK();
@@ -182,7 +194,7 @@ struct Server {
   uv_timer_t stop_timer;  // `plumlog stop`: stops on the next loop turn
   net::Logger log;
   std::unique_ptr<Node> node;
-  std::unique_ptr<ControlServer> control;
+  std::unique_ptr<net::ControlServer> control;
   std::unique_ptr<ControlEvents> events;  // `events` subscriptions
   std::unique_ptr<HttpServer> http;       // --http
   std::unique_ptr<WebChat> web;
@@ -306,7 +318,7 @@ Result<HttpServerOptions> HttpOptions(const std::string& flag,
         flag + "-allow-remote");
   }
   HttpServerOptions o;
-  o.listen = net::JoinHostPort(*ip, port);
+  o.listen = core::JoinHostPort(*ip, port);
   o.allow_remote = allow_remote;
   o.allow_remote_hint = flag + "-allow-remote";
   st = o.Validate();
@@ -440,8 +452,8 @@ int RunServe(const std::string& home, const ServeArgs& args) {
       store->get(), server->node.get(), &log,
       [s = server.get()] { uv_timer_start(&s->stop_timer, &OnStopTimer, 0, 0); },
       server->events.get());
-  Result<std::unique_ptr<ControlServer>> control =
-      ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
+  Result<std::unique_ptr<net::ControlServer>> control = net::ControlServer::Start(
+      &server->loop, ControlSocketPath(home), kMaxControlFrameBytes, &daemon);
   if (!control.ok()) {
     AbortStart(server.get());
     RemovePidFile(pid_path);

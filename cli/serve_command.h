@@ -1,5 +1,5 @@
 // `plumlog serve`: the daemon. Opens the store for writing, runs a Node and
-// the control socket (cli/control_server.h) on one libuv loop until SIGINT or
+// the control socket (net/control_server.h) on one libuv loop until SIGINT or
 // SIGTERM (docs/cli.md).
 #ifndef PLUMLOG_CLI_SERVE_COMMAND_H_
 #define PLUMLOG_CLI_SERVE_COMMAND_H_

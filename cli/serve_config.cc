@@ -32,9 +32,9 @@ Status ParseBool(std::string_view v, bool* out) {
 Status ParseCount(std::string_view v, uint64_t* out) {
   auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *out);
   if (v.empty() || ec != std::errc() || end != v.data() + v.size() ||
-      *out == 0 || *out > 1000000) {
+      *out == 0 || *out > 65536) {
     return Status::InvalidArgument(
-        "expected an integer from 1 to 1000000, got '" + std::string(v) + "'");
+        "expected an integer from 1 to 65536, got '" + std::string(v) + "'");
   }
   return Status::OK();
 }
@@ -158,12 +158,21 @@ Status ParseServeConfig(std::string_view text, const std::string& name,
       bool b = false;
       st = ParseBool(value, &b);
       out->no_own_feed_check = b;
+    } else if (key == "hops") {
+      uint64_t n = 0;
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+      if (value.empty() || ec != std::errc() || end != value.data() + value.size() ||
+          n > 16) {
+        st = Status::InvalidArgument("expected an integer from 0 to 16, got '" + value + "'");
+      }
+      out->hops = n;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + key +
           "' (keys: listen, advertise, peer, network-key, no-membership, "
-          "preset, max-connections, log-level, log-file, pid-file, metrics, "
-          "metrics-allow-remote, http, http-allow-remote, no-own-feed-check)");
+          "preset, max-connections, hops, log-level, log-file, pid-file, "
+          "metrics, metrics-allow-remote, http, http-allow-remote, "
+          "no-own-feed-check)");
     }
     if (!st.ok())
       return Status::InvalidArgument(where + key + ": " + st.message());
@@ -190,6 +199,7 @@ ServeSettings OverlaySettings(const ServeSettings& base,
   if (top.http) s.http = top.http;
   if (top.http_allow_remote) s.http_allow_remote = top.http_allow_remote;
   if (top.no_own_feed_check) s.no_own_feed_check = top.no_own_feed_check;
+  if (top.hops) s.hops = top.hops;
   return s;
 }
 
@@ -213,6 +223,11 @@ Result<NodeOptions> BuildNodeOptions(const ServeSettings& s) {
   if (s.no_membership) o.membership = !*s.no_membership;
   if (s.max_connections)
     o.max_connections = static_cast<size_t>(*s.max_connections);
+  if (s.hops) {
+    // Replicate by the follow graph instead of every feed.
+    o.replication.replicate_all = false;
+    o.replication.hops = static_cast<uint32_t>(*s.hops);
+  }
   o.log_to_stderr = true;
   Status st = o.Validate();
   if (!st.ok()) return st.WithContext("invalid settings");

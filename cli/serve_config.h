@@ -34,6 +34,7 @@ struct ServeSettings {
   // no-own-feed-check = true|false: append at once, without waiting for a
   // peer to say how much of the own feed it holds.
   std::optional<bool> no_own_feed_check;
+  std::optional<uint64_t> hops;                   // hops = N
 };
 
 // Parses a config file's text; `name` is used in error messages

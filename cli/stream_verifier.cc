@@ -1,6 +1,6 @@
 #include "cli/stream_verifier.h"
 
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 namespace plumlog::cli {
 namespace {

@@ -14,7 +14,7 @@
 #include "cli/progress_bar.h"
 #include "cli/serve_config.h"
 #include "plumlog/node.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
@@ -66,11 +66,11 @@ Status Timeout(const PeerAddress& peer, const SyncArgs& args,
 
 Status PollDaemon(ControlClient* client, const PeerAddress& peer, Progress* p) {
   std::string req = ControlRequest(kInSync, 1);
-  storage::AppendMsgpackBin(&req, peer.id.view());
+  core::AppendMsgpackBin(&req, peer.id.view());
   uint32_t n = 0;
   std::string results;
   PLUMLOG_RETURN_IF_ERROR(client->Call(req, 30000, &n, &results));
-  storage::MsgpackReader r(results);
+  core::MsgpackReader r(results);
   PLUMLOG_RETURN_IF_ERROR(r.ReadBool("in sync", &p->in_sync));
   PLUMLOG_RETURN_IF_ERROR(r.ReadBool("connected", &p->connected));
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("start", &p->start));
@@ -81,7 +81,7 @@ Status PollDaemon(ControlClient* client, const PeerAddress& peer, Progress* p) {
 
 Status ConnectViaDaemon(ControlClient* client, const PeerAddress& peer) {
   std::string req = ControlRequest(kConnect, 1);
-  storage::AppendMsgpackStr(&req, peer.ToString());
+  core::AppendMsgpackStr(&req, peer.ToString());
   uint32_t n = 0;
   std::string results;
   return client->Call(req, 30000, &n, &results);

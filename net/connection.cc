@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "core/host_port.h"
 #include "net/host_port.h"
 #include "net/uv_status.h"
 
@@ -19,33 +20,17 @@ std::string FormatAddress(const struct sockaddr_storage& ss) {
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const struct sockaddr_in*>(&ss);
     uv_ip4_name(a, ip, sizeof ip);
-    return JoinHostPort(ip, ntohs(a->sin_port));
+    return core::JoinHostPort(ip, ntohs(a->sin_port));
   }
   if (ss.ss_family == AF_INET6) {
     const auto* a = reinterpret_cast<const struct sockaddr_in6*>(&ss);
     uv_ip6_name(a, ip, sizeof ip);
-    return JoinHostPort(ip, ntohs(a->sin6_port));
+    return core::JoinHostPort(ip, ntohs(a->sin6_port));
   }
   return "";
 }
 
 }  // namespace
-
-const char* CloseReasonName(CloseReason r) {
-  switch (r) {
-    case CloseReason::kLocal: return "closed locally";
-    case CloseReason::kPeerClosed: return "peer closed";
-    case CloseReason::kHandshakeFailed: return "handshake failed";
-    case CloseReason::kHandshakeTimeout: return "handshake timeout";
-    case CloseReason::kIdleTimeout: return "idle timeout";
-    case CloseReason::kStreamError: return "stream error";
-    case CloseReason::kOversizedFrame: return "oversized frame";
-    case CloseReason::kMalformedFrame: return "malformed frame";
-    case CloseReason::kSocketError: return "socket error";
-    case CloseReason::kResolveFailed: return "resolve failed";
-  }
-  return "?";
-}
 
 struct Connection::WriteReq {
   uv_write_t req;
@@ -84,7 +69,7 @@ Connection* Connection::Dial(uv_loop_t* loop, Handler* handler, const Connection
   c->host_ = std::move(host);
   c->port_ = port;
   c->remote_id_ = expect;
-  c->remote_address_ = JoinHostPort(c->host_, port);
+  c->remote_address_ = core::JoinHostPort(c->host_, port);
   // IP literals need no resolver.
   struct sockaddr_storage ss;
   std::memset(&ss, 0, sizeof ss);
@@ -256,6 +241,13 @@ void Connection::HandleBox(std::string_view data) {
   }
   frame_batch_.clear();
   if (state_ != State::kOpen) return;
+  if (config_->receive_budget != nullptr) {
+    config_->receive_budget->Set(serial_, frames_.held(), static_cast<TimeMs>(uv_now(loop_)));
+    if (config_->receive_budget->over()) {
+      handler_->OnReceiveBudgetExceeded(this);
+      if (state_ != State::kOpen) return;
+    }
+  }
   if (!fst.ok()) {
     Close(fst.code() == Status::Code::kTooLarge ? CloseReason::kOversizedFrame
                                                 : CloseReason::kMalformedFrame,
@@ -273,6 +265,25 @@ void Connection::HandleBox(std::string_view data) {
   if (tokens_ <= 0) PauseReading();
 }
 
+void Connection::HoldReads(bool hold) {
+  if (hold == held_ || state_ == State::kClosing) {
+    held_ = hold;
+    return;
+  }
+  held_ = hold;
+  if (hold) {
+    if (reading_) {
+      uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+      reading_ = false;
+    }
+  } else if (!paused_ && !reading_ &&
+             (state_ == State::kOpen || state_ == State::kHandshake) &&
+             uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::OnAlloc,
+                           &Connection::OnRead) == 0) {
+    reading_ = true;
+  }
+}
+
 void Connection::PauseReading() {
   if (!reading_) return;
   uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
@@ -281,10 +292,31 @@ void Connection::PauseReading() {
   handler_->OnThrottled(this);
 }
 
+// What a peer closing mid-handshake most likely means, by how far it got
+// (docs/protocol.md section 16.5).
+std::string Connection::HandshakeEofReason() const {
+  using S = crypto::SecretHandshake::State;
+  switch (shs_->state()) {
+    case S::kAwaitServerHello:
+      return "the server closed the connection without answering our hello: its network key "
+             "differs from ours, or it refused the connection (busy, or too many connections "
+             "from our address)";
+    case S::kAwaitServerAccept:
+      return "the server closed the connection after our authentication: it does not hold the "
+             "key we dialled (check the ~shs: key of the address), or it refused us";
+    case S::kAwaitClientHello:
+      return "the peer closed the connection before sending its hello";
+    case S::kAwaitClientAuth:
+      return "the peer closed the connection after our hello, before authenticating (it "
+             "expected another server key, or gave up)";
+    default:
+      return "the peer closed the connection during the handshake";
+  }
+}
+
 void Connection::HandleEof() {
   if (state_ == State::kHandshake) {
-    Close(CloseReason::kHandshakeFailed,
-          Status::Corruption("peer closed the connection during the handshake"), false);
+    Close(CloseReason::kHandshakeFailed, Status::IOError(HandshakeEofReason()), false);
     return;
   }
   Status st = decoder_->End();
@@ -397,6 +429,7 @@ void Connection::Close(CloseReason reason, const Status& why, bool graceful) {
     uv_cancel(reinterpret_cast<uv_req_t*>(&resolve_->req));
     resolve_ = nullptr;
   }
+  if (config_->receive_budget != nullptr) config_->receive_budget->Set(serial_, 0, 0);
   if (handler_ != nullptr) handler_->OnClose(this, reason, why);
   if (graceful && was_open && !handle_closing_) {
     // Everything queued, then the goodbye, then a FIN once libuv wrote it all.
@@ -474,7 +507,7 @@ void Connection::CheckTimers(TimeMs now) {
   last_refill_ = now;
   if (paused_ && tokens_ > 0) {
     paused_ = false;
-    if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::OnAlloc,
+    if (!held_ && uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &Connection::OnAlloc,
                       &Connection::OnRead) == 0) {
       reading_ = true;
     }

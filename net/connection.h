@@ -26,6 +26,8 @@
 #include "crypto/keypair.h"
 #include "crypto/secret_handshake.h"
 #include "net/frame_decoder.h"
+#include "node/events.h"
+#include "net/receive_budget.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
 
@@ -43,22 +45,15 @@ struct ConnectionConfig {
   int64_t linger_ms = 2000;  // a graceful close waits this long for the goodbye to leave
   size_t send_queue_soft_bytes = size_t{4} << 20;
   uint32_t max_frames_per_second = 20000;
+  // Incomplete frames of all connections together (null: no node-wide
+  // limit). A connection reports what it holds after every read; when the
+  // total is over the limit the handler hears OnReceiveBudgetExceeded.
+  ReceiveBudget* receive_budget = nullptr;
 };
 
-// Why a connection closed, for counters.
-enum class CloseReason : uint8_t {
-  kLocal,            // we closed it (node decision, shutdown)
-  kPeerClosed,       // goodbye / clean end
-  kHandshakeFailed,  // bad network key, garbage, bad auth, wrong server key
-  kHandshakeTimeout,
-  kIdleTimeout,
-  kStreamError,      // box-stream failed to authenticate, or ended without goodbye
-  kOversizedFrame,
-  kMalformedFrame,   // set by the handler
-  kSocketError,      // connect failed, reset, read/write error
-  kResolveFailed,
-};
-const char* CloseReasonName(CloseReason r);
+// Why a connection closed (node/events.h: the core counts and logs them).
+using node::CloseReason;
+using node::CloseReasonName;
 
 class Connection {
  public:
@@ -76,6 +71,9 @@ class Connection {
     virtual void OnThrottled(Connection* c) = 0;
     // The object is about to be deleted.
     virtual void OnFreed(Connection* c) = 0;
+    // After a read of `c`, the incomplete frames of all connections are over
+    // ConnectionConfig::receive_budget's limit.
+    virtual void OnReceiveBudgetExceeded(Connection* c) = 0;
   };
 
   enum class State : uint8_t { kResolving, kConnecting, kHandshake, kOpen, kClosing };
@@ -101,6 +99,9 @@ class Connection {
   void Close(CloseReason reason, const Status& why, bool graceful);
   // Handshake/idle/linger deadlines and the read throttle; call periodically.
   void CheckTimers(TimeMs now);
+  // Stops (hold) or resumes reading from the socket, whatever the frame-rate
+  // throttle does: the node holds a connection while its ingestion is behind.
+  void HoldReads(bool hold);
 
   // `data` as uv_buf_ts of at most `max_chunk` bytes each (uv_buf_t's length
   // is an unsigned int; one write may be larger).
@@ -148,6 +149,7 @@ class Connection {
   void HandleData(std::string_view data);
   void HandleBox(std::string_view data);
   void HandleEof();
+  std::string HandshakeEofReason() const;
   void CloseHandle();
   void UpdateCongestion();
   void PauseReading();
@@ -172,7 +174,8 @@ class Connection {
   ResolveReq* resolve_ = nullptr;
   bool handle_closing_ = false;
   bool reading_ = false;
-  bool paused_ = false;
+  bool paused_ = false;  // by the frame-rate throttle
+  bool held_ = false;    // by HoldReads
   bool congested_ = false;
 
   std::string host_;

@@ -43,6 +43,15 @@ Status FrameDecoder::Feed(std::string_view data, std::vector<std::string>* frame
       }
     }
     const size_t take = std::min(need_ - buffer_.size(), data.size());
+    // Grow by doubling, but never past the frame's size: what a connection
+    // holds (held()) stays at most the declared length.
+    if (buffer_.capacity() < buffer_.size() + take) {
+      // A fresh string: reserve() on a non-empty one may round up past need_.
+      std::string grown;
+      grown.reserve(std::min(need_, std::max(buffer_.size() + take, 2 * buffer_.capacity())));
+      grown.append(buffer_);
+      buffer_.swap(grown);
+    }
     buffer_.append(data.substr(0, take));
     data.remove_prefix(take);
     if (buffer_.size() == need_) {

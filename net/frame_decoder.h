@@ -35,6 +35,9 @@ class FrameDecoder {
   Status Feed(std::string_view data, std::vector<std::string>* frames);
   // Bytes of an incomplete frame held (at most header + max_frame).
   size_t buffered() const { return buffer_.size(); }
+  // Memory held for the incomplete frame (its buffer's capacity, at most the
+  // frame's declared length); 0 between frames.
+  size_t held() const { return need_ == 0 ? 0 : buffer_.capacity(); }
   // True when no partial frame is pending (a clean end of stream).
   bool at_boundary() const { return need_ == 0 && buffer_.empty(); }
 

@@ -1,28 +1,16 @@
-// HOST:PORT text, with brackets around IPv6 hosts.
+// Host names: which resolved address plumlog uses, and blocking resolution
+// for the addresses given at start. HOST:PORT text is core/host_port.h.
 #ifndef PLUMLOG_NET_HOST_PORT_H_
 #define PLUMLOG_NET_HOST_PORT_H_
 
 #include <netdb.h>
 #include <sys/socket.h>
 
-#include <cstdint>
 #include <string>
-#include <string_view>
 
 #include "plumlog/status.h"
 
 namespace plumlog::net {
-
-inline std::string JoinHostPort(std::string_view host, uint16_t port) {
-  std::string out;
-  const bool v6 = host.find(':') != std::string_view::npos;
-  if (v6) out += '[';
-  out.append(host);
-  if (v6) out += ']';
-  out += ':';
-  out += std::to_string(port);
-  return out;
-}
 
 // Of the addresses a host name resolved to, the one plumlog uses to listen
 // and to dial alike: the first IPv4 address, else the first one. So

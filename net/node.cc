@@ -3,6 +3,7 @@
 #include "plumlog/node.h"
 
 #include <pthread.h>
+#include <sodium.h>
 #include <uv.h>
 
 #include <cctype>
@@ -11,8 +12,9 @@
 #include <thread>
 
 #include "crypto/secret_handshake.h"
-#include "net/host_port.h"
+#include "core/host_port.h"
 #include "net/node_impl.h"
+#include "storage/replication_store.h"
 
 namespace plumlog {
 
@@ -141,6 +143,13 @@ Result<PeerAddress> PeerAddress::Parse(std::string_view text) {
         "prints its whole address)");
   }
   a.id = *id;
+  // A key that is not a point of prime order can never complete a handshake:
+  // refuse it here rather than redial it forever.
+  if (crypto_core_ed25519_is_valid_point(a.id.bytes().data()) != 1) {
+    return Status::InvalidArgument("bad peer address '" + std::string(text) +
+                                   "': the key is not a valid Ed25519 public key; copy the "
+                                   "address from `plumlog whoami --address` on the peer");
+  }
   if (a.port == 0) {
     return Status::InvalidArgument("bad peer address '" + std::string(text) + "': port 0");
   }
@@ -148,7 +157,7 @@ Result<PeerAddress> PeerAddress::Parse(std::string_view text) {
 }
 
 std::string PeerAddress::HostPort() const {
-  return net::JoinHostPort(host, port);
+  return core::JoinHostPort(host, port);
 }
 
 std::string PeerAddress::ToString() const {
@@ -184,7 +193,24 @@ Status NodeOptions::Validate() const {
     Status st = ParseHostPort(advertise, &host, &port);
     if (!st.ok()) return Status::InvalidArgument("advertise: " + st.message());
   }
-  if (max_connections < 1) return Status::InvalidArgument("max_connections must be >= 1");
+  if (max_connections < 1 || max_connections > 65536) {
+    return Status::InvalidArgument("max_connections must be in 1..65536");
+  }
+  if (reserved_connections >= max_connections && max_connections > 1) {
+    return Status::InvalidArgument("reserved_connections must be < max_connections");
+  }
+  if (max_handshakes_per_address == 0 || max_handshakes_per_prefix == 0 ||
+      max_unknown_per_prefix == 0) {
+    return Status::InvalidArgument(
+        "max_handshakes_per_address, max_handshakes_per_prefix and max_unknown_per_prefix "
+        "must be >= 1");
+  }
+  if (max_receive_buffer_bytes < (size_t{2} << 20)) {
+    return Status::InvalidArgument("max_receive_buffer_bytes must be >= 2 MiB (two frames)");
+  }
+  if (max_send_buffer_bytes < send_queue_hard_bytes) {
+    return Status::InvalidArgument("max_send_buffer_bytes must be >= send_queue_hard_bytes");
+  }
   if (handshake_timeout_ms <= 0) return Status::InvalidArgument("handshake_timeout_ms must be > 0");
   if (idle_timeout_ms <= 0) return Status::InvalidArgument("idle_timeout_ms must be > 0");
   if (send_queue_soft_bytes == 0) {
@@ -193,6 +219,9 @@ Status NodeOptions::Validate() const {
   if (send_queue_hard_bytes < send_queue_soft_bytes + (size_t{1} << 20)) {
     return Status::InvalidArgument(
         "send_queue_hard_bytes must exceed send_queue_soft_bytes by at least 1 MiB");
+  }
+  if (max_pending_ingest_bytes < (size_t{1} << 20)) {
+    return Status::InvalidArgument("max_pending_ingest_bytes must be at least 1 MiB");
   }
   if (max_frames_per_second == 0) {
     return Status::InvalidArgument("max_frames_per_second must be > 0");
@@ -218,15 +247,33 @@ struct OwnLoop {
   std::thread thread;
 };
 
+// The node needs what only the stores of Store::Open (and the tests'
+// MemoryStore) give: peer clocks, the block list, the identity's secret.
+Result<storage::ReplicationStore*> NodeStore(Store* store) {
+  auto* rs = dynamic_cast<storage::ReplicationStore*>(store);
+  if (rs == nullptr) {
+    return Status::InvalidArgument("a Node runs on a store opened with Store::Open");
+  }
+  return rs;
+}
+
+// A NodeCore command, on the loop; its verdict.
+Status RunCommand(Node::Impl* impl, node::Event command) {
+  Status result;
+  PLUMLOG_RETURN_IF_ERROR(impl->RunOnLoop([&] { result = impl->Command(std::move(command)); }));
+  return result;
+}
+
 }  // namespace
 
 Node::Node(Impl* impl) : impl_(impl) {}
 
 Result<std::unique_ptr<Node>> Node::Start(Store* store, const NodeOptions& options) {
   PLUMLOG_RETURN_IF_ERROR(options.Validate());
+  PLUMLOG_ASSIGN_OR_RETURN(storage::ReplicationStore * rs, NodeStore(store));
   auto* own = new OwnLoop;
   uv_loop_init(&own->loop);
-  auto* impl = new Impl(store, options, &own->loop);
+  auto* impl = new Impl(rs, options, &own->loop);
   Status st = impl->Init();
   if (!st.ok()) {
     impl->BeginStop();
@@ -260,7 +307,8 @@ Result<std::unique_ptr<Node>> Node::Start(Store* store, const NodeOptions& optio
 Result<std::unique_ptr<Node>> Node::Attach(Store* store, const NodeOptions& options,
                                            uv_loop_t* loop) {
   PLUMLOG_RETURN_IF_ERROR(options.Validate());
-  auto* impl = new Impl(store, options, loop);
+  PLUMLOG_ASSIGN_OR_RETURN(storage::ReplicationStore * rs, NodeStore(store));
+  auto* impl = new Impl(rs, options, loop);
   Status st = impl->Init();
   if (!st.ok()) {
     impl->BeginStop();
@@ -307,40 +355,27 @@ PeerAddress Node::address() const {
   return a;
 }
 
-Status Node::AddPeer(const PeerAddress& peer) {
-  Status result;
-  Impl* impl = impl_;
-  PLUMLOG_RETURN_IF_ERROR(impl_->RunOnLoop([&] { result = impl->AddPeer(peer, true); }));
-  return result;
-}
+Status Node::AddPeer(const PeerAddress& peer) { return RunCommand(impl_, node::AddPeer{peer, true}); }
 
-Status Node::RemovePeer(const FeedId& peer) {
-  Status result;
-  Impl* impl = impl_;
-  PLUMLOG_RETURN_IF_ERROR(impl_->RunOnLoop([&] { result = impl->RemovePeer(peer); }));
-  return result;
-}
+Status Node::RemovePeer(const FeedId& peer) { return RunCommand(impl_, node::RemovePeer{peer}); }
 
-Status Node::Connect(const PeerAddress& peer) {
-  Status result;
-  Impl* impl = impl_;
-  PLUMLOG_RETURN_IF_ERROR(impl_->RunOnLoop([&] { result = impl->AddPeer(peer, false); }));
-  return result;
-}
+Status Node::Connect(const PeerAddress& peer) { return RunCommand(impl_, node::AddPeer{peer, false}); }
 
-Status Node::Follow(const FeedId& feed) {
-  Impl* impl = impl_;
-  return impl_->RunOnLoop([&] { impl->Follow(feed, true); });
-}
+Status Node::Follow(const FeedId& feed) { return RunCommand(impl_, node::Follow{feed, true}); }
 
-Status Node::Unfollow(const FeedId& feed) {
-  Impl* impl = impl_;
-  return impl_->RunOnLoop([&] { impl->Follow(feed, false); });
-}
+Status Node::Unfollow(const FeedId& feed) { return RunCommand(impl_, node::Follow{feed, false}); }
 
-Status Node::Block(const FeedId& feed) {
+Status Node::Block(const FeedId& feed) { return RunCommand(impl_, node::Block{feed, true, false}); }
+
+Status Node::Purge(const FeedId& feed) { return RunCommand(impl_, node::Block{feed, true, true}); }
+
+Status Node::Unblock(const FeedId& feed) { return RunCommand(impl_, node::Block{feed, false, false}); }
+
+Result<ReplicationPolicyStatus> Node::Policy() {
+  ReplicationPolicyStatus p;
   Impl* impl = impl_;
-  return impl_->RunOnLoop([&] { impl->Block(feed); });
+  PLUMLOG_RETURN_IF_ERROR(impl_->RunOnLoop([&] { p = impl->Policy(); }));
+  return p;
 }
 
 Result<NodeStatus> Node::GetStatus() {

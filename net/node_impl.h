@@ -1,29 +1,29 @@
-// Node::Impl: the driver. It owns the libuv handles of one node (listener,
-// timers, the wake-up async, every Connection) and feeds socket, timer and
-// store events into the sans-IO cores (replication::Replicator and
-// replication::Membership), then carries out their effects: frames to send,
-// connections to open or close, events for listeners and counters.
+// Node::Impl: the libuv driver of one node. Every decision is NodeCore's
+// (node/node_core.h); this file only moves bytes, timers and store calls:
+// it owns the libuv handles (listener, the core's timer, a housekeeping
+// timer for the sockets' own deadlines, the wake-up async) and every
+// Connection by id, turns their callbacks into NodeCore events and carries
+// out the effects (dial, send, close, hold reads, arm the timer, log, tell
+// listeners). Store writes the core asks for run on one worker thread, in
+// order (ingestion verifies on all cores and may fsync: the loop thread, and
+// with it SWIM's probes, never waits for it); their results come back
+// through the same queue as the store listener's entries.
 //
-// Everything here runs on the loop's thread. Other threads reach it only
-// through RunOnLoop (a queue plus uv_async) and the store listener (which
-// queues entries). Core calls never recurse into the driver: effects are
-// collected and executed by Drain(), which runs after every libuv callback
-// until nothing is left to do.
+// Everything here runs on the loop's thread except the worker and the store
+// listener, which reach the loop only through Completions (a queue plus
+// uv_async). Core calls never recurse: events raised while effects run are
+// queued and handled after.
 #ifndef PLUMLOG_NET_NODE_IMPL_H_
 #define PLUMLOG_NET_NODE_IMPL_H_
 
 #include <uv.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
-#include <random>
-#include <set>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -31,18 +31,20 @@
 #include <vector>
 
 #include "net/connection.h"
+#include "net/receive_budget.h"
+#include "node/node_core.h"
 #include "plumlog/node.h"
-#include "replication/membership.h"
-#include "replication/replicator.h"
+#include "storage/replication_store.h"
 
 namespace plumlog {
 
 class Node::Impl final : public net::Connection::Handler {
  public:
-  Impl(Store* store, const NodeOptions& options, uv_loop_t* loop);
+  Impl(storage::ReplicationStore* store, const NodeOptions& options,
+       uv_loop_t* loop);
   ~Impl() override;
 
-  // On the loop's thread: binds, starts timers, dials configured peers.
+  // On the loop's thread: binds, starts timers, starts the core.
   Status Init();
   // Runs `fn` on the loop's thread and waits (inline when already there).
   // Aborted once the node has stopped.
@@ -51,7 +53,7 @@ class Node::Impl final : public net::Connection::Handler {
   void BeginStop();
   bool stopping() const { return stopping_.load(); }
   // Every handle closed (the loop has nothing left of ours).
-  bool all_closed() const { return handles_open_ == 0 && conns_.empty(); }
+  bool all_closed() const { return handles_open_ == 0 && all_.empty(); }
   // Called by ~Node (Attach mode): delete ourselves once all_closed().
   void Orphan();
 
@@ -59,12 +61,10 @@ class Node::Impl final : public net::Connection::Handler {
   const FeedId& id() const { return self_; }
   PeerAddress address() const;
 
-  // Loop-thread operations behind Node's methods.
-  Status AddPeer(const PeerAddress& peer, bool persistent);
-  Status RemovePeer(const FeedId& peer);
-  void Follow(const FeedId& feed, bool follow);
-  void Block(const FeedId& feed);
+  // Loop-thread operations behind Node's methods: NodeCore commands.
+  Status Command(node::Event command);
   NodeStatus GetStatus();
+  ReplicationPolicyStatus Policy() const;
   bool InSyncWith(const FeedId& peer);
   void AddListener(NodeListener* l);
   void RemoveListener(NodeListener* l);
@@ -72,61 +72,36 @@ class Node::Impl final : public net::Connection::Handler {
   // net::Connection::Handler
   void OnOpen(net::Connection* c) override;
   void OnFrame(net::Connection* c, std::string_view frame) override;
-  void OnClose(net::Connection* c, net::CloseReason reason, const Status& why) override;
+  void OnClose(net::Connection* c, net::CloseReason reason,
+               const Status& why) override;
   void OnWritable(net::Connection* c) override;
   void OnThrottled(net::Connection* c) override;
   void OnFreed(net::Connection* c) override;
+  void OnReceiveBudgetExceeded(net::Connection* c) override;
 
  private:
-  class EntryQueue;
-  struct Configured {
-    PeerAddress address;
-    bool persistent = true;  // redial after loss (AddPeer) or once (Connect)
-    bool dialed_once = false;
-  };
-  struct PeerConns {
-    net::Connection* primary = nullptr;  // open; we send on it
-    std::vector<net::Connection*> secondaries;  // open duplicates (simultaneous dials)
-    net::Connection* dialing = nullptr;  // our outbound one, not open yet
-  };
+  class Completions;
+  class Worker;
 
   int64_t Now() const;
   void Log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
   // Received entries whose signatures were verified (NodeCounters).
-  uint64_t EntriesVerified() const;
   void SampleVerifyRate(int64_t now);
 
-  // The work loop.
-  void Drain();
-  void DrainOnce(bool* progress);
-  // Ends the store's own-feed hold once a peer's note allows it.
-  void MaybeConfirmOwnFeed();
-  void RunMembershipEffects(bool* progress);
-  void RunReplicatorEffects(bool* progress);
+  // Hands `event` to the core and carries out its effects; an event raised
+  // meanwhile (a connection closing under an effect) waits its turn, unless
+  // `now` (a command from a listener: handled at once, its verdict returned).
+  Status Post(node::Event event, bool now = false);
+  void Execute(node::Effect& effect, Status* command_status);
+  void Execute(node::Dial& d);
+  void ArmTimer(int64_t at);
+  // Encrypts and writes what was queued; reports congestion changes.
   void FlushConnections();
-  void ArmTimer();
+  void TakeCompletions();
   void MaybeFinishStop();
-  void Tick();
   void Housekeeping();
-
-  // Connections.
-  void SendTo(const FeedId& peer, std::string_view frame, const std::string& address);
-  net::Connection* Dial(const FeedId& peer, const std::string& host_port);
-  void OpenNeighbor(const FeedId& peer);  // a connection came up for `peer`
-  void LostPeer(const FeedId& peer);      // its last connection went
-  void CloseAll(const FeedId& peer, net::CloseReason reason, const Status& why);
-  void UpdateReplicationPeer(const FeedId& peer);
-  bool WantsReplication(const FeedId& peer) const;
-  size_t LiveConnections() const;
-  // After a failed dial or a lost connection: no new dial of `peer` for a
-  // jittered delay, doubling from reconnect_min_ms to reconnect_max_ms
-  // (reset: from the start). One mechanism for configured peers,
-  // membership dials and transient sends.
-  void BackOff(const FeedId& peer, bool reset);
-  bool BackingOff(const FeedId& peer) const;
-  void DialConfigured();
-  std::string AddressOf(const FeedId& peer) const;
-  void Emit(const MemberEvent& e);
+  net::Connection* Find(node::ConnId id) const;
+  static node::ConnId IdOf(const net::Connection* c);
 
   static void OnAsync(uv_async_t* h);
   static void OnTimer(uv_timer_t* h);
@@ -134,20 +109,20 @@ class Node::Impl final : public net::Connection::Handler {
   static void OnConnection(uv_stream_t* server, int status);
   static void OnHandleClosed(uv_handle_t* h);
 
-  Store* const store_;
+  storage::ReplicationStore* const store_;
   NodeOptions options_;
   uv_loop_t* const loop_;
   std::thread::id loop_thread_;
   FeedId self_;
   net::ConnectionConfig config_;
+  net::ReceiveBudget receive_budget_;
+  uint64_t seed_ = 0;
   std::string advertise_;  // HOST:PORT told to others
   std::string listen_host_;
   uint16_t bound_port_ = 0;
   int64_t started_ = 0;
 
-  std::unique_ptr<replication::Replicator> replicator_;
-  std::unique_ptr<replication::Membership> membership_;
-  std::mt19937_64 rng_;
+  std::unique_ptr<node::NodeCore> core_;
 
   uv_tcp_t server_;
   uv_timer_t timer_;
@@ -163,34 +138,34 @@ class Node::Impl final : public net::Connection::Handler {
   int64_t stored_changed_at_ = 0;
   bool trim_after_burst_ = false;
 
-  std::unordered_set<net::Connection*> conns_;  // every live Connection
-  std::unordered_map<FeedId, PeerConns> peers_;
-  std::unordered_set<FeedId> active_;     // membership's active view
-  std::unordered_set<FeedId> requested_;  // peers that sent us notes (they replicate with us)
-  std::unordered_set<FeedId> rep_peers_;  // Replicator::OnPeerUp'd
-  std::unordered_set<FeedId> congested_;
-  std::map<FeedId, Configured> configured_;
-  std::unordered_map<FeedId, std::string> addresses_;  // learnt dial addresses
-  struct DialBackoff {
-    int64_t delay_ms = 0;
-    int64_t next = 0;  // no new dial before this
-  };
-  std::unordered_map<FeedId, DialBackoff> dial_backoff_;  // peers whose last dial failed
-  std::multimap<int64_t, FeedId> deferred_failures_;     // (when, peer) for the membership
-  std::vector<NodeListener*> listeners_;
-  NodeCounters counters_;
+  // Sockets: open ones by id, and every one until it is freed.
+  std::unordered_map<node::ConnId, net::Connection*> conns_;
+  std::unordered_set<net::Connection*> all_;
+  // Connections reported congested, and the queue they had then.
+  std::unordered_map<node::ConnId, size_t> congested_;
+  node::ConnId dialing_ =
+      0;  // the id Connection::Dial is creating (it may close at once)
+  // Socket counters (the core counts the rest).
+  uint64_t throttled_ = 0;
+  uint64_t closed_bytes_sent_ = 0;
+  uint64_t closed_bytes_received_ = 0;
+  uint64_t closed_frames_sent_ = 0;
   // (time, entries verified) about once a second over the last 10 s, for
   // NodeStatus::verify_rate.
   std::deque<std::pair<int64_t, uint64_t>> verify_samples_;
+  std::string last_store_error_;  // the last store error logged
 
-  std::shared_ptr<EntryQueue> entries_;
+  std::vector<NodeListener*> listeners_;
+  std::shared_ptr<Completions> completions_;
+  std::unique_ptr<Worker> worker_;
+
+  std::deque<node::Event> pending_;  // events raised while effects run
+  std::deque<std::string> frames_;   // owned bytes of deferred frames
+  bool posting_ = false;
+
   std::mutex calls_mu_;
   std::deque<std::function<void()>> calls_;
   std::atomic<bool> stopping_{false};
-  bool draining_ = false;
-  bool own_feed_held_ = false;  // the store held its own feed at start
-  std::string last_store_error_;  // the last store error logged
-  bool dirty_ = false;  // a connection closed during this drain round
   bool housekeeping_closed_ = false;
   bool orphaned_ = false;
 };

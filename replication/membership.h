@@ -1,5 +1,6 @@
 // Membership: the sans-IO membership core of one node (docs/protocol.md
-// section 17, docs/membership.md).
+// section 17, docs/membership.md). Split by concern: membership.cc (members
+// table, dispatch, timers), hyparview.cc, swim.cc, broadcast_queue.cc.
 //
 // HyParView partial views: an active view of neighbours we hold connections
 // with (the replicator's peers) and a passive view of addresses to replace
@@ -200,6 +201,7 @@ class Membership {
     }
   };
   static BroadcastKey KeyOf(const Broadcast& b);
+  class Dispatch;
 
   void Send(const FeedId& peer, const MembershipMessage& m, std::string_view address = {});
   void Report(MembershipEvent e, const FeedId& peer, uint64_t incarnation = 0);

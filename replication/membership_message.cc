@@ -3,44 +3,44 @@
 #include <cassert>
 
 #include "replication/wire.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::replication {
 
-using storage::MsgpackReader;
+using core::MsgpackReader;
 
 namespace {
 
 void PutType(std::string* out, uint32_t fields, MembershipMessageType t) {
-  storage::AppendMsgpackArrayHeader(out, fields);
-  storage::AppendMsgpackUint(out, static_cast<uint64_t>(t));
+  core::AppendMsgpackArrayHeader(out, fields);
+  core::AppendMsgpackUint(out, static_cast<uint64_t>(t));
 }
 
 void PutAddress(std::string* out, const std::string& a) {
   assert(a.size() <= kMaxAddressBytes);
-  storage::AppendMsgpackBin(out, a);
+  core::AppendMsgpackBin(out, a);
 }
 
 void PutSamples(std::string* out, const std::vector<PeerSample>& samples) {
   assert(samples.size() <= kMaxShuffleEntries);
-  storage::AppendMsgpackArrayHeader(out, static_cast<uint32_t>(samples.size()));
+  core::AppendMsgpackArrayHeader(out, static_cast<uint32_t>(samples.size()));
   for (const PeerSample& s : samples) {
-    storage::AppendMsgpackArrayHeader(out, 2);
-    storage::AppendMsgpackBin(out, s.id.view());
+    core::AppendMsgpackArrayHeader(out, 2);
+    core::AppendMsgpackBin(out, s.id.view());
     PutAddress(out, s.address);
   }
 }
 
 void PutUpdates(std::string* out, const std::vector<MemberUpdate>& updates) {
   assert(updates.size() <= kMaxPiggybackUpdates);
-  storage::AppendMsgpackArrayHeader(out, static_cast<uint32_t>(updates.size()));
+  core::AppendMsgpackArrayHeader(out, static_cast<uint32_t>(updates.size()));
   for (const MemberUpdate& u : updates) {
-    storage::AppendMsgpackArrayHeader(out, 5);
-    storage::AppendMsgpackBin(out, u.id.view());
-    storage::AppendMsgpackUint(out, u.incarnation);
-    storage::AppendMsgpackUint(out, static_cast<uint64_t>(u.state));
+    core::AppendMsgpackArrayHeader(out, 5);
+    core::AppendMsgpackBin(out, u.id.view());
+    core::AppendMsgpackUint(out, u.incarnation);
+    core::AppendMsgpackUint(out, static_cast<uint64_t>(u.state));
     PutAddress(out, u.address);
-    storage::AppendMsgpackBin(out, u.by.view());
+    core::AppendMsgpackBin(out, u.by.view());
   }
 }
 
@@ -149,46 +149,46 @@ std::string EncodeMembershipMessage(const MembershipMessage& m) {
   } else if (const auto* fj = std::get_if<ForwardJoinMessage>(&m)) {
     assert(fj->ttl <= kMaxWalkLength);
     PutType(&out, 4, t);
-    storage::AppendMsgpackBin(&out, fj->node.view());
+    core::AppendMsgpackBin(&out, fj->node.view());
     PutAddress(&out, fj->address);
-    storage::AppendMsgpackUint(&out, fj->ttl);
+    core::AppendMsgpackUint(&out, fj->ttl);
   } else if (const auto* n = std::get_if<NeighborMessage>(&m)) {
     PutType(&out, 3, t);
-    storage::AppendMsgpackBool(&out, n->high_priority);
+    core::AppendMsgpackBool(&out, n->high_priority);
     PutAddress(&out, n->address);
   } else if (const auto* nr = std::get_if<NeighborReplyMessage>(&m)) {
     PutType(&out, 2, t);
-    storage::AppendMsgpackBool(&out, nr->accepted);
+    core::AppendMsgpackBool(&out, nr->accepted);
   } else if (const auto* d = std::get_if<DisconnectMessage>(&m)) {
     PutType(&out, 2, t);
-    storage::AppendMsgpackBool(&out, d->alive);
+    core::AppendMsgpackBool(&out, d->alive);
   } else if (const auto* s = std::get_if<ShuffleMessage>(&m)) {
     assert(s->ttl <= kMaxWalkLength);
     PutType(&out, 5, t);
-    storage::AppendMsgpackBin(&out, s->origin.view());
+    core::AppendMsgpackBin(&out, s->origin.view());
     PutAddress(&out, s->origin_address);
-    storage::AppendMsgpackUint(&out, s->ttl);
+    core::AppendMsgpackUint(&out, s->ttl);
     PutSamples(&out, s->samples);
   } else if (const auto* sr = std::get_if<ShuffleReplyMessage>(&m)) {
     PutType(&out, 2, t);
     PutSamples(&out, sr->samples);
   } else if (const auto* p = std::get_if<PingMessage>(&m)) {
     PutType(&out, 3, t);
-    storage::AppendMsgpackUint(&out, p->seq);
+    core::AppendMsgpackUint(&out, p->seq);
     PutUpdates(&out, p->updates);
   } else if (const auto* a = std::get_if<AckMessage>(&m)) {
     PutType(&out, 3, t);
-    storage::AppendMsgpackUint(&out, a->seq);
+    core::AppendMsgpackUint(&out, a->seq);
     PutUpdates(&out, a->updates);
   } else if (const auto* pr = std::get_if<PingReqMessage>(&m)) {
     PutType(&out, 5, t);
-    storage::AppendMsgpackUint(&out, pr->seq);
-    storage::AppendMsgpackBin(&out, pr->target.view());
+    core::AppendMsgpackUint(&out, pr->seq);
+    core::AppendMsgpackBin(&out, pr->target.view());
     PutAddress(&out, pr->target_address);
     PutUpdates(&out, pr->updates);
   } else if (const auto* l = std::get_if<LeaveMessage>(&m)) {
     PutType(&out, 2, t);
-    storage::AppendMsgpackUint(&out, l->incarnation);
+    core::AppendMsgpackUint(&out, l->incarnation);
   }
   assert(out.size() <= kMaxMembershipFrameBytes);
   return out;

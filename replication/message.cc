@@ -4,17 +4,17 @@
 
 #include "replication/note.h"
 #include "replication/wire.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::replication {
 
-using storage::MsgpackReader;
+using core::MsgpackReader;
 
 namespace {
 
 void AppendInt(std::string* out, int64_t v) {
   if (v >= 0) {
-    storage::AppendMsgpackUint(out, static_cast<uint64_t>(v));
+    core::AppendMsgpackUint(out, static_cast<uint64_t>(v));
   } else if (v >= -32) {
     out->push_back(static_cast<char>(static_cast<int8_t>(v)));
   } else {
@@ -46,11 +46,11 @@ Status ReadSeqList(MsgpackReader& r, std::string_view what, size_t max,
 }
 
 void WriteSeqList(std::string* out, const std::vector<std::pair<FeedId, uint64_t>>& list) {
-  storage::AppendMsgpackArrayHeader(out, static_cast<uint32_t>(list.size()));
+  core::AppendMsgpackArrayHeader(out, static_cast<uint32_t>(list.size()));
   for (const auto& [feed, seq] : list) {
-    storage::AppendMsgpackArrayHeader(out, 2);
-    storage::AppendMsgpackBin(out, feed.view());
-    storage::AppendMsgpackUint(out, seq);
+    core::AppendMsgpackArrayHeader(out, 2);
+    core::AppendMsgpackBin(out, feed.view());
+    core::AppendMsgpackUint(out, seq);
   }
 }
 
@@ -82,47 +82,47 @@ std::string EncodeMessage(const Message& m) {
   if (const auto* notes = std::get_if<NotesMessage>(&m)) {
     assert(notes->notes.size() <= kMaxNotesPerMessage);
     out.reserve(8 + notes->notes.size() * 42);
-    storage::AppendMsgpackArrayHeader(&out, 2);
-    storage::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kNotes));
-    storage::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(notes->notes.size()));
+    core::AppendMsgpackArrayHeader(&out, 2);
+    core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kNotes));
+    core::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(notes->notes.size()));
     for (const NoteItem& n : notes->notes) {
-      storage::AppendMsgpackArrayHeader(&out, 3);
-      storage::AppendMsgpackBin(&out, n.feed.view());
+      core::AppendMsgpackArrayHeader(&out, 3);
+      core::AppendMsgpackBin(&out, n.feed.view());
       AppendInt(&out, n.note);
-      storage::AppendMsgpackUint(&out, n.hops);
+      core::AppendMsgpackUint(&out, n.hops);
     }
   } else if (const auto* es = std::get_if<EntriesMessage>(&m)) {
     assert(es->entries.size() <= kMaxEntriesPerMessage);
-    storage::AppendMsgpackArrayHeader(&out, 4);
-    storage::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kEntries));
-    storage::AppendMsgpackUint(&out, es->hops);
-    storage::AppendMsgpackBool(&out, es->repair);
-    storage::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(es->entries.size()));
-    for (const Entry& e : es->entries) storage::AppendMsgpackBin(&out, e.encoded());
+    core::AppendMsgpackArrayHeader(&out, 4);
+    core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kEntries));
+    core::AppendMsgpackUint(&out, es->hops);
+    core::AppendMsgpackBool(&out, es->repair);
+    core::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(es->entries.size()));
+    for (const Entry& e : es->entries) core::AppendMsgpackBin(&out, e.encoded());
   } else if (const auto* d = std::get_if<DigestMessage>(&m)) {
     assert(d->clock.size() <= kMaxDigestItems);
-    storage::AppendMsgpackArrayHeader(&out, 5);
-    storage::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kDigest));
-    storage::AppendMsgpackUint(&out, d->round);
-    storage::AppendMsgpackBin(&out, d->lo.view());
-    storage::AppendMsgpackBin(&out, d->hi.view());
-    storage::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(d->clock.size()));
+    core::AppendMsgpackArrayHeader(&out, 5);
+    core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kDigest));
+    core::AppendMsgpackUint(&out, d->round);
+    core::AppendMsgpackBin(&out, d->lo.view());
+    core::AppendMsgpackBin(&out, d->hi.view());
+    core::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(d->clock.size()));
     for (const DigestItem& item : d->clock) {
-      storage::AppendMsgpackArrayHeader(&out, 3);
-      storage::AppendMsgpackBin(&out, item.feed.view());
-      storage::AppendMsgpackUint(&out, item.seq);
-      storage::AppendMsgpackUint(&out, item.head_prefix);
+      core::AppendMsgpackArrayHeader(&out, 3);
+      core::AppendMsgpackBin(&out, item.feed.view());
+      core::AppendMsgpackUint(&out, item.seq);
+      core::AppendMsgpackUint(&out, item.head_prefix);
     }
   } else if (const auto* w = std::get_if<WantMessage>(&m)) {
     assert(w->after.size() <= kMaxWantItems);
-    storage::AppendMsgpackArrayHeader(&out, 2);
-    storage::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kWant));
+    core::AppendMsgpackArrayHeader(&out, 2);
+    core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kWant));
     WriteSeqList(&out, w->after);
   } else if (const auto* f = std::get_if<ForkProofMessage>(&m)) {
-    storage::AppendMsgpackArrayHeader(&out, 3);
-    storage::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kForkProof));
-    storage::AppendMsgpackBin(&out, f->first.encoded());
-    storage::AppendMsgpackBin(&out, f->second.encoded());
+    core::AppendMsgpackArrayHeader(&out, 3);
+    core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kForkProof));
+    core::AppendMsgpackBin(&out, f->first.encoded());
+    core::AppendMsgpackBin(&out, f->second.encoded());
   }
   return out;
 }

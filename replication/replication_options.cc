@@ -23,9 +23,13 @@ Status ReplicationOptions::Validate() const {
     return Status::InvalidArgument("ReplicationOptions.max_entries_per_frame must be 1..1024");
   }
   if (max_feeds == 0) return Status::InvalidArgument("ReplicationOptions.max_feeds must be at least 1");
+  if (max_claims_per_peer == 0) {
+    return Status::InvalidArgument("ReplicationOptions.max_claims_per_peer must be at least 1");
+  }
   if (max_push_per_pump == 0) {
     return Status::InvalidArgument("ReplicationOptions.max_push_per_pump must be at least 1");
   }
+  if (hops > 16) return Status::InvalidArgument("ReplicationOptions.hops must be 0..16");
   return Status::OK();
 }
 

@@ -3,18 +3,28 @@
 // It combines SSB-style EBT (per-feed notes exchanged with every connected
 // peer), plumtree (for each feed exactly one connected peer is the eager source
 // that pushes entries; the others are lazy and only announce their sequence),
-// and bimodal-multicast digest rounds that repair whatever push missed.
+// and bimodal-multicast digest rounds that repair whatever push missed. The
+// code is split by concern: replicator.cc (peers, dispatch, timers, policy,
+// observation), ebt_notes.cc (notes and the output of frames),
+// plumtree.cc (eager/lazy push, grafts, prunes, ingestion, forks) and
+// digest_repair.cc (digests and wants).
 //
-// Events in: OnPeerUp/OnPeerDown (the membership layer's neighbour hooks),
-// OnFrame (a frame from a peer), OnStoreEntry (every entry that became durable
-// in the store, in order: the driver forwards the StoreListener callbacks),
-// Tick(now). Effects out: TakeEffects() returns frames to send, peers to drop
-// and events to report. Time is always passed in; nothing here reads a clock,
-// touches a socket or draws randomness except from the seeded generator.
+// Events in: OnPeerUp/OnPeerDown (a peer to replicate with came or went),
+// OnMessage/OnFrame (a message from a peer), OnStoreEntry (every entry that
+// became durable in the store, in order), OnIngestDone (the answer to an
+// Ingest effect), Tick(now), OnPolicyChange (the feed filter's verdict on a
+// feed changed). Effects out (TakeEffects): frames to send, peers to drop,
+// events to report, and the store writes the core asks for: Ingest (the
+// driver runs it off its event loop and hands the result back through
+// OnIngestDone, as etcd raft's Ready/Advance), SavePeerClock and
+// StoreForkProof. The store is only read here. Time is always passed in;
+// nothing here reads a clock, touches a socket or draws randomness except
+// from the seeded generator.
 #ifndef PLUMLOG_REPLICATION_REPLICATOR_H_
 #define PLUMLOG_REPLICATION_REPLICATOR_H_
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -26,31 +36,55 @@
 #include <vector>
 
 #include "plumlog/options.h"
-#include "plumlog/store.h"
 #include "replication/message.h"
+#include "storage/replication_store.h"
 
 namespace plumlog::replication {
 
 using TimeMs = int64_t;
 
-// Decides whether a feed is replicated at all (the application's say).
-class ReplicationPolicy {
+// Decides which feeds are replicated at all: the node's policy (follow graph,
+// blocks, replicate-all; node/replication_policy.h). The local feed always is.
+class FeedFilter {
  public:
-  virtual ~ReplicationPolicy() = default;
-  virtual bool ShouldReplicate(const FeedId& feed) = 0;
+  virtual ~FeedFilter() = default;
+  virtual bool Replicates(const FeedId& feed) const = 0;
+  // Feeds replicated whether or not anything of them is stored yet: they are
+  // announced to every peer on connect. (Under replicate-all, feeds are
+  // learnt from peers' notes instead.)
+  virtual std::vector<FeedId> Wanted() const = 0;
 };
 
-enum class ReplicationEvent : uint8_t {
-  kInvalidEntry = 1,      // a peer sent an entry that failed validation; feed blocked for it
-  kFork = 2,              // a feed was found forked; replication of it stopped
-  kMalformedFrame = 3,    // a frame failed to decode; the peer is dropped
-  kGraft = 4,             // a feed's eager source moved to another peer
-  kPrune = 5,             // a peer was told to stop pushing a feed (duplicate)
-  kStoreError = 6,        // the store failed to take entries (damage, I/O, full disk)
+// Who digests may go to (the membership's views, or a list the driver set).
+// Asked once per digest round.
+class DigestTargets {
+ public:
+  virtual ~DigestTargets() = default;
+  virtual std::vector<FeedId> DigestCandidates() const = 0;
 };
+
+// Wire-independent, but kept stable (append-only): drivers log them.
+enum class ReplicationEvent : uint8_t {
+  kInvalidEntry =
+      1,  // a peer sent an entry that failed validation; feed blocked for it
+  kFork = 2,            // a feed was found forked; replication of it stopped
+  kMalformedFrame = 3,  // a frame failed to decode; the peer is dropped
+  kGraft = 4,           // a feed's eager source moved to another peer
+  kPrune = 5,           // a peer was told to stop pushing a feed (duplicate)
+  kStoreError = 6,      // reading the store failed (detail says what)
+};
+const char* ReplicationEventName(ReplicationEvent e);
 
 struct Effect {
-  enum class Kind : uint8_t { kSend, kDisconnect, kEvent };
+  enum class Kind : uint8_t {
+    kSend,            // frame to peer
+    kDisconnect,      // drop peer (detail: why)
+    kEvent,           // event about peer / feed / seq (detail)
+    kIngest,          // store `batch` (one feed's entries from `peer`); answer
+                      // OnIngestDone(request)
+    kSavePeerClock,   // save `clock` as what `peer` last announced
+    kStoreForkProof,  // record the fork proof (first, second)
+  };
   Kind kind = Kind::kSend;
   FeedId peer;
   // kSend
@@ -62,6 +96,14 @@ struct Effect {
   FeedId feed;
   uint64_t seq = 0;
   std::string detail;
+  // kIngest
+  uint64_t request = 0;
+  std::vector<Entry> batch;
+  // kSavePeerClock
+  std::map<FeedId, int64_t> clock;
+  // kStoreForkProof
+  Entry first;
+  Entry second;
 };
 
 // SSB-style progress: sums over feeds of sequences.
@@ -76,8 +118,8 @@ struct Progress {
 
 struct ReplicationStats {
   uint64_t frames_sent = 0;
-  uint64_t entries_sent = 0;        // payload entries pushed or repaired
-  uint64_t notes_sent = 0;          // note items
+  uint64_t entries_sent = 0;  // payload entries pushed or repaired
+  uint64_t notes_sent = 0;    // note items
   uint64_t digests_sent = 0;
   uint64_t wants_sent = 0;
   uint64_t entries_received = 0;
@@ -88,14 +130,29 @@ struct ReplicationStats {
   uint64_t invalid_entries = 0;
   uint64_t forks = 0;
   uint64_t malformed_frames = 0;
-  uint64_t feeds_refused = 0;  // note items ignored: max_feeds reached
+  uint64_t feeds_refused = 0;  // entries of new feeds ignored: max_feeds reached
+  // Note items about feeds we hold nothing of, ignored because their peer
+  // already had max_claims_per_peer claims outstanding (and digest items
+  // beyond as many pending wants).
+  uint64_t claims_refused = 0;
+  uint64_t notes_ignored =
+      0;  // note items about feeds the filter does not replicate
+  uint64_t store_errors = 0;  // store reads that failed (kStoreError events)
+  uint64_t ingests = 0;       // Ingest effects emitted
+  // Feeds whose timer was looked at or re-indexed (Tick, NextTimeout and
+  // the bookkeeping after each event). With the deadline index this grows
+  // with the feeds an event touches, not with the feeds held: the simulator
+  // test ManyFeedsCostPerEventStaysFlat counts it.
+  uint64_t timer_work = 0;
 };
 
 class Replicator {
  public:
-  // `store` and `policy` (may be null: replicate per options) are not owned.
-  Replicator(Store* store, const ReplicationOptions& options, uint64_t seed,
-             ReplicationPolicy* policy = nullptr);
+  // `store` (read only here) and `filter` (null: replicate per
+  // options.replicate_all) are not owned and must outlive the replicator.
+  Replicator(const storage::ReplicationStore* store,
+             const ReplicationOptions& options, uint64_t seed,
+             const FeedFilter* filter = nullptr);
   ~Replicator();
   Replicator(const Replicator&) = delete;
   Replicator& operator=(const Replicator&) = delete;
@@ -105,24 +162,31 @@ class Replicator {
   // ---- events in ----
   void OnPeerUp(const FeedId& peer, TimeMs now);
   void OnPeerDown(const FeedId& peer, TimeMs now);
-  // A frame from `peer` (connected or not: digests and repair may come from
-  // any member).
+  // A decoded message from `peer` (connected or not: digests and repair may
+  // come from any member).
+  void OnMessage(const FeedId& peer, Message message, TimeMs now);
+  // Decodes and hands on to OnMessage; a frame that does not decode is
+  // reported (kMalformedFrame) and the peer dropped.
   void OnFrame(const FeedId& peer, std::string_view frame, TimeMs now);
+  // The result of the Ingest effect `request`. Entries it stored arrive
+  // through OnStoreEntry, before this.
+  void OnIngestDone(uint64_t request, const IngestResult& result, TimeMs now);
   // An entry became durable in the store (local append or ingest), in order.
   void OnStoreEntry(const Entry& entry, TimeMs now);
   void Tick(TimeMs now);
-  // The earliest time Tick has something to do; 0 when it has work now (a push
-  // backlog left over by max_push_per_pump).
+  // The earliest time Tick has something to do; 0 when it has work now (a
+  // push backlog left over by max_push_per_pump). Costs O(connected peers),
+  // not O(feeds): feed timers are kept in an index.
   TimeMs NextTimeout() const;
 
-  // Members eligible as digest targets (the membership layer's view: active
-  // and passive). Without it, digests go to connected peers.
-  void SetMembers(std::vector<FeedId> members);
+  // Where digests go: one of `targets`' candidates per round (not owned;
+  // null or no candidates: a connected peer).
+  void SetDigestTargets(const DigestTargets* targets) { targets_ = targets; }
 
-  // Follow policy: follow list (used when !replicate_all) and blocks.
-  void Follow(const FeedId& feed, bool follow, TimeMs now);
-  // Never replicate `feed` with anyone.
-  void BlockFeed(const FeedId& feed, TimeMs now);
+  // The filter's verdict on `feed` changed (followed, unfollowed, blocked,
+  // unblocked): announce it to the peers, or stop replicating it and forget
+  // its state.
+  void OnPolicyChange(const FeedId& feed, TimeMs now);
   // Never send `feed` to `peer`, nor take it from them.
   void BlockFeedForPeer(const FeedId& feed, const FeedId& peer, TimeMs now);
 
@@ -134,6 +198,10 @@ class Replicator {
   Progress GetPeerProgress(const FeedId& peer) const;
   const ReplicationStats& stats() const { return stats_; }
   std::vector<FeedId> ConnectedPeers() const;
+  // Ingest effects not answered yet.
+  size_t IngestsInFlight() const { return ingests_.size(); }
+  // Feeds with replication state (replicated feeds held or heard of).
+  size_t FeedCount() const { return feeds_.size(); }
 
   // The transport's send queue to `peer` is over its soft limit (true) or has
   // drained (false). While congested no catch-up entries are produced for the
@@ -160,65 +228,107 @@ class Replicator {
   // The peer currently eager for `feed`, if any (tests, status).
   std::optional<FeedId> EagerSource(const FeedId& feed) const;
   // Saves every connected peer's clock now (also done periodically and on
-  // disconnect).
+  // disconnect): SavePeerClock effects.
   void SavePeerClocks();
+  // Tests: recomputes every feed's timer the slow way and says whether the
+  // index agrees (the index is what NextTimeout and Tick use).
+  bool TimersConsistent() const;
 
  private:
   struct PeerFeed;
+  struct Claim;
   struct Peer;
   struct FeedState;
   struct PendingWant;
+  struct PendingIngest;
+  class Dispatch;
 
   bool Replicates(const FeedId& feed) const;
   bool SharedWith(const FeedId& feed, const FeedId& peer) const;
+  // The feed's state, created empty if absent; the feed's timer is
+  // re-indexed after the current event.
   FeedState& Feed(const FeedId& feed);
   Peer* FindPeer(const FeedId& peer);
+  const Peer* FindPeer(const FeedId& peer) const;
   Peer& TransientPeer(const FeedId& peer, TimeMs now);
 
-  void HandleNotes(Peer& p, NotesMessage& m, TimeMs now);
-  void HandleEntries(Peer& p, EntriesMessage& m, TimeMs now);
-  void HandleDigest(Peer& p, const DigestMessage& m, TimeMs now);
-  void HandleWant(Peer& p, const WantMessage& m, TimeMs now);
-
+  // ---- EBT notes (ebt_notes.cc) ----
+  void HandleNotes(Peer& p, const NotesMessage& m, TimeMs now);
+  // A note about a feed we hold nothing of: a claim of `p`'s, asked of it.
+  void HandleClaim(Peer& p, const NoteItem& item);
+  // `feed` now has entries here: the claims of it become peer state.
+  void PromoteClaims(const FeedId& feed);
   void SendInitialNotes(Peer& p);
   void QueueNote(Peer& p, const FeedId& feed, int64_t note);
+  void Pump(Peer& p);
+  void Flush(Peer& p);
+  void FlushAll();
+
+  // ---- plumtree (plumtree.cc) ----
+  void HandleEntries(Peer& p, EntriesMessage& m, TimeMs now);
+  void HandleForkProof(Peer& p, const ForkProofMessage& m, TimeMs now);
   void SetEager(const FeedId& feed, Peer* peer, TimeMs now, bool graft);
   void ChooseEagerFor(const FeedId& feed, TimeMs now);
+  void CheckGrafts(TimeMs now);
+  void GraftDue(const FeedId& feed, FeedState& fs, TimeMs now);
   void StartBacklog(Peer& p, const FeedId& feed);
+  // Stops replicating a forked feed; floods the proof when given.
+  void StopFeed(const FeedId& feed, const Entry* first, const Entry* second);
+
+  // ---- digest repair (digest_repair.cc) ----
+  void HandleDigest(Peer& p, const DigestMessage& m, TimeMs now);
+  void HandleWant(Peer& p, const WantMessage& m, TimeMs now);
   // Queues entries (after, min(upto, head)] of `feed` for `p`, within *budget.
   void SendRepair(Peer& p, const FeedId& feed, uint64_t after, size_t* budget,
                   uint64_t upto = UINT64_MAX);
   // The sequence of `feed` we have held for at least a graft timeout.
   uint64_t StableSeq(FeedState& fs, TimeMs now);
   void SendPendingWants(TimeMs now);
-  // Stops replicating a forked feed; floods the proof when given.
-  void StopFeed(const FeedId& feed, const Entry* first, const Entry* second);
-  void Pump(Peer& p);
-  void Flush(Peer& p);
-  void FlushAll();
   void DigestRound(TimeMs now);
-  void CheckGrafts(TimeMs now);
-  void Send(const FeedId& peer, std::string frame, MessageType type, size_t entries = 0);
-  void Report(ReplicationEvent ev, const FeedId& peer, const FeedId& feed, uint64_t seq,
-              std::string detail);
+
+  // ---- timers ----
+  // When `feed`'s timer fires: its graft deadline, or the moment a silent
+  // eager source that claims more is overdue; 0: none.
+  TimeMs FeedDeadline(const FeedId& feed, const FeedState& fs) const;
+  void Touch(const FeedId& feed) { touched_.insert(feed); }
+  // Re-indexes the timers of the feeds touched by the current event.
+  void Retime();
+  void Unindex(const FeedId& feed, FeedState& fs);
+
+  // ---- output ----
+  void Send(const FeedId& peer, std::string frame, MessageType type,
+            size_t entries = 0);
+  void Report(ReplicationEvent ev, const FeedId& peer, const FeedId& feed,
+              uint64_t seq, std::string detail);
+  void StoreError(const FeedId& peer, const FeedId& feed, const Status& status);
   void DropPeer(const FeedId& peer, std::string reason);
   void SavePeerClock(Peer& p);
+  // Drops the state of a feed that is no longer replicated.
+  void ForgetFeed(const FeedId& feed);
 
-  Store* store_;
+  const storage::ReplicationStore* store_;
   const ReplicationOptions options_;
-  ReplicationPolicy* policy_;
+  const FeedFilter* filter_;
   const FeedId self_;
   std::mt19937_64 rng_;
 
   std::map<FeedId, FeedState> feeds_;  // ordered: digests walk id ranges
   std::unordered_map<FeedId, std::unique_ptr<Peer>> peers_;
-  std::vector<FeedId> peer_order_;  // connected peers in connection order (graft rotation)
-  std::vector<FeedId> members_;
-  std::set<FeedId> follows_;
-  std::set<FeedId> blocked_;
+  std::vector<FeedId>
+      peer_order_;  // connected peers in connection order (graft rotation)
+  const DigestTargets* targets_ = nullptr;
   std::set<std::pair<FeedId, FeedId>> blocked_for_peer_;  // (feed, peer)
 
-  std::map<FeedId, PendingWant> pending_wants_;  // digest gaps awaiting their grace period
+  // Feed timers by time (FeedDeadline), and the feeds whose timer may have
+  // changed during the current event.
+  std::set<std::pair<TimeMs, FeedId>> feed_timers_;
+  std::unordered_set<FeedId> touched_;
+
+  std::map<FeedId, PendingWant>
+      pending_wants_;  // digest gaps awaiting their grace period
+  std::set<std::pair<TimeMs, FeedId>> want_timers_;
+  std::unordered_map<uint64_t, PendingIngest> ingests_;  // by request
+  uint64_t next_request_ = 1;
   TimeMs next_digest_ = 0;
   TimeMs next_clock_save_ = 0;
   uint64_t digest_round_ = 0;

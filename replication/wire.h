@@ -8,12 +8,12 @@
 
 #include "plumlog/status.h"
 #include "plumlog/types.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::replication {
 
 // A node or feed id: bin8 of exactly 32 bytes.
-inline Status ReadFeed(storage::MsgpackReader& r, std::string_view what, FeedId* out) {
+inline Status ReadFeed(core::MsgpackReader& r, std::string_view what, FeedId* out) {
   std::string_view raw;
   PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact(what, FeedId::kSize, &raw));
   *out = *FeedId::FromBytes(raw);
@@ -23,7 +23,7 @@ inline Status ReadFeed(storage::MsgpackReader& r, std::string_view what, FeedId*
 // An array header of at most `max` items, each at least `min_item_bytes` long:
 // a count the remaining bytes cannot hold is refused before anything is
 // allocated for it.
-inline Status ReadCount(storage::MsgpackReader& r, std::string_view what, size_t max,
+inline Status ReadCount(core::MsgpackReader& r, std::string_view what, size_t max,
                         size_t min_item_bytes, uint32_t* n) {
   PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader(what, n));
   if (*n > max) {

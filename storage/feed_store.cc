@@ -17,8 +17,8 @@
 #include <map>
 
 #include "crypto/sodium_init.h"
+#include "format/entry_codec.h"
 #include "storage/db_setup.h"
-#include "storage/entry_codec.h"
 #include "storage/info_log.h"
 #include "storage/ingest_rules.h"
 #include "storage/keys.h"
@@ -400,7 +400,7 @@ Status FeedStore::WritableCheck() const {
 // ---- the write path ----
 
 struct FeedStore::WriteOp {
-  enum class Kind { kAppend, kIngest, kForkProof };
+  enum class Kind { kAppend, kIngest, kForkProof, kDeleteFeed };
   Kind kind = Kind::kAppend;
   // kAppend: contents to append in order (one for Append).
   std::vector<std::string_view> contents;
@@ -422,6 +422,9 @@ struct FeedStore::WriteOp {
   // kForkProof: the proof to record (also in `forks` once accepted).
   const ForkProof* proof = nullptr;
   std::vector<ForkProof> forks;
+  // kDeleteFeed: the feed, and how many entries went.
+  FeedId author;
+  uint64_t deleted = 0;
 };
 
 // What the leader has staged in the current group on top of committed state.
@@ -442,8 +445,14 @@ Status FeedStore::Submit(WriteOp* op) {
   if (op->done) return Status::OK();
   leader_active_ = true;
   while (!queue_.empty()) {
-    std::vector<WriteOp*> group(queue_.begin(), queue_.end());
-    queue_.clear();
+    // A group runs up to the next delete; a delete is a group of its own.
+    auto end = queue_.begin() + 1;
+    if (queue_.front()->kind != WriteOp::Kind::kDeleteFeed) {
+      end = std::find_if(queue_.begin(), queue_.end(),
+                         [](const WriteOp* o) { return o->kind == WriteOp::Kind::kDeleteFeed; });
+    }
+    std::vector<WriteOp*> group(queue_.begin(), end);
+    queue_.erase(queue_.begin(), end);
     l.unlock();
     CommitGroup(group);
     l.lock();
@@ -572,6 +581,10 @@ void FeedStore::PrepareIngest(WriteOp* op, GroupState* g) {
 }
 
 void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
+  if (group.size() == 1 && group.front()->kind == WriteOp::Kind::kDeleteFeed) {
+    CommitDelete(group.front());
+    return;
+  }
   GroupState g;
   {
     std::shared_lock<std::shared_mutex> l(state_mu_);
@@ -825,6 +838,86 @@ Status FeedStore::AddForkProof(const Entry& first, const Entry& second) {
   op.proof = &proof;
   PLUMLOG_RETURN_IF_ERROR(Submit(&op));
   return op.status;
+}
+
+void FeedStore::CommitDelete(WriteOp* op) {
+  const FeedId& author = op->author;
+  rocksdb::WriteBatch wb;
+  const rocksdb::Slice prefix(author.view().data(), FeedId::kSize);
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfFeeds]));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    uint64_t arrival;
+    EntryId id;
+    if (!ParseFeedValue(std::string_view(it->value().data(), it->value().size()), &arrival,
+                        &id)) {
+      op->status = Status::Corruption("malformed feed index record of " + author.ToString());
+      return;
+    }
+    wb.Delete(cfs_[kCfLog], ArrivalKey(arrival));
+    wb.Delete(cfs_[kCfIds], id.view());
+    wb.Delete(cfs_[kCfFeeds], it->key());
+    ++op->deleted;
+  }
+  op->status = FromRocks(it->status(), "cannot read the feed index of " + author.ToString());
+  if (!op->status.ok()) return;
+  std::unique_ptr<rocksdb::Iterator> forks(
+      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfForks]));
+  for (forks->Seek(prefix); forks->Valid() && forks->key().starts_with(prefix); forks->Next()) {
+    wb.Delete(cfs_[kCfForks], forks->key());
+  }
+  op->status = FromRocks(forks->status(), "cannot read the fork proofs of " + author.ToString());
+  if (!op->status.ok()) return;
+  wb.Delete(cfs_[kCfHeads], author.view());
+  {
+    std::lock_guard<std::mutex> w(db_write_mu_);
+    op->status = FromRocks(db_->Write(write_options_, &wb),
+                           "cannot delete the feed " + author.ToString());
+  }
+  if (!op->status.ok()) {
+    op->deleted = 0;
+    return;
+  }
+  std::unique_lock<std::shared_mutex> l(state_mu_);
+  heads_.erase(author);
+}
+
+Result<uint64_t> FeedStore::DeleteFeed(const FeedId& author) {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  if (author == key_.public_key()) {
+    return Status::InvalidArgument("the local feed cannot be deleted");
+  }
+  WriteOp op;
+  op.kind = WriteOp::Kind::kDeleteFeed;
+  op.author = author;
+  PLUMLOG_RETURN_IF_ERROR(Submit(&op));
+  PLUMLOG_RETURN_IF_ERROR(op.status);
+  return op.deleted;
+}
+
+Result<std::set<FeedId>> FeedStore::LoadBlocks() const {
+  std::set<FeedId> out;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfMeta]));
+  const rocksdb::Slice prefix(kMetaBlockPrefix.data(), kMetaBlockPrefix.size());
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    if (it->key().size() != kMetaBlockPrefix.size() + FeedId::kSize) {
+      return Status::Corruption("malformed block record");
+    }
+    out.insert(*FeedId::FromBytes(
+        std::string_view(it->key().data() + kMetaBlockPrefix.size(), FeedId::kSize)));
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read the block list"));
+  return out;
+}
+
+Status FeedStore::SaveBlock(const FeedId& feed, bool blocked) {
+  PLUMLOG_RETURN_IF_ERROR(WritableCheck());
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // a block the user asked for must not come undone
+  std::lock_guard<std::mutex> w(db_write_mu_);
+  if (blocked) {
+    return FromRocks(db_->Put(wo, cfs_[kCfMeta], BlockKey(feed), ""), "cannot save a block");
+  }
+  return FromRocks(db_->Delete(wo, cfs_[kCfMeta], BlockKey(feed)), "cannot remove a block");
 }
 
 Result<std::map<FeedId, int64_t>> FeedStore::LoadPeerClock(const FeedId& peer) const {

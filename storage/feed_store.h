@@ -19,10 +19,11 @@
 #include "crypto/signature_verifier.h"
 #include "crypto/signer.h"
 #include "plumlog/store.h"
+#include "storage/replication_store.h"
 
 namespace plumlog::storage {
 
-class FeedStore final : public Store {
+class FeedStore final : public ReplicationStore {
  public:
   static Status Init(const std::string& home);
   static Result<std::unique_ptr<FeedStore>> Open(const std::string& home,
@@ -55,6 +56,9 @@ class FeedStore final : public Store {
   Status AddForkProof(const Entry& first, const Entry& second) override;
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
+  Result<std::set<FeedId>> LoadBlocks() const override;
+  Status SaveBlock(const FeedId& feed, bool blocked) override;
+  Result<uint64_t> DeleteFeed(const FeedId& author) override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 
@@ -69,6 +73,8 @@ class FeedStore final : public Store {
   Status LoadHeads();
   Status Submit(WriteOp* op);
   void CommitGroup(std::vector<WriteOp*>& group);
+  // A kDeleteFeed op, always committed in a group of its own.
+  void CommitDelete(WriteOp* op);
   void PrepareAppend(WriteOp* op, GroupState* g);
   void PrepareIngest(WriteOp* op, GroupState* g);
   // ok[i] = 1 when *entries[i] carries a valid signature, else 0; batches of

@@ -6,7 +6,7 @@
 #include <map>
 #include <optional>
 
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/feed_store.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"

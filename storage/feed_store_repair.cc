@@ -20,7 +20,7 @@
 
 #include "crypto/sodium_init.h"
 #include "storage/db_setup.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/feed_store.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"

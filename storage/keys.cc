@@ -103,4 +103,10 @@ std::string PeerClockKey(const FeedId& peer, const FeedId& author) {
   return k;
 }
 
+std::string BlockKey(const FeedId& feed) {
+  std::string k(kMetaBlockPrefix);
+  k.append(feed.view());
+  return k;
+}
+
 }  // namespace plumlog::storage

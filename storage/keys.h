@@ -30,6 +30,8 @@ enum Cf : int {
 };
 
 inline constexpr std::string_view kMetaSchemaKey = "schema_version";
+// meta: "block/" feed(32) -> "" for every feed the node blocked.
+inline constexpr std::string_view kMetaBlockPrefix = "block/";
 inline constexpr std::string_view kSchemaVersion = "1";
 // The local identity's public key (32 bytes), written when a store is created
 // (or first opened for writing by a build that knows it): a key file that
@@ -65,6 +67,9 @@ bool ParseForkValue(std::string_view v, std::string_view* first, std::string_vie
 
 // peer(32) author(32) -> note (8 bytes, big-endian two's complement)
 std::string PeerClockKey(const FeedId& peer, const FeedId& author);
+
+// meta: kMetaBlockPrefix feed(32)
+std::string BlockKey(const FeedId& feed);
 
 }  // namespace plumlog::storage
 

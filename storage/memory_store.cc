@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/ingest_rules.h"
 
 namespace plumlog::storage {
@@ -26,6 +26,7 @@ void MemoryStore::Store1(const Entry& e) {
   ids_[e.id()] = {e.author(), e.seq()};
   max_lamport_ = std::max(max_lamport_, e.lamport());
   log_.push_back(e);
+  deleted_.push_back(false);
 }
 
 void MemoryStore::Notify(const std::vector<Entry>& added, const std::vector<ForkProof>& forks) {
@@ -205,6 +206,7 @@ Result<ArrivalPage> MemoryStore::ReadArrival(uint64_t after, size_t limit) const
   ArrivalPage page;
   page.next = after;
   for (uint64_t pos = after + 1; pos <= log_.size() && page.entries.size() < limit; ++pos) {
+    if (deleted_[pos - 1]) continue;
     page.entries.push_back(log_[pos - 1]);
     page.positions.push_back(pos);
     page.next = pos;
@@ -292,6 +294,38 @@ Status MemoryStore::SavePeerClock(const FeedId& peer, const std::map<FeedId, int
   return Status::OK();
 }
 
+Result<std::set<FeedId>> MemoryStore::LoadBlocks() const {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  return blocks_;
+}
+
+Status MemoryStore::SaveBlock(const FeedId& feed, bool blocked) {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  if (blocked) {
+    blocks_.insert(feed);
+  } else {
+    blocks_.erase(feed);
+  }
+  return Status::OK();
+}
+
+Result<uint64_t> MemoryStore::DeleteFeed(const FeedId& author) {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  if (author == key_.public_key()) {
+    return Status::InvalidArgument("the local feed cannot be deleted");
+  }
+  auto it = feeds_.find(author);
+  if (it == feeds_.end()) return uint64_t{0};
+  const uint64_t n = it->second.arrivals.size();
+  for (uint64_t a : it->second.arrivals) {
+    deleted_[a] = true;
+    ids_.erase(log_[a].id());
+  }
+  feeds_.erase(it);
+  std::erase_if(forks_, [&](const ForkProof& p) { return p.stored.author() == author; });
+  return n;
+}
+
 void MemoryStore::AddListener(StoreListener* listener) {
   std::lock_guard<std::recursive_mutex> l(mu_);
   listeners_.push_back(listener);
@@ -304,7 +338,7 @@ void MemoryStore::RemoveListener(StoreListener* listener) {
 
 size_t MemoryStore::entry_count() const {
   std::lock_guard<std::recursive_mutex> l(mu_);
-  return log_.size();
+  return static_cast<size_t>(std::count(deleted_.begin(), deleted_.end(), false));
 }
 
 }  // namespace plumlog::storage

@@ -12,6 +12,7 @@
 
 #include "crypto/keypair.h"
 #include "plumlog/store.h"
+#include "storage/replication_store.h"
 
 namespace plumlog::storage {
 
@@ -23,7 +24,7 @@ struct MemoryStoreOptions {
   uint64_t (*clock_ms)() = nullptr;
 };
 
-class MemoryStore final : public Store {
+class MemoryStore final : public ReplicationStore {
  public:
   MemoryStore(const crypto::KeyPair& key, const MemoryStoreOptions& options);
   ~MemoryStore() override;
@@ -53,6 +54,9 @@ class MemoryStore final : public Store {
   Status AddForkProof(const Entry& first, const Entry& second) override;
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
+  Result<std::set<FeedId>> LoadBlocks() const override;
+  Status SaveBlock(const FeedId& feed, bool blocked) override;
+  Result<uint64_t> DeleteFeed(const FeedId& author) override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 
@@ -73,10 +77,12 @@ class MemoryStore final : public Store {
   mutable std::recursive_mutex mu_;
   std::optional<std::string> own_feed_hold_;
   std::vector<Entry> log_;
+  std::vector<bool> deleted_;  // by log_ index: removed by DeleteFeed
   std::unordered_map<FeedId, FeedData> feeds_;
   std::unordered_map<EntryId, std::pair<FeedId, uint64_t>> ids_;
   std::vector<ForkProof> forks_;
   std::unordered_map<FeedId, std::map<FeedId, int64_t>> peer_clocks_;
+  std::set<FeedId> blocks_;
   uint64_t max_lamport_ = 0;
   std::vector<StoreListener*> listeners_;
   bool in_listener_ = false;

@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "plumlog/log.h"
@@ -95,9 +96,39 @@ struct NodeOptions {
   ReplicationOptions replication = ReplicationOptions::Lan();
   MembershipOptions membership_options = MembershipOptions::Lan();
 
-  // Most open connections (both directions, handshakes included). A new
-  // connection beyond it is closed at once. Default: 128.
+  // Most open connections (both directions, handshakes included), at most
+  // 65536. Who gets a slot is decided by admission (docs/protocol.md
+  // section 18): connections still in the handshake and those of unknown
+  // peers (authenticated, but neither configured nor members) are limited
+  // per address and per /24 (IPv4) or /48 (IPv6), and are evicted first.
+  // Default: 128.
   size_t max_connections = 128;
+  // Of max_connections, slots that only known peers (configured peers and
+  // members) may take: handshakes and unknown peers together never hold
+  // more than max_connections - reserved_connections. 0: max_connections / 8
+  // (at least 1 when max_connections > 1). Default: 0 (16 of 128).
+  size_t reserved_connections = 0;
+  // Inbound connections in the handshake at once, from all addresses.
+  // Beyond it a new one evicts the oldest handshake of the prefix that holds
+  // the most. 0: max_connections / 4 (at least 1). Default: 0 (32 of 128).
+  size_t max_handshakes = 0;
+  // Inbound handshakes at once from one address; beyond it a new connection
+  // from there is closed at once. Default: 4.
+  size_t max_handshakes_per_address = 4;
+  // Inbound handshakes at once from one /24 (IPv4) or /48 (IPv6); beyond it
+  // the prefix's oldest handshake is evicted. Default: 8.
+  size_t max_handshakes_per_prefix = 8;
+  // Connections of unknown peers from one /24 or /48. Beyond it a new one is
+  // refused after its handshake, with a Refused frame saying why.
+  // Default: 8.
+  size_t max_unknown_per_prefix = 8;
+  // Bytes of incomplete frames all connections hold together. Past it the
+  // connection whose incomplete frame is oldest is closed (one connection
+  // holds at most a frame, 1 MiB). Default: 64 MiB.
+  size_t max_receive_buffer_bytes = size_t{64} << 20;
+  // Bytes queued for sending to all peers together. Past it the peer with
+  // the longest queue is disconnected as too slow. Default: 256 MiB.
+  size_t max_send_buffer_bytes = size_t{256} << 20;
   // A connection whose handshake has not finished this long after it was
   // opened is closed. Default: 5000 ms.
   int64_t handshake_timeout_ms = 5000;
@@ -115,6 +146,11 @@ struct NodeOptions {
   // slow. Must exceed the soft limit by at least one frame (1 MiB).
   // Default: 64 MiB.
   size_t send_queue_hard_bytes = size_t{64} << 20;
+  // Bytes of received entries handed to the store and not yet stored (the
+  // store verifies and writes them off the node's loop thread). Above it the
+  // node stops reading from the peers that sent them until half of it is
+  // done, so a fast peer cannot queue unbounded work. Default: 16 MiB.
+  size_t max_pending_ingest_bytes = size_t{16} << 20;
   // Frames accepted from one connection per second (token bucket with one
   // second of burst). Beyond it the connection's reading is paused until
   // tokens return: a flooding peer slows itself down and costs bounded CPU
@@ -202,7 +238,13 @@ struct NodeCounters {
   uint64_t handshake_failures = 0;    // wrong network key, garbage, bad auth
   uint64_t handshake_timeouts = 0;    // peer stalled mid-handshake
   uint64_t idle_timeouts = 0;
-  uint64_t refused_max_connections = 0;
+  uint64_t connections_refused = 0;    // admission refused them (docs/protocol.md section 18)
+  uint64_t connections_evicted = 0;    // admission closed them to make room for newer ones
+  uint64_t receive_budget_closes = 0;  // closed: incomplete frames over max_receive_buffer_bytes
+  uint64_t refused_by_peers = 0;       // a peer sent us a Refused frame
+  // Notes about feeds we hold nothing of, ignored: their peer already had
+  // ReplicationOptions::max_claims_per_peer claims outstanding.
+  uint64_t claims_refused = 0;
   uint64_t stream_errors = 0;         // box-stream failed to authenticate / truncated
   uint64_t oversized_frames = 0;
   uint64_t malformed_frames = 0;
@@ -210,6 +252,7 @@ struct NodeCounters {
   uint64_t forks = 0;
   uint64_t slow_peer_disconnects = 0;  // send queue over the hard limit
   uint64_t throttled = 0;             // times a flooding connection was paused
+  uint64_t store_errors = 0;          // store reads or writes that failed (see the log)
   uint64_t entries_received = 0;
   uint64_t entries_stored = 0;
   uint64_t entries_sent = 0;
@@ -270,6 +313,19 @@ struct NodeStatus {
   NodeCounters counters;
   // counters.entries_verified per second over the last 10 s.
   double verify_rate = 0;
+  std::string last_store_error;  // the latest store error, "" if none
+};
+
+// How a node chooses the feeds it replicates (ReplicationOptions and the
+// follow graph; docs/protocol.md, "Replication policy").
+struct ReplicationPolicyStatus {
+  bool replicate_all = true;
+  uint32_t hops = 0;               // used when !replicate_all
+  std::vector<FeedId> follows;     // our latest contact entries follow these
+  std::vector<FeedId> blocks;      // never replicated (private to this node)
+  // Without replicate_all: every feed within `hops` follows, with its
+  // distance (0 = our own).
+  std::vector<std::pair<FeedId, uint32_t>> in_range;
 };
 
 class Node {
@@ -311,11 +367,18 @@ class Node {
   // Connects once (no redial) and replicates with the peer while connected.
   Status Connect(const PeerAddress& peer);
 
-  // Follow list (used when replication.replicate_all is false) and blocks.
+  // Follow or unfollow `feed`: appends a contact entry to our feed (SSB's
+  // shape, docs/format.md), which replication.hops reads when
+  // replication.replicate_all is false. Returns once the entry is stored.
   Status Follow(const FeedId& feed);
   Status Unfollow(const FeedId& feed);
-  // Never replicate `feed` with anyone (entries already stored stay).
+  // Never replicate `feed` with anyone; kept in the store (it survives
+  // restarts) and private to this node. Entries already stored stay, unless
+  // purged: Purge blocks and deletes them.
   Status Block(const FeedId& feed);
+  Status Purge(const FeedId& feed);
+  Status Unblock(const FeedId& feed);
+  Result<ReplicationPolicyStatus> Policy();
 
   Result<NodeStatus> GetStatus();
   // True once `peer` is connected, its notes have arrived, we hold every

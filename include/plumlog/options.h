@@ -117,6 +117,12 @@ struct ReplicationOptions {
   // only feeds put on the follow list. Default: true.
   bool replicate_all = true;
 
+  // Without replicate_all: replicate the feeds within this many follows of
+  // our own in the follow graph (contact entries, docs/protocol.md
+  // "Replication policy"): 1 = the feeds we follow, 2 = also the feeds they
+  // follow, ... 0 = only our own feed. Default: 2 (SSB's usual range).
+  uint32_t hops = 2;
+
   // Plumtree's first graft timeout: a lazy peer announced entries we lack and
   // the eager source has not delivered them this long after. The feed is then
   // grafted onto the next announcing peer in rotation. ~10 round trips on a LAN.
@@ -151,11 +157,21 @@ struct ReplicationOptions {
   // from monopolising the loop). Default: 4096.
   size_t max_push_per_pump = 4096;
 
-  // Most feeds tracked. Notes about further feeds are ignored (counted in
-  // ReplicationStats::feeds_refused): a peer cannot make us keep state for
-  // unboundedly many feeds (~1.3 KB each, plus its stored clock).
-  // Default: 100000.
-  size_t max_feeds = 100000;
+  // Most feeds with state here (~300 bytes each, plus ~100 per peer that
+  // replicates it). State is only made for feeds with a stored entry (or
+  // wanted by the follow graph); entries of further new feeds are ignored
+  // (counted in ReplicationStats::feeds_refused): a runaway guard, as
+  // making a feed takes a validly signed entry. Default: 1000000.
+  size_t max_feeds = 1000000;
+
+  // Feeds a peer names that we hold nothing of are only its claims until it
+  // delivers an entry that verifies: they are asked of that peer alone, kept
+  // per peer (~100 bytes each), never announced to other peers, never saved
+  // in its stored clock. At most this many per peer; notes about further
+  // unknown feeds are ignored (counted in ReplicationStats::claims_refused;
+  // digest repair finds them later). A first sync from one peer fetches up
+  // to this many new feeds at once. Default: 20000.
+  size_t max_claims_per_peer = 20000;
 
   // Peer clocks are saved to the store at most this often. Default: 5000 ms.
   int64_t peer_clock_save_ms = 5000;

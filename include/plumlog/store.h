@@ -63,10 +63,6 @@ class Store {
 
   // The local author's feed id.
   virtual const FeedId& local_id() const = 0;
-  // The local identity's 32-byte Ed25519 seed (its secret key, as in
-  // <home>/secret). The Node needs it for the secret handshake; anyone holding
-  // it can write to the local feed.
-  virtual std::span<const uint8_t, 32> identity_seed() const = 0;
 
   // Appends one entry to the local feed. `content` must be exactly one msgpack
   // value; the encoded entry must fit kMaxEntryBytes. Returns the stored entry
@@ -118,11 +114,6 @@ class Store {
   // holds neither entry, and freezes the feed. InvalidEntry if it is not a
   // proof; AlreadyExists if the feed is already known to be forked.
   virtual Status AddForkProof(const Entry& first, const Entry& second) = 0;
-
-  // Replication bookkeeping: the notes a peer last announced (feed -> note, see
-  // docs/protocol.md), so a reconnect only exchanges what changed.
-  virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const = 0;
-  virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) = 0;
 
   // The own-feed check (docs/storage.md, "Own feed"). When this store's copy
   // of its own feed may be older than what peers hold — the home was

@@ -9,7 +9,7 @@
 
 #include "crypto/keypair.h"
 #include "plumlog/store.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/export_stream.h"
 #include "tests/cli/subprocess.h"
 

@@ -13,7 +13,7 @@
 
 #include "crypto/keypair.h"
 #include "plumlog/chat.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "tests/cli/subprocess.h"
 
 namespace plumlog::cli {

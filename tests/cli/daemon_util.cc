@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstring>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 namespace plumlog::testing {
@@ -84,6 +85,16 @@ int ConnectControl(const std::string& home) {
     return -1;
   }
   return fd;
+}
+
+uint64_t FeedHead(const std::string& home, const std::string& feed) {
+  RunResult r = RunWithHome(home, {"feeds", "--json"});
+  if (r.exit_code != 0) return 0;
+  for (const std::string& line : Lines(r.out)) {
+    nlohmann::json f = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (f.is_object() && f["author"] == feed) return f["seq"].get<uint64_t>();
+  }
+  return 0;
 }
 
 }  // namespace plumlog::testing

@@ -41,6 +41,10 @@ class Daemon {
   std::unique_ptr<Subprocess> process_;
 };
 
+// The head sequence of `feed` (its text id) in the store at `home`, read with
+// `plumlog feeds --json` (0 if the store does not hold it).
+uint64_t FeedHead(const std::string& home, const std::string& feed);
+
 // Calls `done` every 50 ms until it returns true or `timeout` passes.
 bool PollUntil(const std::function<bool()>& done, Millis timeout);
 

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumlog/store.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 #include "tests/cli/daemon_util.h"
 #include "tests/cli/subprocess.h"
 
@@ -181,7 +181,7 @@ TEST(TextOutputTest,
     auto store = Store::Open(home, options);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     std::string content;
-    storage::AppendMsgpackStr(&content, "caf\xe9 ok");  // Latin-1 é: not UTF-8
+    core::AppendMsgpackStr(&content, "caf\xe9 ok");  // Latin-1 é: not UTF-8
     ASSERT_TRUE((*store)->Append(content).ok());
   }
   RunResult text = RunWithHome(home, {"read"});
@@ -201,10 +201,10 @@ TEST(TextOutputTest, ControlCharactersNeverReachTheTerminalRaw) {
     // DEL, and U+009B (CSI as a C1 control: an escape sequence on some
     // terminals), in a plain string and inside a map.
     std::string text, map;
-    storage::AppendMsgpackStr(&text, "a\x7f b\xc2\x9b[31m c");
-    storage::AppendMsgpackMapHeader(&map, 1);
-    storage::AppendMsgpackStr(&map, "k\xc2\x9b");
-    storage::AppendMsgpackStr(&map, "v\x7f");
+    core::AppendMsgpackStr(&text, "a\x7f b\xc2\x9b[31m c");
+    core::AppendMsgpackMapHeader(&map, 1);
+    core::AppendMsgpackStr(&map, "k\xc2\x9b");
+    core::AppendMsgpackStr(&map, "v\x7f");
     ASSERT_TRUE((*store)->Append(text).ok());
     ASSERT_TRUE((*store)->Append(map).ok());
   }

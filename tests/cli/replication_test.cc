@@ -45,13 +45,7 @@ class ReplicationTest : public ::testing::Test {
 
   // The head sequence of `feed` in the store at `home` (0 if absent).
   static uint64_t Head(const std::string& home, const std::string& feed) {
-    RunResult r = RunWithHome(home, {"feeds", "--json"});
-    if (r.exit_code != 0) return 0;
-    for (const std::string& line : Lines(r.out)) {
-      json f = json::parse(line);
-      if (f["author"] == feed) return f["seq"].get<uint64_t>();
-    }
-    return 0;
+    return FeedHead(home, feed);
   }
 
   std::unique_ptr<Daemon> Serve(const std::string& home,

@@ -20,7 +20,7 @@
 #include <string_view>
 
 #include "cli/content_json.h"
-#include "storage/utf8.h"
+#include "core/utf8.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -33,7 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(static_cast<unsigned char>(text[i + 1]) > 0x9f);
     }
   }
-  FUZZ_CHECK(plumlog::storage::IsUtf8(text));
+  FUZZ_CHECK(plumlog::core::IsUtf8(text));
   const std::optional<std::string> type =
       plumlog::cli::ContentTypeField(content);
   if (type) {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "cli/control_protocol.h"
+#include "net/control_frame.h"
 #include "plumlog/node.h"
 #include "plumlog/status.h"
 #include "plumlog/types.h"
@@ -40,6 +41,7 @@
 namespace {
 
 namespace cli = plumlog::cli;
+namespace net = plumlog::net;
 using plumlog::Status;
 
 // The daemon's own request reader, plus what must hold for what it accepts.
@@ -68,7 +70,7 @@ void ServerStream(std::string_view in) {
   size_t pos = 0;
   std::string reframed;
   while (in.size() - pos >= 4) {
-    const uint32_t len = cli::FrameLength(in.substr(pos));
+    const uint32_t len = net::ControlFrameLength(in.substr(pos));
     if (len == 0 || len > cli::kMaxControlFrameBytes) {
       const std::string err = cli::ErrorResponse(Status::TooLarge("bad control frame length"));
       uint32_t count = 0;
@@ -78,7 +80,7 @@ void ServerStream(std::string_view in) {
     }
     if (in.size() - pos - 4 < len) break;
     const std::string_view payload = in.substr(pos + 4, len);
-    reframed += cli::Frame(payload);
+    reframed += net::ControlFrame(payload);
     FUZZ_CHECK(reframed.size() == pos + 4 + len);
     FUZZ_CHECK(std::string_view(reframed).substr(pos) == in.substr(pos, 4 + size_t{len}));
     Status st = CheckRequest(payload);
@@ -154,8 +156,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Fixed properties, cheap enough to check on every input.
   {
-    const std::string f = cli::Frame(in.substr(0, 64));
-    FUZZ_CHECK(cli::FrameLength(f) == std::min<size_t>(in.size(), 64));
+    const std::string f = net::ControlFrame(in.substr(0, 64));
+    FUZZ_CHECK(net::ControlFrameLength(f) == std::min<size_t>(in.size(), 64));
     uint32_t count = 99;
     std::string_view results;
     FUZZ_CHECK(cli::ParseResponse(cli::OkResponse(3), &count, &results).ok());

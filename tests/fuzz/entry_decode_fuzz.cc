@@ -13,8 +13,8 @@
 
 #include "crypto/hash.h"
 #include "plumlog/types.h"
-#include "storage/entry_codec.h"
-#include "storage/msgpack_reader.h"
+#include "format/entry_codec.h"
+#include "core/msgpack_reader.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
@@ -64,7 +64,7 @@ void CheckAccepted(std::string_view input, const Entry& e) {
                  e.signature().size()) == input.substr(input.size() - 64));
 
   // The content re-skips cleanly as exactly one value within the depth limit.
-  plumlog::storage::MsgpackReader content_reader(content);
+  plumlog::core::MsgpackReader content_reader(content);
   FUZZ_CHECK(
       content_reader.SkipValue("content", plumlog::kMaxContentDepth).ok());
   FUZZ_CHECK(content_reader.ExpectEnd("content").ok());

@@ -25,16 +25,19 @@
 
 #include "cli/control_protocol.h"
 #include "crypto/keypair.h"
+#include "net/control_frame.h"
 #include "net/frame_decoder.h"
+#include "node/contact.h"
+#include "node/refusal.h"
 #include "plumlog/chat.h"
 #include "plumlog/node.h"
 #include "plumlog/types.h"
 #include "replication/membership_message.h"
 #include "replication/message.h"
 #include "replication/note.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/export_stream.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace {
 
@@ -42,7 +45,7 @@ namespace fs = std::filesystem;
 using plumlog::Entry;
 using plumlog::EntryCodec;
 using plumlog::crypto::KeyPair;
-namespace mp = plumlog::storage;
+namespace mp = plumlog::core;
 namespace rep = plumlog::replication;
 
 [[noreturn]] void Die(const std::string& why) {
@@ -132,7 +135,7 @@ Entry Build(const KeyPair& key, uint64_t seq,
 
 std::string Export(const std::vector<Entry>& entries) {
   std::ostringstream out;
-  mp::ExportWriter w(&out);
+  plumlog::storage::ExportWriter w(&out);
   for (const Entry& e : entries) {
     if (!w.Write(e).ok()) Die("export write");
   }
@@ -329,6 +332,17 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "truncated", std::string(1, '\0') + repl.substr(0, repl.size() - 3));
   }
 
+  // ---- Refused frames (net/refusal.h) ----
+  {
+    namespace net = plumlog::node;
+    const fs::path dir = out / "refusal";
+    WriteSeed(dir, "full", net::EncodeRefusal({"8 connections of unknown peers from 10.0.0.0/24",
+                                               10000}));
+    WriteSeed(dir, "empty-reason", net::EncodeRefusal({"", 0}));
+    WriteSeed(dir, "long-reason", net::EncodeRefusal({std::string(300, 'r'), 86400000}));
+    WriteSeed(dir, "control-chars", net::EncodeRefusal({"a\x1b[2J\n", 1}));
+  }
+
   // ---- control socket (cli/control_protocol.h): byte 0 = mode ----
   {
     namespace cli = plumlog::cli;
@@ -338,7 +352,7 @@ int main(int argc, char** argv) {
       mp::AppendMsgpackArrayHeader(&r, static_cast<uint32_t>(1 + args.size()));
       mp::AppendMsgpackStr(&r, method);
       for (const std::string& v : args) r += v;
-      return cli::Frame(r);
+      return plumlog::net::ControlFrame(r);
     };
     auto bin = [](std::string_view v) {
       std::string r;
@@ -499,6 +513,26 @@ int main(int argc, char** argv) {
     std::string bin;
     mp::AppendMsgpackBin(&bin, std::string("\x00\x01\xfe", 3));
     WriteSeed(dir, "bin", bin);
+  // ---- contact entries (node/contact.h) ----
+  {
+    const fs::path dir = out / "contact_content";
+    const plumlog::FeedId someone = plumlog::crypto::KeyPair::FromSeed(std::array<uint8_t, 32>{7})
+                                        .public_key();
+    WriteSeed(dir, "follow", plumlog::node::EncodeContact(someone, true));
+    WriteSeed(dir, "unfollow", plumlog::node::EncodeContact(someone, false));
+    std::string ssb;  // SSB's shape with "blocking" and keys in another order
+    mp::AppendMsgpackMapHeader(&ssb, 4);
+    mp::AppendMsgpackStr(&ssb, "blocking");
+    mp::AppendMsgpackBool(&ssb, false);
+    mp::AppendMsgpackStr(&ssb, "following");
+    mp::AppendMsgpackBool(&ssb, true);
+    mp::AppendMsgpackStr(&ssb, "contact");
+    mp::AppendMsgpackStr(&ssb, someone.ToString());
+    mp::AppendMsgpackStr(&ssb, "type");
+    mp::AppendMsgpackStr(&ssb, "contact");
+    WriteSeed(dir, "ssb-shape", ssb);
+    WriteSeed(dir, "chat", *plumlog::chat::EncodeMessage("general", "not a contact"));
+    WriteSeed(dir, "text-content", plumlog::TextContent("contact"));
   }
 
   // ---- signature verification (crypto/signature_verifier.h) ----

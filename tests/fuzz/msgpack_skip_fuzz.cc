@@ -23,12 +23,12 @@
 #include <string>
 #include <string_view>
 
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
 
-using plumlog::storage::MsgpackReader;
+using plumlog::core::MsgpackReader;
 
 // ---- reference implementation, straight from the msgpack spec ----
 
@@ -240,7 +240,7 @@ void TypedReads(std::string_view ops, std::string_view data) {
         ok = r.ReadUint("uint", &v).ok();
         if (ok) {
           std::string shortest;
-          plumlog::storage::AppendMsgpackUint(&shortest, v);
+          plumlog::core::AppendMsgpackUint(&shortest, v);
           FUZZ_CHECK(data.substr(start, r.offset() - start) == shortest);
         }
         break;
@@ -331,7 +331,7 @@ void TypedReads(std::string_view ops, std::string_view data) {
 }
 
 void WriterRoundTrips(std::string_view data) {
-  using namespace plumlog::storage;  // NOLINT: the Append* family
+  using namespace plumlog::core;  // NOLINT: the Append* family
   uint64_t u = 0;
   for (size_t i = 0; i < 8 && i < data.size(); ++i) {
     u = (u << 8) | static_cast<uint8_t>(data[i]);

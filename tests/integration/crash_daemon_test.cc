@@ -187,6 +187,9 @@ TEST_F(CrashDaemonTest, KillDuringAppends) {
   }
   on_p.Stop();
   EXPECT_TRUE(on_p.errors().empty()) << ::testing::PrintToString(on_p.errors());
+  // The last of P's entries may still be on their way (T stores what it
+  // receives on its store thread): wait for them, then compare.
+  ASSERT_NO_FATAL_FAILURE(ExpectResumes("after the last round", on_p.acked()));
   // P's acknowledged entries reached T intact.
   std::string why;
   auto feed_p = ReadContiguous(*t_, p_->id(), &why);

@@ -415,14 +415,22 @@ TEST_F(HostileTest, AFloodingPeerIsThrottledAndOthersStillSync) {
   EXPECT_TRUE(WaitUntil([&] { return target.Seq(honest.store->local_id()) == 100; }));
 }
 
-TEST_F(HostileTest, ConnectionsBeyondTheLimitAreRefused) {
+TEST_F(HostileTest, ConnectionsBeyondTheLimitAreRefusedOrEvicted) {
   NodeOptions o = TestNode::Options();
   o.max_connections = 3;
+  o.max_handshakes = 2;
+  o.max_handshakes_per_address = 2;
   TestNode limited(o);
+  // Two handshakes from one address at most: the third is refused at once.
   std::vector<std::unique_ptr<RawPeer>> conns;
-  for (int i = 0; i < 6; ++i) conns.push_back(RawPeer::Connect(limited.port()));
-  EXPECT_TRUE(WaitUntil([&] { return limited.Counters().refused_max_connections == 3; }));
-  EXPECT_EQ(limited.node->GetStatus()->connections.size(), 3u);
+  for (int i = 0; i < 3; ++i) conns.push_back(RawPeer::Connect(limited.port()));
+  EXPECT_TRUE(WaitUntil([&] { return limited.Counters().connections_refused == 1; }));
+  EXPECT_TRUE(conns[2]->WaitClosed(5000));
+  // From another address of the same /24, a new one evicts the oldest.
+  conns.push_back(RawPeer::Connect(limited.port(), "127.0.0.2"));
+  EXPECT_TRUE(WaitUntil([&] { return limited.Counters().connections_evicted == 1; }));
+  EXPECT_TRUE(conns[0]->WaitClosed(5000));
+  EXPECT_EQ(limited.node->GetStatus()->connections.size(), 2u);
 }
 
 }  // namespace

@@ -15,9 +15,18 @@
 
 namespace plumlog::testing {
 
-std::unique_ptr<RawPeer> RawPeer::Connect(uint16_t port) {
+std::unique_ptr<RawPeer> RawPeer::Connect(uint16_t port, const char* source) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return nullptr;
+  if (source != nullptr) {
+    sockaddr_in s{};
+    s.sin_family = AF_INET;
+    if (::inet_pton(AF_INET, source, &s.sin_addr) != 1 ||
+        ::bind(fd, reinterpret_cast<sockaddr*>(&s), sizeof s) != 0) {
+      ::close(fd);
+      return nullptr;
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);

@@ -18,10 +18,12 @@ namespace plumlog::testing {
 
 class RawPeer {
  public:
-  // Connects to 127.0.0.1:port; null if the connection failed.
-  static std::unique_ptr<RawPeer> Connect(uint16_t port);
+  // Connects to 127.0.0.1:port, from `source` (an IPv4 address such as
+  // 127.0.3.7: all of 127/8 is local) when given; null if that failed.
+  static std::unique_ptr<RawPeer> Connect(uint16_t port, const char* source = nullptr);
   ~RawPeer();
 
+  int fd() const { return fd_; }
   bool SendRaw(std::string_view bytes);
   // Returns what the first read within timeout_ms brings (at most `max`
   // bytes; empty on timeout). Sets *closed when the other side closed or

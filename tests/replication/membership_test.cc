@@ -10,7 +10,7 @@
 #include <optional>
 
 #include "replication/message.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog::replication {
 namespace {
@@ -135,35 +135,35 @@ TEST(MembershipMessageTest, DecoderRejectsBadInput) {
   EXPECT_FALSE(DecodeMembershipMessage(wrong_fields).ok());
   // Unknown type 27 and 63.
   std::string unknown;
-  storage::AppendMsgpackArrayHeader(&unknown, 1);
-  storage::AppendMsgpackUint(&unknown, 27);
+  core::AppendMsgpackArrayHeader(&unknown, 1);
+  core::AppendMsgpackUint(&unknown, 27);
   EXPECT_FALSE(DecodeMembershipMessage(unknown).ok());
   // Address over the limit.
   std::string long_addr;
-  storage::AppendMsgpackArrayHeader(&long_addr, 2);
-  storage::AppendMsgpackUint(&long_addr, 16);
-  storage::AppendMsgpackBin(&long_addr, std::string(kMaxAddressBytes + 1, 'x'));
+  core::AppendMsgpackArrayHeader(&long_addr, 2);
+  core::AppendMsgpackUint(&long_addr, 16);
+  core::AppendMsgpackBin(&long_addr, std::string(kMaxAddressBytes + 1, 'x'));
   EXPECT_FALSE(DecodeMembershipMessage(long_addr).ok());
   // A walk longer than the limit.
   std::string ttl;
-  storage::AppendMsgpackArrayHeader(&ttl, 4);
-  storage::AppendMsgpackUint(&ttl, 17);
-  storage::AppendMsgpackBin(&ttl, Id(1).view());
-  storage::AppendMsgpackBin(&ttl, "a");
-  storage::AppendMsgpackUint(&ttl, kMaxWalkLength + 1);
+  core::AppendMsgpackArrayHeader(&ttl, 4);
+  core::AppendMsgpackUint(&ttl, 17);
+  core::AppendMsgpackBin(&ttl, Id(1).view());
+  core::AppendMsgpackBin(&ttl, "a");
+  core::AppendMsgpackUint(&ttl, kMaxWalkLength + 1);
   EXPECT_FALSE(DecodeMembershipMessage(ttl).ok());
   // An update count the bytes cannot back, and one over the limit.
   std::string count;
-  storage::AppendMsgpackArrayHeader(&count, 3);
-  storage::AppendMsgpackUint(&count, 23);
-  storage::AppendMsgpackUint(&count, 1);
-  storage::AppendMsgpackArrayHeader(&count, 30);
+  core::AppendMsgpackArrayHeader(&count, 3);
+  core::AppendMsgpackUint(&count, 23);
+  core::AppendMsgpackUint(&count, 1);
+  core::AppendMsgpackArrayHeader(&count, 30);
   EXPECT_EQ(DecodeMembershipMessage(count).status().code(), Status::Code::kCorruption);
   std::string many;
-  storage::AppendMsgpackArrayHeader(&many, 3);
-  storage::AppendMsgpackUint(&many, 23);
-  storage::AppendMsgpackUint(&many, 1);
-  storage::AppendMsgpackArrayHeader(&many, kMaxPiggybackUpdates + 1);
+  core::AppendMsgpackArrayHeader(&many, 3);
+  core::AppendMsgpackUint(&many, 23);
+  core::AppendMsgpackUint(&many, 1);
+  core::AppendMsgpackArrayHeader(&many, kMaxPiggybackUpdates + 1);
   EXPECT_EQ(DecodeMembershipMessage(many).status().code(), Status::Code::kTooLarge);
   // A member state out of range.
   MemberUpdate u{Id(7), 3, MemberState::kLeft, "", Id(8)};

@@ -4,7 +4,7 @@
 
 #include "crypto/keypair.h"
 #include "replication/note.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 namespace plumlog::replication {
 namespace {

@@ -2,7 +2,10 @@
 // instances (each over its own MemoryStore) driven by hand. Frames are passed
 // from one node's TakeEffects() to another's OnFrame() by the test, decoded to
 // assert on the exact notes and entries, and time only moves when a test says
-// so. Whole-network behaviour lives in tests/sim/.
+// so. The store writes the replicator asks for (Ingest, SavePeerClock,
+// StoreForkProof) are carried out at once by the harness, as a driver would,
+// and the ingest's answer handed back. Whole-network behaviour lives in
+// tests/sim/.
 #include "replication/replicator.h"
 
 #include <gtest/gtest.h>
@@ -19,7 +22,7 @@
 #include "crypto/keypair.h"
 #include "replication/message.h"
 #include "replication/note.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/memory_store.h"
 
 namespace plumlog::replication {
@@ -88,13 +91,49 @@ struct QueueListener : StoreListener {
   void OnEntry(const Entry& e) override { pending.push_back(e); }
 };
 
+// The replication policy of a test node: everything (or a follow list),
+// minus refused feeds.
+class TestFilter : public FeedFilter {
+ public:
+  explicit TestFilter(bool all) : all_(all) {}
+  bool Replicates(const FeedId& feed) const override {
+    return !refused.count(feed) && (all_ || follows.count(feed));
+  }
+  std::vector<FeedId> Wanted() const override { return {follows.begin(), follows.end()}; }
+  std::set<FeedId> follows;
+  std::set<FeedId> refused;
+
+ private:
+  bool all_;
+};
+
+class TestTargets : public DigestTargets {
+ public:
+  std::vector<FeedId> DigestCandidates() const override { return members; }
+  std::vector<FeedId> members;
+};
+
 class Node {
  public:
-  explicit Node(uint8_t seed, const ReplicationOptions& options = ReplicationOptions::Test(),
-                ReplicationPolicy* policy = nullptr)
-      : key_(Key(seed)), store_(key_, {}) {
+  explicit Node(uint8_t seed, const ReplicationOptions& options = ReplicationOptions::Test())
+      : key_(Key(seed)), store_(key_, {}), filter_(options.replicate_all) {
     store_.AddListener(&listener_);
-    rep_ = std::make_unique<Replicator>(&store_, options, seed, policy);
+    rep_ = std::make_unique<Replicator>(&store_, options, seed, &filter_);
+    rep_->SetDigestTargets(&targets_);
+  }
+  void SetMembers(std::vector<FeedId> members) { targets_.members = std::move(members); }
+  // Follows, unfollows, refuses (blocks) `feed` and tells the replicator.
+  void Follow(const FeedId& feed, bool follow, TimeMs now) {
+    if (follow) {
+      filter_.follows.insert(feed);
+    } else {
+      filter_.follows.erase(feed);
+    }
+    rep_->OnPolicyChange(feed, now);
+  }
+  void Refuse(const FeedId& feed, TimeMs now) {
+    filter_.refused.insert(feed);
+    rep_->OnPolicyChange(feed, now);
   }
   ~Node() { store_.RemoveListener(&listener_); }
 
@@ -112,6 +151,35 @@ class Node {
     Drain(now);
     return e;
   }
+  // Carries out the store writes among the replicator's effects (the answers
+  // may bring more), keeping the others for Take().
+  void Pump(TimeMs now) {
+    now_ = now;
+    for (;;) {
+      std::vector<Effect> effects = rep_->TakeEffects();
+      if (effects.empty()) return;
+      for (Effect& e : effects) {
+        switch (e.kind) {
+          case Effect::Kind::kIngest: {
+            ++ingests_;
+            IngestResult r = store_.Ingest(e.batch);
+            Drain(now);
+            rep_->OnIngestDone(e.request, r, now);
+            break;
+          }
+          case Effect::Kind::kSavePeerClock:
+            EXPECT_TRUE(store_.SavePeerClock(e.peer, e.clock).ok());
+            break;
+          case Effect::Kind::kStoreForkProof:
+            (void)store_.AddForkProof(e.first, e.second);
+            break;
+          default:
+            stash_.push_back(std::move(e));
+        }
+      }
+    }
+  }
+  size_t ingests() const { return ingests_; }
   // As if imported: straight into the store.
   void Inject(std::vector<Entry> entries, TimeMs now) {
     IngestResult r = store_.Ingest(std::move(entries));
@@ -121,11 +189,20 @@ class Node {
   void Receive(const FeedId& from, std::string_view frame, TimeMs now) {
     rep_->OnFrame(from, frame, now);
     Drain(now);
+    Pump(now);
   }
   void Receive(const FeedId& from, const Message& m, TimeMs now) {
     Receive(from, EncodeMessage(m), now);
   }
-  std::vector<Effect> Take() { return rep_->TakeEffects(); }
+  // Every effect but the store writes, which were carried out.
+  std::vector<Effect> Take() {
+    Pump(now_);
+    // The deadline index agrees with the feeds' state after every event.
+    EXPECT_TRUE(rep_->TimersConsistent());
+    std::vector<Effect> out;
+    out.swap(stash_);
+    return out;
+  }
   uint64_t Seq(const FeedId& feed) const {
     Result<FeedInfo> f = store_.Feed(feed);
     return f.ok() ? f->seq : 0;
@@ -135,7 +212,12 @@ class Node {
   crypto::KeyPair key_;
   storage::MemoryStore store_;
   QueueListener listener_;
+  TestFilter filter_;
+  TestTargets targets_;
   std::unique_ptr<Replicator> rep_;
+  std::vector<Effect> stash_;
+  TimeMs now_ = 0;
+  size_t ingests_ = 0;
 };
 
 // ---- effect helpers ----
@@ -295,15 +377,6 @@ DigestMessage FullRangeDigest(std::vector<DigestItem> items) {
   d.clock = std::move(items);
   return d;
 }
-
-class RefuseFeed : public ReplicationPolicy {
- public:
-  explicit RefuseFeed(FeedId f) : refused_(f) {}
-  bool ShouldReplicate(const FeedId& feed) override { return feed != refused_; }
-
- private:
-  FeedId refused_;
-};
 
 constexpr TimeMs kT0 = 10'000;
 
@@ -726,7 +799,7 @@ TEST(ReplicatorTest, FollowListLimitsWhatIsReplicated) {
   a.Append("a1", kT0);
   a.Inject(x.Next(2), kT0);
   a.Inject(y.Next(2), kT0);
-  c.rep().Follow(x.id(), true, kT0);
+  c.Follow(x.id(), true, kT0);
 
   std::vector<Net::Delivered> log = net.Connect(a, c, kT0);
   std::map<FeedId, int64_t> notes = Notes(SentBy(log, c.id()), a.id());
@@ -750,13 +823,13 @@ TEST(ReplicatorTest, FollowListLimitsWhatIsReplicated) {
   c.Take();
 
   // Following Y later asks for it.
-  c.rep().Follow(y.id(), true, kT0 + 2);
+  c.Follow(y.id(), true, kT0 + 2);
   std::vector<Effect> fx = c.Take();
   EXPECT_EQ(Notes(fx, a.id()), (std::map<FeedId, int64_t>{{y.id(), MakeNote(0, true)}}));
   net.Deliver(c.id(), fx, kT0 + 2);
   EXPECT_EQ(c.Seq(y.id()), 3u);
   // Unfollowing X tells A.
-  c.rep().Follow(x.id(), false, kT0 + 3);
+  c.Follow(x.id(), false, kT0 + 3);
   EXPECT_EQ(Notes(c.Take(), a.id()), (std::map<FeedId, int64_t>{{x.id(), kNoteNotReplicating}}));
 }
 
@@ -824,7 +897,7 @@ TEST(ReplicatorTest, BlockFeedStopsItWithEveryone) {
   net.Connect(a, b, kT0);
   net.Connect(a, c, kT0);
 
-  a.rep().BlockFeed(x.id(), kT0 + 1);
+  a.Refuse(x.id(), kT0 + 1);
   std::vector<Effect> fx = a.Take();
   EXPECT_EQ(Notes(fx, b.id()), (std::map<FeedId, int64_t>{{x.id(), kNoteNotReplicating}}));
   EXPECT_EQ(Notes(fx, c.id()), (std::map<FeedId, int64_t>{{x.id(), kNoteNotReplicating}}));
@@ -856,8 +929,8 @@ TEST(ReplicatorTest, BlockFeedStopsItWithEveryone) {
 
 TEST(ReplicatorTest, PolicyRefusingAFeedKeepsItOut) {
   Author x(9), y(10);
-  RefuseFeed policy(x.id());
-  Node a(1), c(3, ReplicationOptions::Test(), &policy);
+  Node a(1), c(3);
+  c.Refuse(x.id(), kT0);
   Net net({&a, &c});
   a.Inject(x.Next(2), kT0);
   a.Inject(y.Next(2), kT0);
@@ -950,7 +1023,7 @@ TEST(ReplicatorTest, NotesAreSplitAtMaxNotesPerMessage) {
   ReplicationOptions o = ReplicationOptions::Test();
   o.replicate_all = false;
   Node a(1, o), b(2);
-  for (uint32_t i = 0; i < 3000; ++i) a.rep().Follow(FakeFeed(i), true, kT0);
+  for (uint32_t i = 0; i < 3000; ++i) a.Follow(FakeFeed(i), true, kT0);
   a.rep().OnPeerUp(b.id(), kT0);
   std::vector<Effect> fx = a.Take();
   std::vector<Message> frames = Frames(fx, b.id(), MessageType::kNotes);
@@ -962,18 +1035,23 @@ TEST(ReplicatorTest, NotesAreSplitAtMaxNotesPerMessage) {
   EXPECT_EQ(feeds.size(), 3001u);
   EXPECT_EQ(a.rep().stats().notes_sent, 3001u);
 
-  // B takes both and answers every feed, again within the limit.
-  b.rep().OnPeerUp(a.id(), kT0);
-  b.Take();
-  for (const Effect& e : fx) b.Receive(a.id(), e.frame, kT0);
-  std::vector<Effect> bfx = b.Take();
+  // B, following the same feeds, takes both; its own announcement of them
+  // is split within the limit too. (A node ignores notes about feeds neither
+  // side holds anything of unless it wants them.)
+  Node b2(4, o);
+  for (uint32_t i = 0; i < 3000; ++i) b2.Follow(FakeFeed(i), true, kT0);
+  b2.rep().OnPeerUp(a.id(), kT0);
+  std::vector<Effect> bfx = b2.Take();
+  for (const Effect& e : fx) b2.Receive(a.id(), e.frame, kT0);
+  for (Effect& e : b2.Take()) bfx.push_back(std::move(e));
   size_t total = 0;
   for (Message& m : Frames(bfx, a.id(), MessageType::kNotes)) {
     const size_t n = std::get<NotesMessage>(m).notes.size();
     EXPECT_LE(n, kMaxNotesPerMessage);
     total += n;
   }
-  EXPECT_EQ(total, 3001u);
+  // its own 3,001 and a "not replicating" for A's own feed.
+  EXPECT_EQ(total, 3002u);
 }
 
 // ---- digests ----
@@ -1069,7 +1147,7 @@ TEST(ReplicatorTest, DigestWithSameSeqButAnotherHeadRevealsAForkAndTheProofFlood
   ASSERT_EQ(b.store().Get(x.id(), 2).value(), other);
 
   // A's digest round goes to C.
-  a.rep().SetMembers({c.id()});
+  a.SetMembers({c.id()});
   a.rep().Tick(kT0 + 1);
   a.Take();
   a.rep().Tick(kT0 + 1000);
@@ -1207,6 +1285,9 @@ TEST(ReplicatorTest, PeerClockIsSavedOnDisconnectAndReconnectNotesOnlyChangedFee
 
   a.rep().OnPeerUp(c.id(), kT0 + 3);
   std::vector<Effect> afx = a.Take();
+  // Only what changed. (Each node's own feed is still empty: the other side
+  // keeps no state about a feed neither holds anything of, but answered
+  // its note statelessly, so it is skipped as well.)
   std::map<FeedId, int64_t> from_a = Notes(afx, c.id());
   EXPECT_EQ(from_a.size(), 1u);
   EXPECT_EQ(NoteSeq(from_a[y.id()]), 4u);
@@ -1312,25 +1393,69 @@ TEST(ReplicatorTest, BacklogBeyondOnePumpContinuesOnTick) {
 namespace plumlog::replication {
 namespace {
 
-TEST(ReplicatorLimitsTest, NotesBeyondMaxFeedsAreIgnoredAndCounted) {
+TEST(ReplicatorLimitsTest, ClaimsAreBoundedPerPeerAskedOfItAloneAndNeitherSpreadNorSaved) {
   ReplicationOptions o = ReplicationOptions::Test();
-  o.max_feeds = 10;
+  o.max_claims_per_peer = 10;
   auto store = std::make_unique<storage::MemoryStore>(Key(1), storage::MemoryStoreOptions());
   Replicator rep(store.get(), o, 1);
-  const FeedId peer = Key(2).public_key();
-  rep.OnPeerUp(peer, kT0);
+  const FeedId claimer = Key(2).public_key();
+  const FeedId other = Key(3).public_key();
+  rep.OnPeerUp(claimer, kT0);
+  rep.OnPeerUp(other, kT0);
   (void)rep.TakeEffects();
+  // 50 feeds we hold nothing of, at seq 5.
   NotesMessage m;
-  for (uint8_t i = 0; i < 50; ++i) m.notes.push_back(NoteItem{FakeFeed(100 + i), MakeNote(5, false), 1});
-  rep.OnFrame(peer, EncodeMessage(m), kT0);
-  // Our own feed plus 9 of theirs.
-  EXPECT_EQ(rep.FeedStatuses().size(), 10u);
-  EXPECT_EQ(rep.stats().feeds_refused, 41u);
-  // A feed already tracked keeps working.
+  for (uint8_t i = 0; i < 50; ++i) {
+    m.notes.push_back(NoteItem{FakeFeed(100 + i), MakeNote(5, false), 1});
+  }
+  rep.OnFrame(claimer, EncodeMessage(m), kT0);
+  std::vector<Effect> fx = rep.TakeEffects();
+  // No feed state: only our own feed is tracked.
+  EXPECT_EQ(rep.FeedStatuses().size(), 1u);
+  EXPECT_EQ(rep.stats().claims_refused, 40u);
+  // The first 10 are asked of the claimer (we hold 0: push from the start);
+  // the other peer hears nothing of them.
+  std::map<FeedId, int64_t> asked = Notes(fx, claimer);
+  EXPECT_EQ(asked.size(), 10u);
+  for (const auto& [feed, note] : asked) {
+    EXPECT_EQ(NoteSeq(note), 0u);
+    EXPECT_TRUE(NoteWantsEntries(note));
+  }
+  EXPECT_TRUE(Notes(fx, other).empty());
+  // They count as not in sync, and in the progress target.
+  EXPECT_FALSE(rep.InSyncWith(claimer));
+  EXPECT_EQ(rep.GetPeerProgress(claimer).target, 50u);
+  // A claim already held is updated, not refused.
   NotesMessage again;
   again.notes.push_back(NoteItem{FakeFeed(100), MakeNote(7, false), 1});
-  rep.OnFrame(peer, EncodeMessage(again), kT0 + 1);
-  EXPECT_EQ(rep.stats().feeds_refused, 41u);
+  rep.OnFrame(claimer, EncodeMessage(again), kT0 + 1);
+  EXPECT_EQ(rep.stats().claims_refused, 40u);
+  EXPECT_EQ(rep.GetPeerProgress(claimer).target, 52u);
+  // The claimer leaves: nothing of its claims is saved or kept.
+  rep.OnPeerDown(claimer, kT0 + 2);
+  for (const Effect& e : rep.TakeEffects()) {
+    if (e.kind != Effect::Kind::kSavePeerClock) continue;
+    for (const auto& [feed, note] : e.clock) {
+      EXPECT_NE(feed, FakeFeed(100)) << "a claim was saved in the peer's clock";
+    }
+  }
+  EXPECT_EQ(rep.FeedStatuses().size(), 1u);
+  EXPECT_EQ(rep.GetProgress().target, 0u);
+}
+
+TEST(ReplicatorLimitsTest, AClaimBecomesAFeedWhenItsEntriesVerify) {
+  Node a(1), b(2);
+  Net net({&a, &b});
+  Author x(9);
+  b.Inject(x.Next(3), kT0);
+  net.Connect(a, b, kT0);
+  net.Run(kT0);
+  EXPECT_EQ(a.Seq(x.id()), 3u);
+  // Now real on A: announced to others and saved in B's clock.
+  net.Disconnect(a, b, kT0 + 1);
+  std::map<FeedId, int64_t> saved = a.store().LoadPeerClock(b.id()).value();
+  ASSERT_TRUE(saved.count(x.id()));
+  EXPECT_EQ(NoteSeq(saved[x.id()]), 3u);
 }
 
 }  // namespace

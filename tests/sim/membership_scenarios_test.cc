@@ -6,7 +6,8 @@
 #include <cmath>
 #include <cstdio>
 
-#include "tests/sim/membership_sim.h"
+#include "node/events.h"
+#include "tests/sim/simulator.h"
 
 namespace plumlog::sim {
 namespace {
@@ -23,7 +24,7 @@ LinkModel Lan() {
 
 // Joins nodes 1..n-1 through node 0, one every `gap` ms, and waits for a
 // connected overlay in which every node knows every other one alive.
-bool JoinAll(MembershipSim& sim, TimeMs gap, TimeMs max_wait) {
+bool JoinAll(Simulator& sim, TimeMs gap, TimeMs max_wait) {
   sim.Join(0, {});
   for (int i = 1; i < sim.size(); ++i) {
     sim.RunFor(gap);
@@ -52,7 +53,7 @@ bool JoinAll(MembershipSim& sim, TimeMs gap, TimeMs max_wait) {
 TEST(MembershipScenarios, JoinOf200ThroughOneBootstrapConverges) {
   const uint64_t seed = SeedFromEnv(4001);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
-  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
   sim.AddNodes(200);
   ASSERT_TRUE(JoinAll(sim, 5, 60000)) << "overlay did not converge";
   const TimeMs converged = sim.now();
@@ -82,12 +83,12 @@ TEST(MembershipScenarios, CrashedNodeIsDeclaredDeadByAllInExpectedTime) {
   const uint64_t seed = SeedFromEnv(4002);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
   const MembershipOptions o = MembershipOptions::Test();
-  MembershipSim sim(seed, o, Lan());
+  Simulator sim(seed, SimOptions::Membership(o), Lan());
   sim.AddNodes(100);
   ASSERT_TRUE(JoinAll(sim, 5, 60000));
   sim.RunFor(3000);
   const int victim = 37;
-  sim.Crash(victim);
+  sim.Crash(victim, /*reset=*/false);
   const TimeMs crashed_at = sim.now();
   // Expected: the first probe within one interval, then the probe period,
   // then the suspicion timeout, at most the undiminished maximum
@@ -116,7 +117,7 @@ TEST(MembershipScenarios, CrashedNodeIsDeclaredDeadByAllInExpectedTime) {
 TEST(MembershipScenarios, SlowButAliveNodeUnderLossIsNotDeclaredDead) {
   const uint64_t seed = SeedFromEnv(4003);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
-  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
   sim.AddNodes(60);
   ASSERT_TRUE(JoinAll(sim, 5, 60000));
   // 10% loss on every link; the slow node also answers late: its links take
@@ -126,11 +127,12 @@ TEST(MembershipScenarios, SlowButAliveNodeUnderLossIsNotDeclaredDead) {
   const int slow = 11;
   sim.SetNodeLatency(slow, 20, 80);
   int downs = 0;
-  sim.on_event = [&](int node, const replication::MembershipEffect& e) {
-    if (e.event != MembershipEvent::kDown) return;
+  sim.on_report = [&](int node, const node::Report& r) {
+    if (!r.member || r.member->kind != MemberEventKind::kDown) return;
     ++downs;
     ADD_FAILURE() << "t=" << sim.now() << " node " << node << " declared live node "
-                  << sim.IndexOf(e.peer) << " dead at incarnation " << e.incarnation;
+                  << sim.IndexOf(r.member->peer) << " dead at incarnation "
+                  << r.member->incarnation;
   };
   sim.RunFor(10 * 60 * 1000);  // 10 simulated minutes = 3000 probe intervals
   uint64_t suspicions = 0, refutations = 0;
@@ -150,7 +152,7 @@ TEST(MembershipScenarios, SlowButAliveNodeUnderLossIsNotDeclaredDead) {
 TEST(MembershipScenarios, PartitionAndHealRemergesTheViews) {
   const uint64_t seed = SeedFromEnv(4004);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
-  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
   sim.AddNodes(60);
   ASSERT_TRUE(JoinAll(sim, 5, 60000));
   std::vector<int> a, b;
@@ -208,7 +210,7 @@ TEST(MembershipScenarios, PartitionAndHealRemergesTheViews) {
 TEST(MembershipScenarios, LeaveIsSeenByAll) {
   const uint64_t seed = SeedFromEnv(4005);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
-  MembershipSim sim(seed, MembershipOptions::Test(), Lan());
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
   sim.AddNodes(80);
   ASSERT_TRUE(JoinAll(sim, 5, 60000));
   const int leaver = 5;
@@ -234,7 +236,7 @@ TEST(MembershipScenarios, ProcessCrashWithResetHealsViewsBeforeSwimCould) {
   const uint64_t seed = SeedFromEnv(4006);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
   const MembershipOptions o = MembershipOptions::Test();
-  MembershipSim sim(seed, o, Lan());
+  Simulator sim(seed, SimOptions::Membership(o), Lan());
   sim.AddNodes(100);
   ASSERT_TRUE(JoinAll(sim, 5, 60000));
   std::vector<int> order(sim.size());

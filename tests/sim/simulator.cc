@@ -2,27 +2,67 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
+#include <limits>
 
+#include "replication/membership_message.h"
+#include "replication/message.h"
 #include "storage/memory_store.h"
 
 namespace plumlog::sim {
 
+using node::ConnId;
+
+// One connection: its two ends, each named by its node's ConnId.
+struct Simulator::Link {
+  int dialer = -1;
+  int acceptor = -1;
+  ConnId dialer_conn = 0;
+  ConnId acceptor_conn = 0;  // 0 until the dial reached the acceptor
+  bool dialer_open = false;  // the dialler heard the handshake end
+  bool closed = false;       // one side closed it
+  // An end whose node crashed silently: frames to it vanish while the node
+  // is down, and draw a reset once it is back up.
+  int dead_end = -1;
+  std::vector<std::string> queued;  // sent by the dialler before it opened
+  TimeMs last_rx[2] = {0, 0};       // by end: 0 dialler, 1 acceptor
+  int End(int node, ConnId conn) const {
+    return node == dialer && conn == dialer_conn ? 0 : 1;
+  }
+};
+
 struct Simulator::Node {
   int index = 0;
   crypto::KeyPair key;
-  FeedId id;  // the store's identity (a store may bring its own key)
+  FeedId id;
   std::unique_ptr<Store> store;
-  std::unique_ptr<replication::Replicator> rep;
-  replication::ReplicationPolicy* policy = nullptr;
+  storage::ReplicationStore* rstore = nullptr;
+  std::unique_ptr<node::NodeCore> core;
   bool up = false;
-  std::set<int> neighbours;   // overlay links (kept across crashes)
-  std::vector<FeedId> members;
-  TimeMs tick_at = -1;        // the pending tick event's time (-1: none)
+  bool joined = false;
+  uint64_t incarnation = 0;
+  std::vector<int> contacts;           // of the last Join
+  std::vector<node::Contact> members;  // SetRandomMembers
+  double loss = 0.0;
+  TimeMs min_latency = -1;  // -1: the link's
+  TimeMs max_latency = -1;
+  TimeMs tick_at = -1;
+  bool posting = false;
+  std::deque<node::Event> pending;
+  std::deque<std::string> frames;  // owned bytes of deferred frames
   struct Listener : StoreListener {
-    std::vector<Entry> pending;
-    void OnEntry(const Entry& e) override { pending.push_back(e); }
+    std::vector<Entry> entries;
+    void OnEntry(const Entry& e) override { entries.push_back(e); }
   } listener;
   explicit Node(crypto::KeyPair k) : key(std::move(k)) {}
+  // Entries the store made durable since the last call, as an event.
+  bool TakeStored(node::Event* out) {
+    if (listener.entries.empty()) return false;
+    node::StoreEntries se;
+    se.entries.swap(listener.entries);
+    *out = std::move(se);
+    return true;
+  }
 };
 
 uint64_t SeedFromEnv(uint64_t fallback) {
@@ -31,14 +71,20 @@ uint64_t SeedFromEnv(uint64_t fallback) {
   return fallback;
 }
 
-Simulator::Simulator(uint64_t seed, ReplicationOptions options, LinkModel link)
-    : seed_(seed), options_(options), link_(link), rng_(seed) {}
+Simulator::Simulator(uint64_t seed, SimOptions options, LinkModel link)
+    : seed_(seed), options_(std::move(options)), link_(link), rng_(seed) {
+  options_.node.peers.clear();
+}
 
 Simulator::~Simulator() {
   for (auto& n : nodes_) {
-    n->rep.reset();
+    n->core.reset();
     if (n->store) n->store->RemoveListener(&n->listener);
   }
+}
+
+std::string Simulator::AddressOf(int node) {
+  return "sim:" + std::to_string(node + 1);
 }
 
 void Simulator::AddNodes(int n, StoreFactory factory) {
@@ -50,28 +96,42 @@ void Simulator::AddNodes(int n, StoreFactory factory) {
     if (factory) {
       node->store = factory(node->index, node->key);
     } else {
-      node->store = std::make_unique<storage::MemoryStore>(node->key, storage::MemoryStoreOptions());
+      storage::MemoryStoreOptions so;
+      so.verify_signatures = options_.verify_signatures;
+      node->store = std::make_unique<storage::MemoryStore>(node->key, so);
     }
+    node->rstore = dynamic_cast<storage::ReplicationStore*>(node->store.get());
     node->store->AddListener(&node->listener);
     node->id = node->store->local_id();
     index_[node->id] = node->index;
     nodes_.push_back(std::move(node));
+    adjacent_.emplace_back();
     StartNode(static_cast<int>(nodes_.size()) - 1);
   }
 }
 
 void Simulator::StartNode(int i) {
   Node& n = *nodes_[i];
-  n.rep = std::make_unique<replication::Replicator>(n.store.get(), options_, rng_(), n.policy);
-  n.rep->SetMembers(n.members);
+  n.core = std::make_unique<node::NodeCore>(n.rstore, AddressOf(i),
+                                            options_.node, rng_());
   n.up = true;
+  n.joined = false;
   n.tick_at = -1;
-  n.rep->Tick(events_.now());
-  AfterEvent(i);
+  n.pending.clear();
+  n.frames.clear();
+  n.listener.entries.clear();
+  (void)Post(i, node::Start{});
+  if (!n.members.empty()) (void)Post(i, node::SetMembers{n.members});
 }
 
 Store& Simulator::store(int node) { return *nodes_[node]->store; }
-replication::Replicator& Simulator::replicator(int node) { return *nodes_[node]->rep; }
+node::NodeCore& Simulator::core(int node) { return *nodes_[node]->core; }
+replication::Replicator& Simulator::replicator(int node) {
+  return nodes_[node]->core->replicator();
+}
+replication::Membership& Simulator::membership(int node) {
+  return *nodes_[node]->core->membership();
+}
 const FeedId& Simulator::id(int node) const { return nodes_[node]->id; }
 bool Simulator::up(int node) const { return nodes_[node]->up; }
 
@@ -80,76 +140,157 @@ int Simulator::IndexOf(const FeedId& id) const {
   return it == index_.end() ? -1 : it->second;
 }
 
-void Simulator::SetRandomMembers(int k) {
-  for (auto& n : nodes_) {
-    std::vector<FeedId> m;
-    if (k < 0 || k >= size() - 1) {
-      for (auto& o : nodes_) {
-        if (o.get() != n.get()) m.push_back(o->id);
-      }
+Status Simulator::Command(int node, node::Event command) {
+  if (!nodes_[node]->up)
+    return Status::Aborted("node " + std::to_string(node) + " is down");
+  return Post(node, std::move(command));
+}
+
+// ---- the driver ----
+
+Status Simulator::Post(int i, node::Event event) {
+  Node& n = *nodes_[i];
+  if (!n.up) return Status::OK();
+  if (n.posting) {
+    if (auto* f = std::get_if<node::FrameReceived>(&event)) {
+      n.frames.emplace_back(f->frame);
+      f->frame = n.frames.back();
+    }
+    n.pending.push_back(std::move(event));
+    return Status::OK();
+  }
+  n.posting = true;
+  const uint64_t incarnation = n.incarnation;
+  ++stats_.core_events;
+  const Status result = n.core->Handle(std::move(event), now());
+  for (;;) {
+    std::vector<node::Effect> effects = n.core->TakeEffects();
+    for (node::Effect& e : effects) {
+      Execute(i, e);
+      if (!n.up || n.incarnation != incarnation) return result;
+    }
+    node::Event stored;
+    if (n.TakeStored(&stored)) n.pending.push_back(std::move(stored));
+    if (n.pending.empty()) break;
+    node::Event next = std::move(n.pending.front());
+    n.pending.pop_front();
+    ++stats_.core_events;
+    (void)n.core->Handle(std::move(next), now());
+    if (n.pending.empty()) n.frames.clear();
+  }
+  n.frames.clear();
+  n.posting = false;
+  ScheduleTick(i, n.core->NextDeadline());
+  return result;
+}
+
+void Simulator::Execute(int i, node::Effect& effect) {
+  Node& n = *nodes_[i];
+  if (auto* d = std::get_if<node::Dial>(&effect)) {
+    DoDial(i, *d);
+  } else if (auto* s = std::get_if<node::Send>(&effect)) {
+    SendFrame(i, s->conn, std::move(s->frame));
+  } else if (auto* c = std::get_if<node::Close>(&effect)) {
+    CloseLink(i, c->conn, false);
+  } else if (std::holds_alternative<node::SetReading>(effect)) {
+    // Ingestion here takes ingest_delay_ms, never long enough to matter.
+  } else if (auto* t = std::get_if<node::SetTimer>(&effect)) {
+    ScheduleTick(i, t->at);
+  } else if (auto* in = std::get_if<node::Ingest>(&effect)) {
+    // Entries stored before this ingest, then this ingest's own.
+    node::Event before;
+    if (n.TakeStored(&before)) n.pending.push_back(std::move(before));
+    IngestResult r = n.rstore->Ingest(std::move(in->entries));
+    node::Event stored;
+    const bool any = n.TakeStored(&stored);
+    node::IngestDone done{in->request, std::move(r)};
+    if (options_.ingest_delay_ms <= 0) {
+      if (any) n.pending.push_back(std::move(stored));
+      n.pending.push_back(std::move(done));
     } else {
-      std::set<int> picked;
-      std::uniform_int_distribution<int> pick(0, size() - 1);
-      while (static_cast<int>(picked.size()) < k) {
-        int o = pick(rng_);
-        if (o != n->index) picked.insert(o);
-      }
-      for (int o : picked) m.push_back(nodes_[o]->id);
+      auto answer = std::make_shared<std::pair<node::Event, node::Event>>(
+          any ? std::move(stored) : node::Event(node::StoreEntries{}),
+          std::move(done));
+      const uint64_t incarnation = n.incarnation;
+      Schedule(now() + options_.ingest_delay_ms,
+               [this, i, incarnation, answer] {
+                 if (!nodes_[i]->up || nodes_[i]->incarnation != incarnation)
+                   return;
+                 (void)Post(i, std::move(answer->first));
+                 (void)Post(i, std::move(answer->second));
+               });
     }
-    n->members = m;
-    if (n->rep) n->rep->SetMembers(m);
-  }
-}
-
-void Simulator::SetRandomUpMembers(int k) {
-  std::vector<int> up_nodes;
-  for (const auto& n : nodes_) {
-    if (n->up) up_nodes.push_back(n->index);
-  }
-  for (int i : up_nodes) {
-    Node& n = *nodes_[i];
-    std::vector<FeedId> m;
-    const int others = static_cast<int>(up_nodes.size()) - 1;
-    if (k < 0 || k >= others) {
-      for (int o : up_nodes) {
-        if (o != i) m.push_back(nodes_[o]->id);
-      }
-    } else {
-      std::set<int> picked;
-      std::uniform_int_distribution<size_t> pick(0, up_nodes.size() - 1);
-      while (static_cast<int>(picked.size()) < k) {
-        int o = up_nodes[pick(rng_)];
-        if (o != i) picked.insert(o);
-      }
-      for (int o : picked) m.push_back(nodes_[o]->id);
+  } else if (auto* pc = std::get_if<node::SavePeerClock>(&effect)) {
+    Status st = n.rstore->SavePeerClock(pc->peer, pc->clock);
+    if (!st.ok())
+      n.pending.push_back(node::StoreFailed{"cannot save a peer clock", st});
+  } else if (auto* fp = std::get_if<node::StoreForkProof>(&effect)) {
+    Status st = n.rstore->AddForkProof(fp->first, fp->second);
+    if (!st.ok() && st.code() != Status::Code::kAlreadyExists) {
+      n.pending.push_back(node::StoreFailed{"cannot record a fork proof", st});
     }
-    n.members = m;
-    n.rep->SetMembers(std::move(m));
+  } else if (auto* b = std::get_if<node::SaveBlock>(&effect)) {
+    Status st = n.rstore->SaveBlock(b->feed, b->blocked);
+    if (!st.ok())
+      n.pending.push_back(node::StoreFailed{"cannot save the block list", st});
+  } else if (auto* del = std::get_if<node::DeleteFeed>(&effect)) {
+    Result<uint64_t> r = n.rstore->DeleteFeed(del->feed);
+    if (!r.ok())
+      n.pending.push_back(
+          node::StoreFailed{"cannot delete a feed", r.status()});
+  } else if (auto* a = std::get_if<node::AppendContent>(&effect)) {
+    Result<Entry> e = n.rstore->Append(a->content);
+    if (!e.ok())
+      n.pending.push_back(node::StoreFailed{"cannot append", e.status()});
+  } else if (auto* rep = std::get_if<node::Report>(&effect)) {
+    if (on_report) on_report(i, *rep);
   }
 }
 
-std::vector<int> Simulator::Members(int node) const {
-  std::vector<int> out;
-  for (const FeedId& m : nodes_[node]->members) out.push_back(IndexOf(m));
-  return out;
-}
-
-void Simulator::SetPolicy(int node, replication::ReplicationPolicy* policy) {
-  nodes_[node]->policy = policy;
-  if (nodes_[node]->up) {
-    // Policies are given at construction: restart the core keeping its links.
-    nodes_[node]->rep.reset();
-    StartNode(node);
-    for (int nb : nodes_[node]->neighbours) {
-      if (nodes_[nb]->up) nodes_[node]->rep->OnPeerUp(id(nb), events_.now());
+void Simulator::ScheduleTick(int i, TimeMs at) {
+  Node& n = *nodes_[i];
+  if (!n.up || at == std::numeric_limits<TimeMs>::max()) return;
+  at = std::max(events_.now() + 1, at);
+  if (n.tick_at >= 0 && n.tick_at <= at) return;
+  n.tick_at = at;
+  const uint64_t incarnation = n.incarnation;
+  Schedule(at, [this, i, at, incarnation] {
+    Node& m = *nodes_[i];
+    if (!m.up || m.incarnation != incarnation || m.tick_at != at) return;
+    m.tick_at = -1;
+    (void)Post(i, node::Tick{});
+    if (!m.up || m.incarnation != incarnation) return;
+    // Tick handled everything due: what is left must lie ahead (a real
+    // driver would otherwise spin on it), but for a push backlog.
+    if (m.core->NextDeadline() <= now() &&
+        m.core->replicator().NextTimeout() != 0) {
+      ++stats_.stale_timeouts;
     }
-    AfterEvent(node);
-  }
+    ScheduleTick(i, m.core->NextDeadline());
+  });
 }
 
-TimeMs Simulator::Latency() {
-  std::uniform_int_distribution<TimeMs> d(link_.min_latency_ms, link_.max_latency_ms);
+// ---- connections ----
+
+TimeMs Simulator::Latency(int a, int b) {
+  TimeMs lo = link_.min_latency_ms, hi = link_.max_latency_ms;
+  for (int x : {a, b}) {
+    if (x >= 0 && nodes_[x]->min_latency >= 0) {
+      lo = std::max(lo, nodes_[x]->min_latency);
+      hi = std::max(hi, nodes_[x]->max_latency);
+    }
+  }
+  std::uniform_int_distribution<TimeMs> d(lo, hi);
   return d(rng_);
+}
+
+TimeMs Simulator::FifoAt(int from, int to) {
+  TimeMs at = events_.now() + Latency(from, to);
+  TimeMs& clear = link_clear_[static_cast<uint64_t>(from) << 32 |
+                              static_cast<uint32_t>(to)];
+  at = std::max(at, clear);
+  clear = at;
+  return at;
 }
 
 bool Simulator::Reachable(int a, int b) const {
@@ -157,31 +298,287 @@ bool Simulator::Reachable(int a, int b) const {
   return partition_.empty() || partition_[a] == partition_[b];
 }
 
-void Simulator::Connect(int a, int b) {
-  if (a == b || nodes_[a]->neighbours.count(b)) return;
-  nodes_[a]->neighbours.insert(b);
-  nodes_[b]->neighbours.insert(a);
-  if (nodes_[a]->up && nodes_[b]->up) {
-    nodes_[a]->rep->OnPeerUp(id(b), events_.now());
-    AfterEvent(a);
-    nodes_[b]->rep->OnPeerUp(id(a), events_.now());
-    AfterEvent(b);
+bool Simulator::Lost(int a, int b) {
+  const double p = 1.0 - (1.0 - link_.loss) * (1.0 - nodes_[a]->loss) *
+                             (1.0 - nodes_[b]->loss);
+  if (p <= 0) return false;
+  std::bernoulli_distribution lost(p);
+  return lost(rng_);
+}
+
+void Simulator::DoDial(int i, const node::Dial& d) {
+  ++stats_.dials;
+  auto link = std::make_shared<Link>();
+  link->dialer = i;
+  link->dialer_conn = d.conn;
+  link->last_rx[0] = now();
+  links_[{i, d.conn}] = link;
+  int j = -1;
+  if (d.address.rfind("sim:", 0) == 0) j = std::atoi(d.address.c_str() + 4) - 1;
+  const uint64_t incarnation = nodes_[i]->incarnation;
+  // A failed dial: the dialler hears after a round trip.
+  auto fail = [this, i, incarnation, link](node::CloseReason reason,
+                                           Status why) {
+    Schedule(now() + Latency(), [this, i, incarnation, link, reason, why] {
+      if (!nodes_[i]->up || nodes_[i]->incarnation != incarnation ||
+          link->closed)
+        return;
+      link->closed = true;
+      links_.erase({i, link->dialer_conn});
+      (void)Post(i, node::ConnectionClosed{link->dialer_conn, reason, why});
+    });
+  };
+  if (j < 0 || j >= size() || j == i) {
+    fail(node::CloseReason::kResolveFailed,
+         Status::InvalidArgument("no node at " + d.address));
+    return;
   }
+  link->acceptor = j;
+  const FeedId expect = d.peer;
+  Schedule(FifoAt(i, j), [this, i, j, incarnation, link, expect, fail] {
+    if (!nodes_[i]->up || nodes_[i]->incarnation != incarnation || link->closed)
+      return;
+    if (!Reachable(i, j)) {
+      fail(node::CloseReason::kSocketError,
+           Status::IOError("connect: unreachable"));
+      return;
+    }
+    if (id(j) != expect) {
+      fail(node::CloseReason::kHandshakeFailed,
+           Status::Corruption("wrong server key"));
+      return;
+    }
+    const ConnId a = nodes_[j]->core->NewConnectionId();
+    link->acceptor_conn = a;
+    link->last_rx[1] = now();
+    links_[{j, a}] = link;
+    (void)Post(j, node::ConnectionAccepted{a, AddressOf(i)});
+    if (link->closed) return;  // refused
+    (void)Post(j, node::ConnectionOpened{a, id(i)});
+    if (link->closed) return;
+    WatchIdle(j, a, now() + options_.node.idle_timeout_ms);
+    // The handshake's way back.
+    const uint64_t acceptor_incarnation = nodes_[j]->incarnation;
+    Schedule(FifoAt(j, i), [this, i, j, incarnation, acceptor_incarnation,
+                            link] {
+      if (!nodes_[i]->up || nodes_[i]->incarnation != incarnation ||
+          link->closed)
+        return;
+      if (!nodes_[j]->up || nodes_[j]->incarnation != acceptor_incarnation)
+        return;
+      link->dialer_open = true;
+      link->last_rx[0] = now();
+      (void)Post(i, node::ConnectionOpened{link->dialer_conn, id(j)});
+      if (link->closed) return;
+      std::vector<std::string> queued;
+      queued.swap(link->queued);
+      for (std::string& f : queued)
+        SendFrame(i, link->dialer_conn, std::move(f));
+      WatchIdle(i, link->dialer_conn, now() + options_.node.idle_timeout_ms);
+    });
+  });
+}
+
+void Simulator::SendFrame(int i, ConnId conn, std::string frame) {
+  auto it = links_.find({i, conn});
+  if (it == links_.end()) {
+    ++stats_.dropped;
+    return;
+  }
+  std::shared_ptr<Link> link = it->second;
+  const int end = link->End(i, conn);
+  if (end == 0 && !link->dialer_open) {
+    link->queued.push_back(std::move(frame));  // leaves after the handshake
+    return;
+  }
+  const int j = end == 0 ? link->acceptor : link->dialer;
+  const ConnId to_conn = end == 0 ? link->acceptor_conn : link->dialer_conn;
+  if (link->dead_end == j) {
+    // The other end's host crashed: nothing while it is down, a reset once
+    // it is back (its kernel knows no such connection).
+    if (nodes_[j]->up && Reachable(i, j)) {
+      links_.erase({i, conn});
+      link->closed = true;
+      const uint64_t incarnation = nodes_[i]->incarnation;
+      Schedule(FifoAt(j, i), [this, i, conn, incarnation] {
+        if (!nodes_[i]->up || nodes_[i]->incarnation != incarnation) return;
+        (void)Post(i, node::ConnectionClosed{
+                          conn, node::CloseReason::kSocketError,
+                          Status::IOError("connection reset by peer")});
+      });
+    }
+    ++stats_.dropped;
+    return;
+  }
+  if (!Reachable(i, j) || Lost(i, j)) {
+    ++stats_.dropped;
+    return;
+  }
+  auto shared = std::make_shared<std::string>(std::move(frame));
+  const uint64_t incarnation = nodes_[j]->incarnation;
+  Schedule(FifoAt(i, j), [this, i, j, to_conn, incarnation, shared, link] {
+    if (!Reachable(i, j) || nodes_[j]->incarnation != incarnation ||
+        !links_.count({j, to_conn})) {
+      ++stats_.dropped;
+      return;
+    }
+    link->last_rx[link->End(j, to_conn)] = now();
+    ++stats_.deliveries;
+    stats_.bytes += shared->size();
+    Delivery d;
+    d.from = i;
+    d.to = j;
+    d.frame = *shared;
+    d.type = shared->size() > 1 ? static_cast<uint8_t>((*shared)[1]) : 0;
+    ++stats_.by_type[d.type];
+    if (replication::IsMembershipFrame(*shared)) {
+      ++stats_.membership_frames;
+      stats_.membership_bytes += shared->size();
+    } else {
+      ++stats_.replication_frames;
+      if (d.type == static_cast<uint8_t>(replication::MessageType::kEntries)) {
+        Result<replication::Message> m = replication::DecodeMessage(*shared);
+        if (m.ok())
+          d.entries = std::get<replication::EntriesMessage>(*m).entries.size();
+        stats_.payload_entries += d.entries;
+      }
+    }
+    if (on_deliver) on_deliver(d);
+    (void)Post(j, node::FrameReceived{to_conn, *shared});
+  });
+}
+
+void Simulator::CloseLink(int i, ConnId conn, bool reset) {
+  auto it = links_.find({i, conn});
+  if (it == links_.end()) return;
+  std::shared_ptr<Link> link = it->second;
+  links_.erase(it);
+  link->closed = true;
+  const int end = link->End(i, conn);
+  const int j = end == 0 ? link->acceptor : link->dialer;
+  const ConnId to_conn = end == 0 ? link->acceptor_conn : link->dialer_conn;
+  if (j < 0 || to_conn == 0 || !links_.count({j, to_conn}) || !Reachable(i, j))
+    return;
+  // The goodbye (or the reset) travels like a frame, after what was sent.
+  const uint64_t incarnation = nodes_[j]->incarnation;
+  Schedule(FifoAt(i, j), [this, j, to_conn, incarnation, reset] {
+    if (!nodes_[j]->up || nodes_[j]->incarnation != incarnation) return;
+    if (links_.erase({j, to_conn}) == 0) return;
+    (void)Post(j, node::ConnectionClosed{
+                      to_conn,
+                      reset ? node::CloseReason::kSocketError
+                            : node::CloseReason::kPeerClosed,
+                      reset ? Status::IOError("connection reset by peer")
+                            : Status::OK()});
+  });
+}
+
+void Simulator::WatchIdle(int i, ConnId conn, TimeMs at) {
+  const uint64_t incarnation = nodes_[i]->incarnation;
+  Schedule(at, [this, i, conn, incarnation] {
+    if (!nodes_[i]->up || nodes_[i]->incarnation != incarnation) return;
+    auto it = links_.find({i, conn});
+    if (it == links_.end()) return;
+    const TimeMs last = it->second->last_rx[it->second->End(i, conn)];
+    const TimeMs idle = options_.node.idle_timeout_ms;
+    if (now() - last < idle) {
+      WatchIdle(i, conn, last + idle);
+      return;
+    }
+    CloseLink(i, conn, false);
+    (void)Post(i, node::ConnectionClosed{conn, node::CloseReason::kIdleTimeout,
+                                         Status::IOError("nothing received")});
+  });
+}
+
+void Simulator::DropLinksOf(int i, bool reset) {
+  std::vector<std::pair<std::pair<int, ConnId>, std::shared_ptr<Link>>> mine;
+  for (auto it = links_.lower_bound({i, 0});
+       it != links_.end() && it->first.first == i; ++it) {
+    mine.emplace_back(it->first, it->second);
+  }
+  for (auto& [key, link] : mine) {
+    links_.erase(key);
+    link->closed = true;
+    const int end = link->End(i, key.second);
+    const int j = end == 0 ? link->acceptor : link->dialer;
+    const ConnId to_conn = end == 0 ? link->acceptor_conn : link->dialer_conn;
+    if (j < 0 || to_conn == 0 || !links_.count({j, to_conn})) continue;
+    if (!reset) {
+      link->dead_end = i;
+      continue;
+    }
+    // The RST travels like a frame (and is lost across a partition).
+    if (!partition_.empty() && partition_[j] != partition_[i]) {
+      link->dead_end = i;
+      continue;
+    }
+    const uint64_t incarnation = nodes_[j]->incarnation;
+    Schedule(events_.now() + Latency(i, j), [this, j, to_conn, incarnation] {
+      if (!nodes_[j]->up || nodes_[j]->incarnation != incarnation) return;
+      if (links_.erase({j, to_conn}) == 0) return;
+      (void)Post(j, node::ConnectionClosed{
+                        to_conn, node::CloseReason::kSocketError,
+                        Status::IOError("connection reset by peer")});
+    });
+  }
+}
+
+bool Simulator::InjectFrame(int from, int to, std::string frame) {
+  for (auto it = links_.lower_bound({from, 0});
+       it != links_.end() && it->first.first == from; ++it) {
+    const Link& l = *it->second;
+    const int end = l.End(from, it->first.second);
+    const int other = end == 0 ? l.acceptor : l.dialer;
+    const bool open = end == 0 ? l.dialer_open : l.acceptor_conn != 0;
+    if (other == to && open && !l.closed) {
+      SendFrame(from, it->first.second, std::move(frame));
+      return true;
+    }
+  }
+  return false;
+}
+
+int Simulator::ConnectionsBetween(int a, int b) const {
+  int n = 0;
+  for (auto it = links_.lower_bound({a, 0});
+       it != links_.end() && it->first.first == a; ++it) {
+    const Link& l = *it->second;
+    const int end = l.End(a, it->first.second);
+    const int other = end == 0 ? l.acceptor : l.dialer;
+    // An end is in links_ while its node holds it open (whatever happened
+    // at the other end).
+    const bool open = end == 0 ? l.dialer_open : true;
+    n += other == b && open;
+  }
+  return n;
+}
+
+// ---- overlay ----
+
+void Simulator::Connect(int a, int b) {
+  if (a == b || Connected(a, b)) return;
+  overlay_.insert({a, b});
+  adjacent_[a].insert(b);
+  adjacent_[b].insert(a);
+  PeerAddress addr;
+  addr.host = "sim";
+  addr.port = static_cast<uint16_t>(b + 1);
+  addr.id = id(b);
+  (void)Command(a, node::AddPeer{addr, true});
 }
 
 void Simulator::Disconnect(int a, int b) {
-  if (!nodes_[a]->neighbours.count(b)) return;
-  nodes_[a]->neighbours.erase(b);
-  nodes_[b]->neighbours.erase(a);
   for (auto [x, y] : {std::pair{a, b}, std::pair{b, a}}) {
-    if (nodes_[x]->up) {
-      nodes_[x]->rep->OnPeerDown(id(y), events_.now());
-      AfterEvent(x);
-    }
+    overlay_.erase({x, y});
+    adjacent_[x].erase(y);
+    if (nodes_[x]->up) (void)Command(x, node::RemovePeer{id(y)});
   }
 }
 
-bool Simulator::Connected(int a, int b) const { return nodes_[a]->neighbours.count(b) > 0; }
+bool Simulator::Connected(int a, int b) const {
+  return adjacent_[a].count(b) > 0;
+}
 
 void Simulator::ConnectRandom(int degree) {
   std::uniform_int_distribution<int> pick(0, size() - 1);
@@ -197,8 +594,157 @@ void Simulator::ConnectRandom(int degree) {
 }
 
 std::vector<int> Simulator::Neighbours(int node) const {
-  return {nodes_[node]->neighbours.begin(), nodes_[node]->neighbours.end()};
+  return {adjacent_[node].begin(), adjacent_[node].end()};
 }
+
+std::vector<int> Simulator::RandomOthers(int node, const std::vector<int>& pool,
+                                         int k) {
+  std::vector<int> out;
+  const int others = static_cast<int>(pool.size()) - 1;
+  if (k < 0 || k >= others) {
+    for (int o : pool) {
+      if (o != node) out.push_back(o);
+    }
+    return out;
+  }
+  std::set<int> picked;
+  std::uniform_int_distribution<size_t> pick(0, pool.size() - 1);
+  while (static_cast<int>(picked.size()) < k) {
+    const int o = pool[pick(rng_)];
+    if (o != node) picked.insert(o);
+  }
+  return {picked.begin(), picked.end()};
+}
+
+void Simulator::SetRandomMembers(int k) {
+  std::vector<int> all(nodes_.size());
+  for (int i = 0; i < size(); ++i) all[i] = i;
+  for (int i = 0; i < size(); ++i) {
+    std::vector<node::Contact> m;
+    for (int o : RandomOthers(i, all, k)) m.push_back({id(o), AddressOf(o)});
+    nodes_[i]->members = m;
+    if (nodes_[i]->up) (void)Command(i, node::SetMembers{std::move(m)});
+  }
+}
+
+void Simulator::SetRandomUpMembers(int k) {
+  std::vector<int> up_nodes;
+  for (const auto& n : nodes_) {
+    if (n->up) up_nodes.push_back(n->index);
+  }
+  for (int i : up_nodes) {
+    std::vector<node::Contact> m;
+    for (int o : RandomOthers(i, up_nodes, k))
+      m.push_back({id(o), AddressOf(o)});
+    nodes_[i]->members = m;
+    (void)Command(i, node::SetMembers{std::move(m)});
+  }
+}
+
+std::vector<int> Simulator::Members(int node) const {
+  std::vector<int> out;
+  for (const node::Contact& m : nodes_[node]->members)
+    out.push_back(IndexOf(m.id));
+  return out;
+}
+
+// ---- membership ----
+
+void Simulator::Join(int node, const std::vector<int>& contacts) {
+  Node& n = *nodes_[node];
+  n.joined = true;
+  n.contacts = contacts;
+  std::vector<node::Contact> cs;
+  for (int c : contacts) cs.push_back({id(c), AddressOf(c)});
+  (void)Command(node, node::Join{std::move(cs)});
+}
+
+void Simulator::Leave(int node) { (void)Command(node, node::Stop{}); }
+
+std::vector<int> Simulator::Active(int node) const {
+  std::vector<int> out;
+  if (!nodes_[node]->up || !nodes_[node]->core->membership()) return out;
+  for (const FeedId& f : nodes_[node]->core->membership()->ActiveView()) {
+    out.push_back(IndexOf(f));
+  }
+  return out;
+}
+
+bool Simulator::OverlayConnected() const {
+  std::vector<int> members;
+  std::vector<char> in(nodes_.size(), 0);
+  for (const auto& n : nodes_) {
+    if (n->up && n->joined && !n->core->membership()->left()) {
+      members.push_back(n->index);
+      in[n->index] = 1;
+    }
+  }
+  if (members.empty()) return true;
+  std::vector<std::vector<int>> adj(nodes_.size());
+  for (int i : members) {
+    bool any = false;
+    for (int j : Active(i)) {
+      if (j < 0 || !in[j]) continue;
+      adj[i].push_back(j);
+      adj[j].push_back(i);
+      any = true;
+    }
+    if (!any) return false;
+  }
+  std::vector<char> seen(nodes_.size(), 0);
+  std::vector<int> stack{members[0]};
+  seen[members[0]] = 1;
+  size_t count = 1;
+  while (!stack.empty()) {
+    const int x = stack.back();
+    stack.pop_back();
+    for (int y : adj[x]) {
+      if (!seen[y]) {
+        seen[y] = 1;
+        ++count;
+        stack.push_back(y);
+      }
+    }
+  }
+  return count == members.size();
+}
+
+int Simulator::AsymmetricEdges() const {
+  int bad = 0;
+  for (const auto& n : nodes_) {
+    if (!n->up || n->core->membership()->left()) continue;
+    for (int j : Active(n->index)) {
+      if (j < 0 || !nodes_[j]->up) {
+        ++bad;
+        continue;
+      }
+      std::vector<int> back = Active(j);
+      if (std::find(back.begin(), back.end(), n->index) == back.end()) ++bad;
+    }
+  }
+  return bad;
+}
+
+int Simulator::CountState(int subject, replication::MemberState state) const {
+  int c = 0;
+  for (const auto& n : nodes_) {
+    if (!n->up || n->index == subject || !n->joined ||
+        n->core->membership()->left())
+      continue;
+    auto s = n->core->membership()->StateOf(nodes_[subject]->id);
+    if (s && *s == state) ++c;
+  }
+  return c;
+}
+
+int Simulator::UpCount() const {
+  int c = 0;
+  for (const auto& n : nodes_)
+    c += n->up && n->joined && !n->core->membership()->left();
+  return c;
+}
+
+// ---- faults ----
 
 void Simulator::Partition(const std::vector<std::vector<int>>& groups) {
   partition_.assign(nodes_.size(), -1);
@@ -209,137 +755,73 @@ void Simulator::Partition(const std::vector<std::vector<int>>& groups) {
 
 void Simulator::Heal() { partition_.clear(); }
 
-void Simulator::Crash(int i) {
+void Simulator::Crash(int i, bool reset) {
   Node& n = *nodes_[i];
   if (!n.up) return;
   n.up = false;
-  n.rep.reset();  // in-memory protocol state is lost; nothing is saved
-  n.listener.pending.clear();
-  // Neighbours see the connection drop one latency later.
-  for (int nb : n.neighbours) {
-    Schedule(events_.now() + Latency(), [this, nb, i] {
-      if (nodes_[nb]->up) {
-        nodes_[nb]->rep->OnPeerDown(id(i), events_.now());
-        AfterEvent(nb);
-      }
-    });
-  }
+  ++n.incarnation;
+  n.core.reset();  // in-memory protocol state is lost; the store stays
+  n.listener.entries.clear();
+  n.pending.clear();
+  n.frames.clear();
+  n.posting = false;
+  n.tick_at = -1;
+  DropLinksOf(i, reset);
 }
 
-void Simulator::Restart(int i) {
+void Simulator::Restart(int i) { Restart(i, nodes_[i]->contacts); }
+
+void Simulator::Restart(int i, const std::vector<int>& contacts) {
   Node& n = *nodes_[i];
   if (n.up) return;
+  ++n.incarnation;
   StartNode(i);
-  for (int nb : n.neighbours) {
-    if (nodes_[nb]->up) {
-      n.rep->OnPeerUp(id(nb), events_.now());
-      nodes_[nb]->rep->OnPeerUp(id(i), events_.now());
-      AfterEvent(nb);
-    }
+  for (const auto& [a, b] : std::set<std::pair<int, int>>(overlay_)) {
+    if (a != i) continue;
+    PeerAddress addr;
+    addr.host = "sim";
+    addr.port = static_cast<uint16_t>(b + 1);
+    addr.id = id(b);
+    (void)Command(i, node::AddPeer{addr, true});
   }
-  AfterEvent(i);
+  if (options_.node.membership && !contacts.empty()) Join(i, contacts);
 }
 
+void Simulator::SetNodeLoss(int node, double loss) {
+  nodes_[node]->loss = loss;
+}
+
+void Simulator::SetNodeLatency(int node, TimeMs min_ms, TimeMs max_ms) {
+  nodes_[node]->min_latency = min_ms;
+  nodes_[node]->max_latency = max_ms;
+}
+
+// ---- traffic ----
+
 Result<Entry> Simulator::Append(int node, std::string_view content) {
-  Result<Entry> e = nodes_[node]->store->Append(content);
-  if (nodes_[node]->up) AfterEvent(node);
+  Node& n = *nodes_[node];
+  Result<Entry> e = n.store->Append(content);
+  node::Event stored;
+  if (n.up && n.TakeStored(&stored)) (void)Post(node, std::move(stored));
+  if (!n.up) n.listener.entries.clear();
   return e;
 }
 
 IngestResult Simulator::Inject(int node, std::vector<Entry> entries) {
-  IngestResult r = nodes_[node]->store->Ingest(std::move(entries));
-  if (nodes_[node]->up) AfterEvent(node);
+  Node& n = *nodes_[node];
+  IngestResult r = n.store->Ingest(std::move(entries));
+  node::Event stored;
+  if (n.up && n.TakeStored(&stored)) (void)Post(node, std::move(stored));
+  if (!n.up) n.listener.entries.clear();
   return r;
-}
-
-void Simulator::AfterEvent(int i) {
-  Node& n = *nodes_[i];
-  if (!n.up) {
-    n.listener.pending.clear();
-    return;
-  }
-  // New entries first (they produce pushes), then every effect.
-  for (;;) {
-    if (!n.listener.pending.empty()) {
-      std::vector<Entry> pending;
-      pending.swap(n.listener.pending);
-      for (const Entry& e : pending) n.rep->OnStoreEntry(e, events_.now());
-    }
-    std::vector<replication::Effect> effects = n.rep->TakeEffects();
-    if (effects.empty() && n.listener.pending.empty()) break;
-    for (replication::Effect& e : effects) {
-      switch (e.kind) {
-        case replication::Effect::Kind::kSend: {
-          int to = IndexOf(e.peer);
-          if (to < 0) break;
-          Deliver(i, to, std::move(e));
-          break;
-        }
-        case replication::Effect::Kind::kDisconnect: {
-          int to = IndexOf(e.peer);
-          if (to >= 0) Disconnect(i, to);
-          if (on_event) on_event(i, e);
-          break;
-        }
-        case replication::Effect::Kind::kEvent:
-          if (on_event) on_event(i, e);
-          break;
-      }
-    }
-  }
-  ScheduleTick(i);
-}
-
-void Simulator::ScheduleTick(int i) {
-  Node& n = *nodes_[i];
-  const TimeMs next = n.rep->NextTimeout();
-  TimeMs at = std::max(events_.now() + 1, next);
-  if (n.tick_at >= 0 && n.tick_at <= at) return;
-  n.tick_at = at;
-  Schedule(at, [this, i, at] {
-    Node& m = *nodes_[i];
-    if (!m.up || m.tick_at != at) return;
-    m.tick_at = -1;
-    m.rep->Tick(events_.now());
-    // Tick handled everything due: what is left must lie ahead (a real
-    // driver would otherwise spin on it).
-    const TimeMs left = m.rep->NextTimeout();
-    if (left != 0 && left <= events_.now()) ++stats_.stale_timeouts;
-    AfterEvent(i);
-  });
-}
-
-void Simulator::Deliver(int from, int to, replication::Effect effect) {
-  std::bernoulli_distribution lost(link_.loss);
-  if (!Reachable(from, to) || (link_.loss > 0 && lost(rng_))) {
-    ++stats_.dropped;
-    return;
-  }
-  const uint64_t key = static_cast<uint64_t>(from) << 32 | static_cast<uint32_t>(to);
-  TimeMs at = events_.now() + Latency();
-  TimeMs& clear = link_clear_[key];
-  at = std::max(at, clear);
-  clear = at;
-  auto shared = std::make_shared<replication::Effect>(std::move(effect));
-  Schedule(at, [this, from, to, shared] {
-    if (!Reachable(from, to)) {
-      ++stats_.dropped;
-      return;
-    }
-    ++stats_.deliveries;
-    stats_.bytes += shared->frame.size();
-    stats_.payload_entries += shared->entries;
-    if (on_deliver) on_deliver(from, to, *shared);
-    nodes_[to]->rep->OnFrame(id(from), shared->frame, events_.now());
-    AfterEvent(to);
-  });
 }
 
 void Simulator::RunFor(TimeMs duration) {
   RunUntil([] { return false; }, duration);
 }
 
-bool Simulator::RunUntil(const std::function<bool()>& pred, TimeMs max_duration) {
+bool Simulator::RunUntil(const std::function<bool()>& pred,
+                         TimeMs max_duration) {
   return events_.RunUntil(pred, max_duration, [this] { ++stats_.events; });
 }
 

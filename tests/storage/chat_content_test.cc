@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 #include "tests/storage/store_test_util.h"
 
 namespace plumlog::chat {
@@ -55,28 +55,28 @@ TEST(ChatContentTest, MalformedActionsAndTopicsAreNotChat) {
   // not chat.
   for (int variant = 0; variant < 2; ++variant) {
     std::string m;
-    storage::AppendMsgpackMapHeader(&m, 4);
-    storage::AppendMsgpackStr(&m, "type");
-    storage::AppendMsgpackStr(&m, kMessageType);
-    storage::AppendMsgpackStr(&m, "room");
-    storage::AppendMsgpackStr(&m, "lobby");
-    storage::AppendMsgpackStr(&m, "text");
-    storage::AppendMsgpackStr(&m, "x");
-    storage::AppendMsgpackStr(&m, "emote");
+    core::AppendMsgpackMapHeader(&m, 4);
+    core::AppendMsgpackStr(&m, "type");
+    core::AppendMsgpackStr(&m, kMessageType);
+    core::AppendMsgpackStr(&m, "room");
+    core::AppendMsgpackStr(&m, "lobby");
+    core::AppendMsgpackStr(&m, "text");
+    core::AppendMsgpackStr(&m, "x");
+    core::AppendMsgpackStr(&m, "emote");
     if (variant == 0) {
-      storage::AppendMsgpackBool(&m, false);
+      core::AppendMsgpackBool(&m, false);
     } else {
-      storage::AppendMsgpackStr(&m, "yes");
+      core::AppendMsgpackStr(&m, "yes");
     }
     EXPECT_EQ(Parse(m).kind, Content::Kind::kOther) << variant;
   }
   // A topic without its room, or with a bad one.
   std::string t;
-  storage::AppendMsgpackMapHeader(&t, 2);
-  storage::AppendMsgpackStr(&t, "type");
-  storage::AppendMsgpackStr(&t, kTopicType);
-  storage::AppendMsgpackStr(&t, "topic");
-  storage::AppendMsgpackStr(&t, "x");
+  core::AppendMsgpackMapHeader(&t, 2);
+  core::AppendMsgpackStr(&t, "type");
+  core::AppendMsgpackStr(&t, kTopicType);
+  core::AppendMsgpackStr(&t, "topic");
+  core::AppendMsgpackStr(&t, "x");
   EXPECT_EQ(Parse(t).kind, Content::Kind::kOther);
 }
 
@@ -105,36 +105,36 @@ TEST(ChatContentTest, OtherContentIsIgnoredAndUnknownKeysAreSkipped) {
   EXPECT_EQ(Parse("\x81").kind, Content::Kind::kOther);  // truncated map
   // A later version's extra key (with a nested value) is skipped.
   std::string m;
-  storage::AppendMsgpackMapHeader(&m, 4);
-  storage::AppendMsgpackStr(&m, "reply_to");
-  storage::AppendMsgpackArrayHeader(&m, 2);
-  storage::AppendMsgpackUint(&m, 1);
-  storage::AppendMsgpackUint(&m, 2);
-  storage::AppendMsgpackStr(&m, "type");
-  storage::AppendMsgpackStr(&m, kMessageType);
-  storage::AppendMsgpackStr(&m, "room");
-  storage::AppendMsgpackStr(&m, "lobby");
-  storage::AppendMsgpackStr(&m, "text");
-  storage::AppendMsgpackStr(&m, "hi");
+  core::AppendMsgpackMapHeader(&m, 4);
+  core::AppendMsgpackStr(&m, "reply_to");
+  core::AppendMsgpackArrayHeader(&m, 2);
+  core::AppendMsgpackUint(&m, 1);
+  core::AppendMsgpackUint(&m, 2);
+  core::AppendMsgpackStr(&m, "type");
+  core::AppendMsgpackStr(&m, kMessageType);
+  core::AppendMsgpackStr(&m, "room");
+  core::AppendMsgpackStr(&m, "lobby");
+  core::AppendMsgpackStr(&m, "text");
+  core::AppendMsgpackStr(&m, "hi");
   Content c = Parse(m);
   EXPECT_EQ(c.kind, Content::Kind::kMessage);
   EXPECT_EQ(c.text, "hi");
   // Wrong value types or a wrong type string are not chat.
   std::string wrong;
-  storage::AppendMsgpackMapHeader(&wrong, 3);
-  storage::AppendMsgpackStr(&wrong, "type");
-  storage::AppendMsgpackStr(&wrong, "plumlog/chat2");
-  storage::AppendMsgpackStr(&wrong, "room");
-  storage::AppendMsgpackStr(&wrong, "lobby");
-  storage::AppendMsgpackStr(&wrong, "text");
-  storage::AppendMsgpackStr(&wrong, "hi");
+  core::AppendMsgpackMapHeader(&wrong, 3);
+  core::AppendMsgpackStr(&wrong, "type");
+  core::AppendMsgpackStr(&wrong, "plumlog/chat2");
+  core::AppendMsgpackStr(&wrong, "room");
+  core::AppendMsgpackStr(&wrong, "lobby");
+  core::AppendMsgpackStr(&wrong, "text");
+  core::AppendMsgpackStr(&wrong, "hi");
   EXPECT_EQ(Parse(wrong).kind, Content::Kind::kOther);
   std::string no_text;
-  storage::AppendMsgpackMapHeader(&no_text, 2);
-  storage::AppendMsgpackStr(&no_text, "type");
-  storage::AppendMsgpackStr(&no_text, kMessageType);
-  storage::AppendMsgpackStr(&no_text, "room");
-  storage::AppendMsgpackUint(&no_text, 5);
+  core::AppendMsgpackMapHeader(&no_text, 2);
+  core::AppendMsgpackStr(&no_text, "type");
+  core::AppendMsgpackStr(&no_text, kMessageType);
+  core::AppendMsgpackStr(&no_text, "room");
+  core::AppendMsgpackUint(&no_text, 5);
   EXPECT_EQ(Parse(no_text).kind, Content::Kind::kOther);
 }
 

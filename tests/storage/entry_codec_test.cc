@@ -1,6 +1,6 @@
 // Entry format v1 (docs/format.md): golden vectors, the strict decoder, and
 // the encoder's rules and limits.
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 
 #include "crypto/hash.h"
 #include "plumlog/types.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog {
 namespace {
@@ -325,7 +325,7 @@ TEST(EntryDecode, RejectsBadAuthor) {
   for (size_t n : {0, 1, 31, 33, 64}) {
     RawEntry r;
     r.author.clear();
-    storage::AppendMsgpackBin(&r.author, std::string(n, 'A'));
+    core::AppendMsgpackBin(&r.author, std::string(n, 'A'));
     ExpectCorrupt(r, "author of " + std::to_string(n) + " bytes",
                   "entry author");
   }
@@ -371,7 +371,7 @@ TEST(EntryDecode, RejectsBadPrevious) {
     RawEntry r;
     r.seq = B({0x02});
     r.previous.clear();
-    storage::AppendMsgpackBin(&r.previous, std::string(n, 'P'));
+    core::AppendMsgpackBin(&r.previous, std::string(n, 'P'));
     ExpectCorrupt(r, "previous of " + std::to_string(n), "entry previous");
   }
   RawEntry r;
@@ -627,7 +627,7 @@ constexpr size_t kMaxContentForBase = 65422;
 std::string BinContent(size_t total) {
   // A bin16 value of `total` bytes including its 3-byte header.
   std::string c;
-  storage::AppendMsgpackBin(&c, std::string(total - 3, 'z'));
+  core::AppendMsgpackBin(&c, std::string(total - 3, 'z'));
   EXPECT_EQ(c.size(), total);
   return c;
 }

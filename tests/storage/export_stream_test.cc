@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "crypto/hash.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/keys.h"
 
 namespace plumlog::storage {

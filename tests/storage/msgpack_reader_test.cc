@@ -1,6 +1,6 @@
-// The strict msgpack reader and the Append* writers (storage/msgpack_reader.h),
+// The strict msgpack reader and the Append* writers (core/msgpack_reader.h),
 // cross-checked against msgpack-c.
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace plumlog::storage {
+namespace plumlog::core {
 namespace {
 
 std::string B(std::initializer_list<int> bytes) {
@@ -702,4 +702,4 @@ TEST(MsgpackWriters, ReaderAcceptsWhatMsgpackCWrites) {
 }
 
 }  // namespace
-}  // namespace plumlog::storage
+}  // namespace plumlog::core

@@ -1,5 +1,6 @@
-// Store methods used by replication (fork proofs from elsewhere, peer clocks),
-// checked on both Store implementations.
+// Store methods used by replication (fork proofs from elsewhere; and the
+// internal ReplicationStore: peer clocks, blocks, DeleteFeed), checked on
+// both Store implementations.
 #include <gtest/gtest.h>
 
 #include "storage/memory_store.h"
@@ -26,7 +27,10 @@ class ReplicationSupportTest : public ::testing::TestWithParam<Kind> {
                                                        storage::MemoryStoreOptions());
     }
   }
-  Store& store() { return GetParam() == Kind::kRocksDb ? *store_ : *memory_; }
+  storage::ReplicationStore& store() {
+    if (GetParam() == Kind::kMemory) return *memory_;
+    return *dynamic_cast<storage::ReplicationStore*>(store_.get());
+  }
 
   TempDir dir_;
   std::unique_ptr<Store> store_;
@@ -165,6 +169,78 @@ TEST_P(ReplicationSupportTest, ReadArrivalBackwardMirrorsReadArrival) {
   EXPECT_TRUE(store().ReadArrivalBackward(0, 10)->entries.empty());
   // Far past the end is the same as from the newest.
   EXPECT_EQ(store().ReadArrivalBackward(1000, 1)->positions, (std::vector<uint64_t>{8}));
+}
+
+TEST_P(ReplicationSupportTest, BlocksRoundTripAndSurviveReopen) {
+  const FeedId f1 = KeyFromByte(7).public_key();
+  const FeedId f2 = KeyFromByte(8).public_key();
+  EXPECT_TRUE(store().LoadBlocks()->empty());
+  ASSERT_TRUE(store().SaveBlock(f1, true).ok());
+  ASSERT_TRUE(store().SaveBlock(f2, true).ok());
+  ASSERT_TRUE(store().SaveBlock(f2, true).ok());  // again: no change
+  EXPECT_EQ(*store().LoadBlocks(), (std::set<FeedId>{f1, f2}));
+  ASSERT_TRUE(store().SaveBlock(f1, false).ok());
+  EXPECT_EQ(*store().LoadBlocks(), (std::set<FeedId>{f2}));
+  if (GetParam() == Kind::kRocksDb) {
+    Reopen();
+    EXPECT_EQ(*store().LoadBlocks(), (std::set<FeedId>{f2}));
+    // Blocks are bookkeeping, not entries: the check stays clean.
+    EXPECT_TRUE(store().Check()->ok());
+  }
+}
+
+TEST_P(ReplicationSupportTest, DeleteFeedRemovesEntriesHeadIdsAndForkProofs) {
+  FeedBuilder alice(KeyFromByte(2));
+  FeedBuilder bob(KeyFromByte(3));
+  std::vector<Entry> a = alice.NextN(5);
+  std::vector<Entry> b = bob.NextN(3);
+  ASSERT_TRUE(store().Ingest(a).ok());
+  ASSERT_TRUE(store().Ingest(b).ok());
+  ASSERT_TRUE(store().Append(TextContent("mine")).ok());
+  FeedBuilder twin = bob;
+  Entry b4 = bob.Next("b4");
+  Entry fork = twin.Next("other b4");
+  ASSERT_TRUE(store().Ingest({b4}).ok());
+  EXPECT_FALSE(store().Ingest({fork}).ok());
+  ASSERT_EQ(store().Forks()->size(), 1u);
+
+  Result<uint64_t> n = store().DeleteFeed(bob.id());
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 4u);
+  EXPECT_EQ(store().Feed(bob.id()).status().code(), Status::Code::kNotFound);
+  EXPECT_FALSE(store().Get(bob.id(), 1).ok());
+  EXPECT_FALSE(store().GetById(b[0].id()).ok());
+  EXPECT_TRUE(store().ReadFeed(bob.id(), 1, 10)->empty());
+  EXPECT_TRUE(store().Forks()->empty());
+  EXPECT_EQ(store().GetClock()->count(bob.id()), 0u);
+  // Everyone else is untouched, and the arrival order skips the hole.
+  EXPECT_EQ(store().Feed(alice.id())->seq, 5u);
+  Result<ArrivalPage> page = store().ReadArrival(0, 100);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->entries.size(), 6u);
+  for (const Entry& e : page->entries) EXPECT_NE(e.author(), bob.id());
+  Result<CheckReport> check = store().Check();
+  ASSERT_TRUE(check.ok());
+  EXPECT_TRUE(check->ok()) << check->problems.front().where << ": "
+                           << check->problems.front().what;
+  // The feed can come back from the start.
+  ASSERT_TRUE(store().Ingest(b).ok());
+  EXPECT_EQ(store().Feed(bob.id())->seq, 3u);
+  if (GetParam() == Kind::kRocksDb) {
+    Reopen();
+    EXPECT_EQ(store().Feed(bob.id())->seq, 3u);
+    EXPECT_TRUE(store().Check()->ok());
+  }
+}
+
+TEST_P(ReplicationSupportTest, DeleteFeedRefusesTheLocalFeedAndIgnoresUnknownOnes) {
+  ASSERT_TRUE(store().Append(TextContent("mine")).ok());
+  EXPECT_EQ(store().DeleteFeed(store().local_id()).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store().Feed(store().local_id())->seq, 1u);
+  Result<uint64_t> n = store().DeleteFeed(KeyFromByte(44).public_key());
+  ASSERT_TRUE(n.ok());
+  EXPECT_EQ(*n, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Stores, ReplicationSupportTest,

@@ -15,7 +15,7 @@
 
 #include "crypto/keypair.h"
 #include "plumlog/store.h"
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 #include "storage/keys.h"
 
 namespace plumlog::testing {

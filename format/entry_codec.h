@@ -1,6 +1,6 @@
 // Entry format v1 (docs/format.md): build, sign and decode entries.
-#ifndef PLUMLOG_STORAGE_ENTRY_CODEC_H_
-#define PLUMLOG_STORAGE_ENTRY_CODEC_H_
+#ifndef PLUMLOG_FORMAT_ENTRY_CODEC_H_
+#define PLUMLOG_FORMAT_ENTRY_CODEC_H_
 
 #include <optional>
 #include <string>
@@ -63,4 +63,4 @@ class EntryCodec {
 
 }  // namespace plumlog
 
-#endif  // PLUMLOG_STORAGE_ENTRY_CODEC_H_
+#endif  // PLUMLOG_FORMAT_ENTRY_CODEC_H_

@@ -1,14 +1,14 @@
-#include "storage/entry_codec.h"
+#include "format/entry_codec.h"
 
 #include <sodium.h>
 
 #include "crypto/hash.h"
 #include "crypto/sodium_init.h"
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog {
 
-using storage::MsgpackReader;
+using core::MsgpackReader;
 
 namespace {
 
@@ -43,17 +43,17 @@ Result<std::string> EntryCodec::EncodeSigned(const Fields& f) {
   }
   std::string out;
   out.reserve(f.content.size() + 128);
-  storage::AppendMsgpackArrayHeader(&out, kFieldCount);
-  storage::AppendMsgpackUint(&out, kEntryFormatVersion);
-  storage::AppendMsgpackBin(&out, f.author.view());
-  storage::AppendMsgpackUint(&out, f.seq);
+  core::AppendMsgpackArrayHeader(&out, kFieldCount);
+  core::AppendMsgpackUint(&out, kEntryFormatVersion);
+  core::AppendMsgpackBin(&out, f.author.view());
+  core::AppendMsgpackUint(&out, f.seq);
   if (f.previous) {
-    storage::AppendMsgpackBin(&out, f.previous->view());
+    core::AppendMsgpackBin(&out, f.previous->view());
   } else {
-    storage::AppendMsgpackNil(&out);
+    core::AppendMsgpackNil(&out);
   }
-  storage::AppendMsgpackUint(&out, f.lamport);
-  storage::AppendMsgpackUint(&out, f.timestamp_ms);
+  core::AppendMsgpackUint(&out, f.lamport);
+  core::AppendMsgpackUint(&out, f.timestamp_ms);
   out.append(f.content);
   if (out.size() + kSignatureTrailer > kMaxEntryBytes) {
     return Status::TooLarge("entry would be " + std::to_string(out.size() + kSignatureTrailer) +
@@ -77,7 +77,7 @@ Entry EntryCodec::Assemble(std::string_view signed_bytes, const crypto::Signatur
   std::string bytes;
   bytes.reserve(signed_bytes.size() + kSignatureTrailer);
   bytes.append(signed_bytes);
-  storage::AppendMsgpackBin(&bytes, std::string_view(reinterpret_cast<const char*>(sig.data()),
+  core::AppendMsgpackBin(&bytes, std::string_view(reinterpret_cast<const char*>(sig.data()),
                                                      sig.size()));
   Entry e;
   Status st = Parse(bytes, &e);

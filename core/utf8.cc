@@ -1,9 +1,9 @@
-#include "storage/utf8.h"
+#include "core/utf8.h"
 
 #include <cstddef>
 #include <cstdint>
 
-namespace plumlog::storage {
+namespace plumlog::core {
 
 std::optional<char32_t> DecodeUtf8At(std::string_view s, size_t* i) {
   const auto c = static_cast<unsigned char>(s[*i]);
@@ -55,4 +55,4 @@ bool IsUtf8(std::string_view s) {
   return true;
 }
 
-}  // namespace plumlog::storage
+}  // namespace plumlog::core

@@ -2,17 +2,17 @@
 
 #include <tuple>
 
-#include "storage/msgpack_reader.h"
-#include "storage/utf8.h"
+#include "core/msgpack_reader.h"
+#include "core/utf8.h"
 
 namespace plumlog::chat {
 namespace {
 
-using storage::AppendMsgpackBool;
-using storage::AppendMsgpackMapHeader;
-using storage::IsUtf8;
-using storage::AppendMsgpackStr;
-using storage::MsgpackReader;
+using core::AppendMsgpackBool;
+using core::AppendMsgpackMapHeader;
+using core::AppendMsgpackStr;
+using core::IsUtf8;
+using core::MsgpackReader;
 
 Status CheckText(std::string_view what, std::string_view text, size_t max) {
   if (text.empty()) return Status::InvalidArgument(std::string(what) + " is empty");

@@ -1,7 +1,7 @@
 // Out-of-line members of the public Entry type and content helpers.
 #include "plumlog/types.h"
-#include "storage/entry_codec.h"
-#include "storage/msgpack_reader.h"
+#include "format/entry_codec.h"
+#include "core/msgpack_reader.h"
 
 namespace plumlog {
 
@@ -11,7 +11,7 @@ bool Entry::VerifySignature() const { return EntryCodec::Verify(*this); }
 
 std::string TextContent(std::string_view text) {
   std::string out;
-  storage::AppendMsgpackStr(&out, text);
+  core::AppendMsgpackStr(&out, text);
   return out;
 }
 

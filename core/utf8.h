@@ -1,12 +1,12 @@
 // UTF-8 validation for text that reaches users or other programs.
-#ifndef PLUMLOG_STORAGE_UTF8_H_
-#define PLUMLOG_STORAGE_UTF8_H_
+#ifndef PLUMLOG_CORE_UTF8_H_
+#define PLUMLOG_CORE_UTF8_H_
 
 #include <cstddef>
 #include <optional>
 #include <string_view>
 
-namespace plumlog::storage {
+namespace plumlog::core {
 
 // Well-formed UTF-8 (RFC 3629): no overlong forms, no surrogates, no code
 // points above U+10FFFF, no truncated sequences.
@@ -17,6 +17,6 @@ bool IsUtf8(std::string_view s);
 // by one.
 std::optional<char32_t> DecodeUtf8At(std::string_view s, size_t* i);
 
-}  // namespace plumlog::storage
+}  // namespace plumlog::core
 
-#endif  // PLUMLOG_STORAGE_UTF8_H_
+#endif  // PLUMLOG_CORE_UTF8_H_

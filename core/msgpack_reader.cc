@@ -1,9 +1,9 @@
-#include "storage/msgpack_reader.h"
+#include "core/msgpack_reader.h"
 
 #include <cstring>
 #include <vector>
 
-namespace plumlog::storage {
+namespace plumlog::core {
 
 Status MsgpackReader::Error(std::string_view what, std::string_view problem) const {
   std::string m(what);
@@ -430,4 +430,4 @@ void AppendMsgpackBool(std::string* out, bool v) {
   out->push_back(static_cast<char>(v ? 0xc3 : 0xc2));
 }
 
-}  // namespace plumlog::storage
+}  // namespace plumlog::core

@@ -1,10 +1,11 @@
 // The daemon's side of the control socket: a unix socket server on a libuv
-// loop that reads length-prefixed request frames (cli/control_protocol.h),
-// hands each to a ControlHandler and writes back its response. A client that
-// sends a frame over the limit or an empty frame gets an error response and
-// is disconnected; the handler validates every request's contents.
-#ifndef PLUMLOG_CLI_CONTROL_SERVER_H_
-#define PLUMLOG_CLI_CONTROL_SERVER_H_
+// loop that reads length-prefixed request frames (a 4-byte big-endian length,
+// then the payload; cli/control_protocol.h defines the payloads), hands each
+// to a ControlHandler and writes back its response. A client that sends a
+// frame over the limit or an empty frame gets the handler's refusal and is
+// disconnected; the handler validates every request's contents.
+#ifndef PLUMLOG_NET_CONTROL_SERVER_H_
+#define PLUMLOG_NET_CONTROL_SERVER_H_
 
 #include <uv.h>
 
@@ -17,7 +18,7 @@
 
 #include "plumlog/status.h"
 
-namespace plumlog::cli {
+namespace plumlog::net {
 
 // Identifies one connected client for the server's lifetime.
 using ControlClientId = uint64_t;
@@ -29,6 +30,9 @@ class ControlHandler {
   // on the loop.
   virtual std::string Handle(std::string_view request,
                              ControlClientId client) = 0;
+  // The response payload sent before a client whose frame length is 0 or
+  // over the limit is disconnected.
+  virtual std::string Refuse(const Status& why) = 0;
   // `client` disconnected (or was disconnected). Runs on the loop.
   virtual void OnClientClosed(ControlClientId client) { (void)client; }
 };
@@ -46,6 +50,7 @@ class ControlServer {
   // not owned and must outlive the server.
   static Result<std::unique_ptr<ControlServer>> Start(uv_loop_t* loop,
                                                       const std::string& path,
+                                                      size_t max_frame_bytes,
                                                       ControlHandler* handler);
   // The server must have been closed and its handles' close callbacks run
   // (the loop run after Close()).
@@ -67,7 +72,8 @@ class ControlServer {
   struct Client;
   struct WriteRequest;
 
-  ControlServer(uv_loop_t* loop, std::string path, ControlHandler* handler);
+  ControlServer(uv_loop_t* loop, std::string path, size_t max_frame_bytes,
+                ControlHandler* handler);
   static void OnConnection(uv_stream_t* server, int status);
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
   static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
@@ -81,6 +87,7 @@ class ControlServer {
 
   uv_loop_t* loop_;
   std::string path_;
+  const size_t max_frame_bytes_;
   ControlHandler* handler_;
   uv_pipe_t listener_;
   bool closed_ = false;
@@ -90,6 +97,6 @@ class ControlServer {
   ControlClientId next_id_ = 1;
 };
 
-}  // namespace plumlog::cli
+}  // namespace plumlog::net
 
-#endif  // PLUMLOG_CLI_CONTROL_SERVER_H_
+#endif  // PLUMLOG_NET_CONTROL_SERVER_H_

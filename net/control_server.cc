@@ -1,4 +1,6 @@
-#include "cli/control_server.h"
+#include "net/control_server.h"
+
+#include "net/control_frame.h"
 
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -8,9 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "cli/control_protocol.h"
-
-namespace plumlog::cli {
+namespace plumlog::net {
 
 struct ControlServer::Client {
   uv_pipe_t pipe;
@@ -29,21 +29,21 @@ struct ControlServer::WriteRequest {
   std::string data;
 };
 
-ControlServer::ControlServer(uv_loop_t* loop, std::string path,
+ControlServer::ControlServer(uv_loop_t* loop, std::string path, size_t max_frame_bytes,
                              ControlHandler* handler)
-    : loop_(loop), path_(std::move(path)), handler_(handler) {}
+    : loop_(loop), path_(std::move(path)), max_frame_bytes_(max_frame_bytes), handler_(handler) {}
 
 ControlServer::~ControlServer() = default;
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(
-    uv_loop_t* loop, const std::string& path, ControlHandler* handler) {
+    uv_loop_t* loop, const std::string& path, size_t max_frame_bytes, ControlHandler* handler) {
   if (path.size() >= sizeof(sockaddr_un::sun_path)) {
     return Status::InvalidArgument(
         "control socket path is too long (" + std::to_string(path.size()) +
         " bytes, at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
         "): " + path + "; use a shorter --home");
   }
-  std::unique_ptr<ControlServer> s(new ControlServer(loop, path, handler));
+  std::unique_ptr<ControlServer> s(new ControlServer(loop, path, max_frame_bytes, handler));
   int rc = uv_pipe_init(loop, &s->listener_, 0);
   if (rc != 0)
     return Status::IOError(std::string("uv_pipe_init: ") + uv_strerror(rc));
@@ -132,12 +132,11 @@ void ControlServer::HandleInput(Client* client) {
   size_t pos = 0;
   while (!client->closing && !client->close_after_write &&
          client->in.size() - pos >= 4) {
-    const uint32_t len = FrameLength(std::string_view(client->in).substr(pos));
-    if (len == 0 || len > kMaxControlFrameBytes) {
-      Send(client, ErrorResponse(Status::TooLarge(
-                       "bad control frame length " + std::to_string(len) +
-                       " (1 to " + std::to_string(kMaxControlFrameBytes) +
-                       " bytes); disconnecting")));
+    const uint32_t len = ControlFrameLength(std::string_view(client->in).substr(pos));
+    if (len == 0 || len > max_frame_bytes_) {
+      Send(client, handler_->Refuse(Status::TooLarge(
+                       "bad control frame length " + std::to_string(len) + " (1 to " +
+                       std::to_string(max_frame_bytes_) + " bytes); disconnecting")));
       client->close_after_write = true;
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&client->pipe));
       if (client->pending_writes == 0) CloseClient(client);
@@ -169,7 +168,7 @@ void ControlServer::Send(Client* client, std::string_view payload) {
   }
   auto* w = new WriteRequest();
   w->client = client;
-  w->data = Frame(payload);
+  w->data = ControlFrame(payload);
   uv_buf_t buf =
       uv_buf_init(w->data.data(), static_cast<unsigned int>(w->data.size()));
   if (uv_write(&w->req, stream, &buf, 1, &ControlServer::OnWrite) != 0) {
@@ -223,4 +222,4 @@ void ControlServer::OnClientClosed(uv_handle_t* handle) {
   delete client;
 }
 
-}  // namespace plumlog::cli
+}  // namespace plumlog::net

@@ -1,5 +1,5 @@
-#ifndef PLUMLOG_STORAGE_MSGPACK_READER_H_
-#define PLUMLOG_STORAGE_MSGPACK_READER_H_
+#ifndef PLUMLOG_CORE_MSGPACK_READER_H_
+#define PLUMLOG_CORE_MSGPACK_READER_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +8,7 @@
 
 #include "plumlog/status.h"
 
-namespace plumlog::storage {
+namespace plumlog::core {
 
 // A strict, allocation-free msgpack reader over a byte range for decoders of
 // outside input. Every read checks bounds and type and returns a Status whose
@@ -64,6 +64,6 @@ void AppendMsgpackMapHeader(std::string* out, uint32_t n);
 void AppendMsgpackNil(std::string* out);
 void AppendMsgpackBool(std::string* out, bool v);
 
-}  // namespace plumlog::storage
+}  // namespace plumlog::core
 
-#endif  // PLUMLOG_STORAGE_MSGPACK_READER_H_
+#endif  // PLUMLOG_CORE_MSGPACK_READER_H_

@@ -1,0 +1,66 @@
+// The broadcast queue of SWIM news piggybacked on membership messages
+// (infection-style dissemination with a bounded retransmit count).
+#include <cmath>
+
+#include "replication/membership.h"
+
+namespace plumlog::replication {
+
+uint32_t Membership::RetransmitLimit() const {
+  const double n = static_cast<double>(ClusterSizeEstimate());
+  return options_.retransmit_mult *
+         static_cast<uint32_t>(std::ceil(std::log10(n + 1)));
+}
+
+Membership::BroadcastKey Membership::KeyOf(const Broadcast& b) {
+  const bool urgent =
+      b.update.state != MemberState::kAlive || b.update.incarnation > 0;
+  return BroadcastKey{!urgent, b.transmits, b.order, b.update.id};
+}
+
+void Membership::Enqueue(const MemberUpdate& u) {
+  auto [it, inserted] = broadcasts_.try_emplace(u.id);
+  Broadcast& b = it->second;
+  if (!inserted) broadcast_queue_.erase(KeyOf(b));
+  b.update = u;
+  b.transmits = 0;
+  b.order = ++broadcast_order_;
+  broadcast_queue_.insert(KeyOf(b));
+}
+
+std::vector<MemberUpdate> Membership::Piggyback(const FeedId& to) {
+  std::vector<MemberUpdate> out;
+  // News about the recipient first: it is the one that must refute it.
+  auto mit = members_.find(to);
+  if (mit != members_.end() && mit->second.state != MemberState::kAlive &&
+      mit->second.state != MemberState::kLeft) {
+    out.push_back(MemberUpdate{
+        to, mit->second.incarnation, mit->second.state, {}, self_});
+  }
+  if (broadcasts_.empty() || options_.max_piggyback == 0) return out;
+  const size_t want = options_.max_piggyback > out.size()
+                          ? options_.max_piggyback - out.size()
+                          : 0;
+  // The queue is kept in piggyback order (see BroadcastKey): the first `want`
+  // entries not about the recipient, in O(want log n).
+  std::vector<BroadcastKey> taken;
+  for (auto it = broadcast_queue_.begin();
+       it != broadcast_queue_.end() && taken.size() < want; ++it) {
+    if (it->id != to) taken.push_back(*it);
+  }
+  const uint32_t limit = RetransmitLimit();
+  for (const BroadcastKey& k : taken) {
+    broadcast_queue_.erase(k);
+    auto bit = broadcasts_.find(k.id);
+    Broadcast& b = bit->second;
+    out.push_back(b.update);
+    if (++b.transmits >= limit) {
+      broadcasts_.erase(bit);
+    } else {
+      broadcast_queue_.insert(KeyOf(b));
+    }
+  }
+  return out;
+}
+
+}  // namespace plumlog::replication
