@@ -128,6 +128,8 @@ class Harness {
         EXPECT_TRUE(store_->DeleteFeed(d->feed).ok());
       } else if (auto* pc = std::get_if<SavePeerClock>(&e)) {
         EXPECT_TRUE(store_->SavePeerClock(pc->peer, pc->clock).ok());
+      } else if (std::get_if<ConfirmOwnFeed>(&e)) {
+        EXPECT_TRUE(store_->ConfirmOwnFeed().ok());
       }
       out->push_back(std::move(e));
       DeliverStored(out);

@@ -242,6 +242,10 @@ void Simulator::Execute(int i, node::Effect& effect) {
     Result<Entry> e = n.rstore->Append(a->content);
     if (!e.ok())
       n.pending.push_back(node::StoreFailed{"cannot append", e.status()});
+  } else if (std::get_if<node::ConfirmOwnFeed>(&effect)) {
+    Status st = n.rstore->ConfirmOwnFeed();
+    if (!st.ok())
+      n.pending.push_back(node::StoreFailed{"cannot confirm the own feed", st});
   } else if (auto* rep = std::get_if<node::Report>(&effect)) {
     if (on_report) on_report(i, *rep);
   }
