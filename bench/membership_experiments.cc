@@ -334,7 +334,7 @@ void Detection(const Flags& f) {
     for (int i = 0; i < n; ++i) {
       NodeStatus st;
       sim.core(i).FillStatus(&st);
-      refused += st.counters.refused_max_connections;
+      refused += st.counters.connections_refused;
     }
     std::vector<double> firsts, alls;
     for (int t = 0; t < trials; ++t) {
