@@ -87,7 +87,7 @@ int ConnectControl(const std::string& home) {
   return fd;
 }
 
-uint64_t FeedHead(const std::string& home, const std::string& feed) {
+uint64_t FeedHeadSeq(const std::string& home, const std::string& feed) {
   RunResult r = RunWithHome(home, {"feeds", "--json"});
   if (r.exit_code != 0) return 0;
   for (const std::string& line : Lines(r.out)) {

@@ -43,7 +43,7 @@ class Daemon {
 
 // The head sequence of `feed` (its text id) in the store at `home`, read with
 // `plumlog feeds --json` (0 if the store does not hold it).
-uint64_t FeedHead(const std::string& home, const std::string& feed);
+uint64_t FeedHeadSeq(const std::string& home, const std::string& feed);
 
 // Calls `done` every 50 ms until it returns true or `timeout` passes.
 bool PollUntil(const std::function<bool()>& done, Millis timeout);

@@ -35,7 +35,7 @@ class PolicyTest : public ::testing::Test {
 
   // The head sequence of `feed` in the store at `name` (0 if absent).
   uint64_t Head(const std::string& name, const std::string& feed) const {
-    return FeedHead(Home(name), feed);
+    return FeedHeadSeq(Home(name), feed);
   }
   bool WaitHead(const std::string& name, const std::string& feed, uint64_t seq) const {
     return PollUntil([&] { return Head(name, feed) >= seq; }, kConverge);

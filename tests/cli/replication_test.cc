@@ -45,7 +45,7 @@ class ReplicationTest : public ::testing::Test {
 
   // The head sequence of `feed` in the store at `home` (0 if absent).
   static uint64_t Head(const std::string& home, const std::string& feed) {
-    return FeedHead(home, feed);
+    return FeedHeadSeq(home, feed);
   }
 
   std::unique_ptr<Daemon> Serve(const std::string& home,
