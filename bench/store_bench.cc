@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "crypto/keypair.h"
 #include "crypto/signature_verifier.h"
 #include "plumlog/store.h"
@@ -29,6 +30,9 @@
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using plumlog::bench::Content200;
+using plumlog::bench::Median;
+using plumlog::bench::Seconds;
 
 namespace {
 
@@ -39,15 +43,6 @@ std::string g_only;  // run only figures whose key contains this
 
 bool Want(const char* key) { return g_only.empty() || std::strstr(key, g_only.c_str()); }
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
 
 // Median over g_runs of ops/s, each run timed by `run` returning (ops, seconds).
 double MedianRate(const std::function<std::pair<double, double>()>& run) {
@@ -57,14 +52,6 @@ double MedianRate(const std::function<std::pair<double, double>()>& run) {
     rates.push_back(ops / secs);
   }
   return Median(rates);
-}
-
-std::string Content200() {
-  std::string c;
-  c.push_back(static_cast<char>(0xd9));
-  c.push_back(static_cast<char>(198));
-  for (int i = 0; i < 198; ++i) c.push_back(static_cast<char>('a' + i % 26));
-  return c;
 }
 
 std::string FreshDir(const std::string& name) {
