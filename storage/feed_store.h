@@ -47,6 +47,10 @@ class FeedStore final : public Store {
   Status AddForkProof(const Entry& first, const Entry& second) override;
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
+  // From the `feed_sums` index (docs/storage.md, "Feed summaries").
+  Result<std::vector<FeedRangeSummary>> SummarizeFeeds(const FeedRange& range,
+                                                       uint32_t split_bits) const override;
+  Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range, size_t limit) const override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 
@@ -58,6 +62,9 @@ class FeedStore final : public Store {
 
   FeedStore(std::string home, const StoreOptions& options, crypto::KeyPair key);
   Status OpenDb();
+  // Upgrades a schema version 1 store: creates `feed_sums` (if missing) and
+  // fills it from the heads.
+  Status AddFeedSums(const rocksdb::ColumnFamilyDescriptor& descriptor);
   Status LoadHeads();
   Status Submit(WriteOp* op);
   void CommitGroup(std::vector<WriteOp*>& group);
@@ -82,6 +89,7 @@ class FeedStore final : public Store {
   std::string secondary_dir_;  // read-only mode: RocksDB secondary instance files
 
   std::unique_ptr<rocksdb::DB> db_;
+  // By Cf index; cfs_[kCfFeedSums] is null in a reader of a version 1 store.
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   rocksdb::WriteOptions write_options_;
 

@@ -99,6 +99,18 @@ class Store {
   virtual Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const = 0;
   virtual Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) = 0;
 
+  // Set reconciliation (docs/storage.md, "Feed summaries"). Only feeds with
+  // at least one entry that are not forked count. For each of the
+  // 2^split_bits children of `range` (FeedRange::Child order), the number of
+  // such feeds in it and the sum of their head ids. InvalidArgument unless
+  // split_bits <= 16 and range.bits + split_bits <= 256. The default
+  // implementations read Feeds(); FeedStore keeps an index.
+  virtual Result<std::vector<FeedRangeSummary>> SummarizeFeeds(const FeedRange& range,
+                                                               uint32_t split_bits) const;
+  // The heads of such feeds in `range`, ordered by id: the first `limit`.
+  virtual Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
+                                                     size_t limit) const;
+
   // Listeners are not owned and must outlive their registration.
   virtual void AddListener(StoreListener* listener) = 0;
   virtual void RemoveListener(StoreListener* listener) = 0;

@@ -7,6 +7,7 @@
 #include <rocksdb/db.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -15,6 +16,7 @@
 #include "crypto/keypair.h"
 #include "plumlog/store.h"
 #include "storage/entry_codec.h"
+#include "storage/feed_sum_merge_operator.h"
 #include "storage/keys.h"
 
 namespace plumlog::testing {
@@ -125,21 +127,37 @@ inline Entry WithBadSignature(const Entry& e) {
 // A closed store's database, opened directly with every column family.
 class RawDb {
  public:
+  // Opens the families the database has (a version 1 store has no
+  // `feed_sums`; its handle is then null).
   explicit RawDb(const std::string& home) {
     rocksdb::Options opts;
+    std::vector<std::string> present;
+    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(opts, home + "/db", &present).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : storage::kCfNames) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<size_t> index;
+    for (size_t i = 0; i < std::size(storage::kCfNames); ++i) {
+      if (std::find(present.begin(), present.end(), storage::kCfNames[i]) == present.end()) {
+        continue;
+      }
+      cfs.emplace_back(storage::kCfNames[i], rocksdb::ColumnFamilyOptions());
+      if (i == storage::kCfFeedSums) {
+        cfs.back().options.merge_operator = std::make_shared<storage::FeedSumMergeOperator>();
+      }
+      index.push_back(i);
     }
     rocksdb::DB* raw = nullptr;
-    rocksdb::Status st =
-        rocksdb::DB::Open(opts, home + "/db", cfs, &handles_, &raw);
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
+    rocksdb::Status st = rocksdb::DB::Open(opts, home + "/db", cfs, &handles, &raw);
     EXPECT_TRUE(st.ok()) << st.ToString();
     db_.reset(raw);
+    handles_.assign(std::size(storage::kCfNames), nullptr);
+    for (size_t k = 0; k < handles.size(); ++k) handles_[index[k]] = handles[k];
   }
   ~RawDb() {
     if (!db_) return;
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles_) {
+      if (h) db_->DestroyColumnFamilyHandle(h);
+    }
     EXPECT_TRUE(db_->Close().ok());
   }
   rocksdb::DB* db() { return db_.get(); }
