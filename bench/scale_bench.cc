@@ -4,7 +4,7 @@
 //
 //   scale_bench [--feeds N] [--entries N] [--daemons 2|3|both] [--quick]
 //               [--idle-s S] [--latency-samples N] [--dir DIR] [--perf FILE]
-//               [--seed S] [--keep]
+//               [--sync-timeout-s S] [--seed S] [--keep]
 //
 // 1. Builds a seed store: N feeds (authors' keys generated here) of M entries
 //    with 200-byte contents, signed on both cores and ingested in batches.
@@ -62,6 +62,7 @@ struct Args {
   int daemons = 0;  // 0: both 2 and 3
   int idle_s = 60;
   int latency_samples = 500;
+  int sync_timeout_s = 1800;
   std::string dir;
   std::string perf;
   uint64_t seed = 1;
@@ -69,8 +70,13 @@ struct Args {
 };
 Args g;
 
+// Daemons running now, stopped by Die so that none outlives the bench.
+std::vector<pid_t> g_running;
+
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "scale_bench: %s\n", what.c_str());
+  for (pid_t pid : g_running) kill(pid, SIGTERM);
+  for (pid_t pid : g_running) waitpid(pid, nullptr, 0);
   std::exit(1);
 }
 
@@ -270,6 +276,7 @@ class Daemon {
     if (posix_spawn(&pid_, PLUMLOG_BIN, &fa, nullptr, argv.data(), environ) != 0) {
       Die("cannot start " + name_);
     }
+    g_running.push_back(pid_);
     posix_spawn_file_actions_destroy(&fa);
     // The address is the first line on standard output.
     const auto deadline = SteadyClock::now() + std::chrono::seconds(120);
@@ -280,6 +287,7 @@ class Daemon {
       line.clear();
       int status;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        std::erase(g_running, pid_);
         pid_ = 0;
         Die(name_ + " exited at start; see " + err);
       }
@@ -308,6 +316,7 @@ class Daemon {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
+    std::erase(g_running, pid_);
     pid_ = 0;
   }
 
@@ -522,6 +531,13 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
   const std::string root = g.dir + "/d" + std::to_string(daemons);
   fs::remove_all(root);
   fs::create_directories(root);
+  // Removes the homes last, after the daemons below have stopped.
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() {
+      if (!g.keep) fs::remove_all(dir);
+    }
+  } cleanup{root};
   // A's home is a copy of the seed store, so every configuration starts alike.
   fs::copy(w.seed_home, root + "/a", fs::copy_options::recursive);
   Daemon a("A", root + "/a");
@@ -555,11 +571,36 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
   std::vector<Daemon*> fresh = {&b};
   if (c) fresh.push_back(c.get());
   std::vector<double> done_s;
-  if (!WaitAllHold(fresh, a.address().id, total, 3600, &done_s, t0)) Die("first sync did not finish in an hour");
+  const bool synced = WaitAllHold(fresh, a.address().id, total, g.sync_timeout_s, &done_s, t0);
   if (perf_pid > 0) {
     kill(perf_pid, SIGINT);
     int status;
     waitpid(perf_pid, &status, 0);
+  }
+  if (!synced) {
+    // Say how far it got, and skip the phases that need a synced network.
+    const double secs = Seconds(t0, SteadyClock::now());
+    std::printf("    first sync NOT finished after %.0f s:\n", secs);
+    uint64_t least = UINT64_MAX;
+    for (Daemon* d : fresh) {
+      const NodeStatus st = d->GetStatus();
+      least = std::min(least, st.progress_current);
+      std::printf("    %s holds %" PRIu64 " of %zu entries (%.0f entries/s); received %.1f MB "
+                  "in %" PRIu64 " frames\n",
+                  d->name().c_str(), st.progress_current, n_entries,
+                  static_cast<double>(st.progress_current) / secs,
+                  static_cast<double>(st.counters.bytes_received) / 1e6,
+                  st.counters.frames_received);
+    }
+    const NodeStatus as = a.GetStatus();
+    std::printf("    A: %" PRIu64 " slow-peer disconnects, %" PRIu64 " handshake timeouts; sent %.1f MB\n",
+                as.counters.slow_peer_disconnects, as.counters.handshake_timeouts,
+                static_cast<double>(as.counters.bytes_sent) / 1e6);
+    PrintDaemonLine(a, a_cpu0);
+    for (Daemon* d : fresh) PrintDaemonLine(*d, 0);
+    std::printf("    first sync %.0f entries/s  [goal >= 0.9 x %.0f/s] MISS %s\n",
+                static_cast<double>(least) / secs, base.sodium_rate, Load().c_str());
+    return;
   }
   const double secs = *std::max_element(done_s.begin(), done_s.end());
   const double rate = static_cast<double>(n_entries) / secs;
@@ -719,17 +760,13 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
                 overhead / static_cast<double>(2 * k), overhead / static_cast<double>(g.feeds),
                 Load().c_str());
   }
-  a.Stop();
-  b.Stop();
-  if (c) c->Stop();
-  if (!g.keep) fs::remove_all(root);
 }
 
 void Usage() {
   std::fprintf(stderr,
                "usage: scale_bench [--feeds N] [--entries N] [--daemons 2|3|both] [--quick]\n"
                "                   [--idle-s S] [--latency-samples N] [--dir DIR] [--perf FILE]\n"
-               "                   [--seed S] [--keep]\n");
+               "                   [--sync-timeout-s S] [--seed S] [--keep]\n");
   std::exit(2);
 }
 
@@ -755,6 +792,8 @@ int Main(int argc, char** argv) {
       g.latency_samples = 100;
     } else if (a == "--idle-s") {
       g.idle_s = std::stoi(next());
+    } else if (a == "--sync-timeout-s") {
+      g.sync_timeout_s = std::stoi(next());
     } else if (a == "--latency-samples") {
       g.latency_samples = std::stoi(next());
     } else if (a == "--dir") {
