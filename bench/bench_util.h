@@ -33,7 +33,8 @@ inline double Median(std::vector<double> v) {
 inline double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
+  size_t rank =
+      static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
   rank = std::clamp<size_t>(rank, 1, v.size());
   return v[rank - 1];
 }
@@ -51,8 +52,9 @@ inline std::string Content200() {
 // A "Key:   N kB" line of /proc/<pid>/status (pid 0: this process), in kB;
 // -1 if the process or the line is gone.
 inline long ProcStatusKb(pid_t pid, const char* key) {
-  const std::string path =
-      pid == 0 ? "/proc/self/status" : "/proc/" + std::to_string(pid) + "/status";
+  const std::string path = pid == 0
+                               ? "/proc/self/status"
+                               : "/proc/" + std::to_string(pid) + "/status";
   FILE* f = std::fopen(path.c_str(), "r");
   if (!f) return -1;
   char line[256];

@@ -47,10 +47,11 @@ struct ManyFeedsParams {
   int nodes = 1000;
   int feeds_per_node = 10;
   int entries_per_feed = 1;
-  int degree = 3;          // Simulator::ConnectRandom
-  int members = 30;        // Simulator::SetRandomMembers
-  int rounds = 10;         // idle rounds, then as many with new entries
-  int new_per_round = 10;  // new entries per round (on random feeds) in the churn phase
+  int degree = 3;    // Simulator::ConnectRandom
+  int members = 30;  // Simulator::SetRandomMembers
+  int rounds = 10;   // idle rounds, then as many with new entries
+  int new_per_round =
+      10;  // new entries per round (on random feeds) in the churn phase
   uint64_t seed = 1;
 };
 
@@ -81,11 +82,12 @@ struct ManyFeedsReport {
 ManyFeedsReport RunManyFeeds(const ManyFeedsParams& p) {
   const ReplicationOptions ro = ReplicationOptions::Lan();
   sim::Simulator sim(p.seed, ro, sim::LinkModel{1, 10, 0.0});
-  sim.AddNodes(p.nodes, [](int, const crypto::KeyPair& key) -> std::unique_ptr<Store> {
-    storage::MemoryStoreOptions o;
-    o.verify_signatures = false;  // every entry here is honestly signed
-    return std::make_unique<storage::MemoryStore>(key, o);
-  });
+  sim.AddNodes(
+      p.nodes, [](int, const crypto::KeyPair& key) -> std::unique_ptr<Store> {
+        storage::MemoryStoreOptions o;
+        o.verify_signatures = false;  // every entry here is honestly signed
+        return std::make_unique<storage::MemoryStore>(key, o);
+      });
   // The feeds: author keys from the seed; feed k belongs to node k / F.
   struct Feed {
     crypto::KeyPair key;
@@ -111,12 +113,14 @@ ManyFeedsReport RunManyFeeds(const ManyFeedsParams& p) {
     std::vector<Entry> mine;
     for (int k = 0; k < p.feeds_per_node; ++k) {
       std::array<uint8_t, 32> seed{};
-      const uint64_t id = static_cast<uint64_t>(n) * static_cast<uint64_t>(p.feeds_per_node) +
-                          static_cast<uint64_t>(k);
+      const uint64_t id =
+          static_cast<uint64_t>(n) * static_cast<uint64_t>(p.feeds_per_node) +
+          static_cast<uint64_t>(k);
       std::memcpy(seed.data(), &id, sizeof id);
       seed[31] = 0x3d;
       feeds.push_back(Feed{crypto::KeyPair::FromSeed(seed), 0, EntryId()});
-      for (int e = 0; e < p.entries_per_feed; ++e) mine.push_back(next_entry(feeds.back()));
+      for (int e = 0; e < p.entries_per_feed; ++e)
+        mine.push_back(next_entry(feeds.back()));
     }
     sim.Inject(n, std::move(mine));
   }
@@ -165,8 +169,8 @@ ManyFeedsReport RunManyFeeds(const ManyFeedsParams& p) {
 void PrintReport(const ManyFeedsParams& p, const ManyFeedsReport& r) {
   const char* names[] = {"notes", "entries", "digest", "want", "fork proof"};
   std::printf("first sync %s after %.1f s of virtual time (%d rounds)\n",
-              r.converged ? "converged" : "did NOT converge", static_cast<double>(r.sync_ms) / 1e3,
-              r.phases[0].rounds);
+              r.converged ? "converged" : "did NOT converge",
+              static_cast<double>(r.sync_ms) / 1e3, r.phases[0].rounds);
   std::printf("\nbytes per node per round (frames per node per round)\n");
   std::printf("  %-12s", "phase");
   for (const char* n : names) std::printf(" %20s", n);
@@ -178,8 +182,10 @@ void PrintReport(const ManyFeedsParams& p, const ManyFeedsReport& r) {
       const auto type = static_cast<MessageType>(t);
       auto b = ph.traffic.bytes.find(type);
       auto f = ph.traffic.frames.find(type);
-      const double bytes = b == ph.traffic.bytes.end() ? 0 : static_cast<double>(b->second);
-      const double frames = f == ph.traffic.frames.end() ? 0 : static_cast<double>(f->second);
+      const double bytes =
+          b == ph.traffic.bytes.end() ? 0 : static_cast<double>(b->second);
+      const double frames =
+          f == ph.traffic.frames.end() ? 0 : static_cast<double>(f->second);
       std::printf(" %11.0f (%6.2f)", bytes / per, frames / per);
     }
     std::printf(" %12.0f\n", static_cast<double>(ph.traffic.total()) / per);
@@ -215,19 +221,25 @@ int Main(int argc, char** argv) {
       p.seed = static_cast<uint64_t>(next());
     } else {
       std::fprintf(stderr,
-                   "usage: many_feeds_sim [--nodes N] [--feeds-per-node F] [--entries E] "
-                   "[--degree D] [--members M] [--rounds R] [--new-per-round K] [--seed S]\n");
+                   "usage: many_feeds_sim [--nodes N] [--feeds-per-node F] "
+                   "[--entries E] "
+                   "[--degree D] [--members M] [--rounds R] [--new-per-round "
+                   "K] [--seed S]\n");
       return 2;
     }
   }
-  std::printf("many_feeds_sim: %d nodes x %d feeds (%d feeds) of %d entries, degree %d, %d "
-              "digest members, seed %llu (load %.2f)\n",
-              p.nodes, p.feeds_per_node, p.nodes * p.feeds_per_node, p.entries_per_feed,
-              p.degree, p.members, static_cast<unsigned long long>(p.seed), LoadAverage1());
+  std::printf(
+      "many_feeds_sim: %d nodes x %d feeds (%d feeds) of %d entries, degree "
+      "%d, %d "
+      "digest members, seed %llu (load %.2f)\n",
+      p.nodes, p.feeds_per_node, p.nodes * p.feeds_per_node, p.entries_per_feed,
+      p.degree, p.members, static_cast<unsigned long long>(p.seed),
+      LoadAverage1());
   const auto t0 = SteadyClock::now();
   const ManyFeedsReport r = RunManyFeeds(p);
   PrintReport(p, r);
-  std::printf("\nwall %.1f s, peak RSS %.0f MB\n", Seconds(t0, SteadyClock::now()),
+  std::printf("\nwall %.1f s, peak RSS %.0f MB\n",
+              Seconds(t0, SteadyClock::now()),
               static_cast<double>(ProcStatusKb(0, "VmHWM")) / 1024.0);
   return 0;
 }

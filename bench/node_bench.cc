@@ -21,6 +21,7 @@
 //             entries from 20 peers (20 feeds of 50k) and stays connected;
 //             its VmRSS. Baseline: the same child idle with an empty store.
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -29,8 +30,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
@@ -78,7 +77,6 @@ int64_t Nanos(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 int64_t NowNs() { return Nanos(SteadyClock::now()); }
-
 
 const char* Verdict(bool pass) { return pass ? "PASS" : "MISS"; }
 

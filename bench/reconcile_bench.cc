@@ -48,17 +48,19 @@ bool g_store = false;
 bool g_verbose = false;
 
 struct Cost {
-  int messages = 0;        // including the final empty one
-  int round_trips = 0;     // until the last message carrying parts arrived
+  int messages = 0;     // including the final empty one
+  int round_trips = 0;  // until the last message carrying parts arrived
   size_t bytes_ab = 0, bytes_ba = 0;
   size_t diffs = 0;
   bool truncated = false;
-  double cpu_ms = 0;       // both sides' work, this process
-  size_t fp_bytes = 0, items = 0, item_bytes = 0, parts = 0;  // what the bytes are
+  double cpu_ms = 0;  // both sides' work, this process
+  size_t fp_bytes = 0, items = 0, item_bytes = 0,
+         parts = 0;  // what the bytes are
 };
 
 // One session, a initiating; every message encoded and decoded.
-Cost Run(const ReconcileSource& a_src, const ReconcileSource& b_src, const ReconcileOptions& o) {
+Cost Run(const ReconcileSource& a_src, const ReconcileSource& b_src,
+         const ReconcileOptions& o) {
   RangeReconciler a(&a_src, o), b(&b_src, o);
   ReconcileSession sa(&a, g_seed, true), sb(&b, g_seed, false);
   Cost c;
@@ -100,15 +102,20 @@ Cost Run(const ReconcileSource& a_src, const ReconcileSource& b_src, const Recon
 }
 
 void Print(const char* what, const Cost& c) {
-  std::printf("  %-44s %3d msgs %2d RTT  %8.1f KB (A->B %7.1f, B->A %7.1f)  %6zu diffs%s  %7.1f ms\n",
-              what, c.messages, c.round_trips,
-              static_cast<double>(c.bytes_ab + c.bytes_ba) / 1e3,
-              static_cast<double>(c.bytes_ab) / 1e3, static_cast<double>(c.bytes_ba) / 1e3,
-              c.diffs, c.truncated ? " (truncated)" : "", c.cpu_ms);
+  std::printf(
+      "  %-44s %3d msgs %2d RTT  %8.1f KB (A->B %7.1f, B->A %7.1f)  %6zu "
+      "diffs%s  %7.1f ms\n",
+      what, c.messages, c.round_trips,
+      static_cast<double>(c.bytes_ab + c.bytes_ba) / 1e3,
+      static_cast<double>(c.bytes_ab) / 1e3,
+      static_cast<double>(c.bytes_ba) / 1e3, c.diffs,
+      c.truncated ? " (truncated)" : "", c.cpu_ms);
   if (g_verbose) {
-    std::printf("  %-44s %zu parts, fingerprints %.1f KB, %zu items in %.1f KB of item parts\n", "",
-                c.parts, static_cast<double>(c.fp_bytes) / 1e3, c.items,
-                static_cast<double>(c.item_bytes) / 1e3);
+    std::printf(
+        "  %-44s %zu parts, fingerprints %.1f KB, %zu items in %.1f KB of item "
+        "parts\n",
+        "", c.parts, static_cast<double>(c.fp_bytes) / 1e3, c.items,
+        static_cast<double>(c.item_bytes) / 1e3);
   }
 }
 
@@ -143,7 +150,8 @@ World MakeWorld(size_t feeds, size_t entries, std::mt19937_64& rng) {
 std::vector<Item> Heads(const World& w, const std::vector<size_t>& held) {
   std::vector<Item> out;
   for (size_t f = 0; f < w.feeds.size(); ++f) {
-    if (held[f] > 0) out.push_back({w.feeds[f], held[f], w.ids[f][held[f] - 1]});
+    if (held[f] > 0)
+      out.push_back({w.feeds[f], held[f], w.ids[f][held[f] - 1]});
   }
   return out;
 }
@@ -158,8 +166,9 @@ std::vector<Item> Entries(const World& w, const std::vector<size_t>& held) {
   return out;
 }
 
-void Compare(const World& w, const std::vector<size_t>& a, const std::vector<size_t>& b,
-             const std::string& label, const ReconcileOptions& o) {
+void Compare(const World& w, const std::vector<size_t>& a,
+             const std::vector<size_t>& b, const std::string& label,
+             const ReconcileOptions& o) {
   SortedReconcileSource ha(Heads(w, a)), hb(Heads(w, b));
   Print(("heads:   " + label).c_str(), Run(ha, hb, o));
   SortedReconcileSource ea(Entries(w, a)), eb(Entries(w, b));
@@ -167,25 +176,28 @@ void Compare(const World& w, const std::vector<size_t>& a, const std::vector<siz
 }
 
 // B lacks the newest `total / feeds` entries of `feeds` random feeds.
-std::vector<size_t> Behind(const std::vector<size_t>& full, size_t feeds, size_t total,
-                           std::mt19937_64& rng) {
+std::vector<size_t> Behind(const std::vector<size_t>& full, size_t feeds,
+                           size_t total, std::mt19937_64& rng) {
   std::vector<size_t> b = full;
   std::vector<size_t> order(full.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
-  for (size_t k = 0; k < feeds; ++k) b[order[k]] -= std::min(b[order[k]], total / feeds);
+  for (size_t k = 0; k < feeds; ++k)
+    b[order[k]] -= std::min(b[order[k]], total / feeds);
   return b;
 }
 
 // ---- the same session between two real stores ----
 
-std::unique_ptr<Store> StoreWith(const std::string& home, const std::vector<crypto::KeyPair>& keys,
+std::unique_ptr<Store> StoreWith(const std::string& home,
+                                 const std::vector<crypto::KeyPair>& keys,
                                  const std::vector<size_t>& held) {
   StoreOptions so;
   so.create_if_missing = true;
   auto s = Store::Open(home, so);
   if (!s.ok()) {
-    std::fprintf(stderr, "open %s: %s\n", home.c_str(), s.status().ToString().c_str());
+    std::fprintf(stderr, "open %s: %s\n", home.c_str(),
+                 s.status().ToString().c_str());
     std::exit(1);
   }
   const std::string content = Content200();
@@ -214,8 +226,11 @@ std::unique_ptr<Store> StoreWith(const std::string& home, const std::vector<cryp
 
 void RunStores(const ReconcileOptions& o) {
   const size_t feeds = g_feeds, per_feed = 2;
-  std::printf("\nstore-backed: two FeedStores of %zu feeds x %zu entries, B behind on 100 feeds "
-              "(load %.2f)\n", feeds, per_feed, LoadAverage1());
+  std::printf(
+      "\nstore-backed: two FeedStores of %zu feeds x %zu entries, B behind on "
+      "100 feeds "
+      "(load %.2f)\n",
+      feeds, per_feed, LoadAverage1());
   std::vector<crypto::KeyPair> keys;
   for (size_t i = 0; i < feeds; ++i) {
     std::array<uint8_t, 32> seed{};
@@ -231,7 +246,8 @@ void RunStores(const ReconcileOptions& o) {
     auto sa = StoreWith(dir + "/a", keys, a);
     auto sb = StoreWith(dir + "/b", keys, b);
     replication::StoreReconcileSource ra(sa.get()), rb(sb.get());
-    for (int run = 0; run < 3; ++run) Print("FeedStore index, 100 feeds differ", Run(ra, rb, o));
+    for (int run = 0; run < 3; ++run)
+      Print("FeedStore index, 100 feeds differ", Run(ra, rb, o));
   }
   std::filesystem::remove_all(dir);
 }
@@ -250,27 +266,38 @@ int Main(int argc, char** argv) {
     } else if (a == "--verbose") {
       g_verbose = true;
     } else {
-      std::fprintf(stderr, "usage: reconcile_bench [--feeds N] [--entries N] [--seed S] [--store]\n");
+      std::fprintf(stderr,
+                   "usage: reconcile_bench [--feeds N] [--entries N] [--seed "
+                   "S] [--store]\n");
       return 2;
     }
   }
   std::mt19937_64 rng(g_seed);
-  std::printf("reconcile_bench: %zu feeds x %zu entries (%zu entries), seed %llu (load %.2f)\n",
-              g_feeds, g_entries, g_feeds * g_entries, static_cast<unsigned long long>(g_seed),
-              LoadAverage1());
-  std::printf("goal: stores of 1M entries differing in 100 reconcile in <= 3 round trips and < 10 KB\n");
+  std::printf(
+      "reconcile_bench: %zu feeds x %zu entries (%zu entries), seed %llu (load "
+      "%.2f)\n",
+      g_feeds, g_entries, g_feeds * g_entries,
+      static_cast<unsigned long long>(g_seed), LoadAverage1());
+  std::printf(
+      "goal: stores of 1M entries differing in 100 reconcile in <= 3 round "
+      "trips and < 10 KB\n");
   const World w = MakeWorld(g_feeds, g_entries, rng);
   const std::vector<size_t> full(g_feeds, g_entries);
   const ReconcileOptions o;
-  std::printf("\ndefaults (fingerprints %u B, first split 2^%u, then 2^%u, items at <= %u feeds)\n",
-              o.fingerprint_bytes, o.initial_split_bits, o.split_bits, o.max_leaf_items);
+  std::printf(
+      "\ndefaults (fingerprints %u B, first split 2^%u, then 2^%u, items at <= "
+      "%u feeds)\n",
+      o.fingerprint_bytes, o.initial_split_bits, o.split_bits,
+      o.max_leaf_items);
   Compare(w, full, full, "identical", o);
   for (size_t feeds : {1u, 10u, 100u}) {
     Compare(w, full, Behind(full, feeds, 100, rng),
             "100 entries differ, in " + std::to_string(feeds) + " feeds", o);
   }
-  Compare(w, full, std::vector<size_t>(g_feeds, 0), "first contact: B empty", o);
-  Compare(w, std::vector<size_t>(g_feeds, 0), full, "first contact: A empty", o);
+  Compare(w, full, std::vector<size_t>(g_feeds, 0), "first contact: B empty",
+          o);
+  Compare(w, std::vector<size_t>(g_feeds, 0), full, "first contact: A empty",
+          o);
   {
     // The reconnect of scale_bench: each side gets 1 % more entries, all in
     // 1 % of the feeds (disjoint feeds on the two sides).
@@ -282,15 +309,18 @@ int Main(int argc, char** argv) {
       b[k + i] += g_entries;
     }
     for (size_t f = 0; f < g_feeds; ++f) {
-      while (grown.ids[f].size() < std::max(a[f], b[f])) grown.ids[f].push_back(RandomId(rng));
+      while (grown.ids[f].size() < std::max(a[f], b[f]))
+        grown.ids[f].push_back(RandomId(rng));
     }
     Compare(grown, a, b, "each side +1 % entries in 1 % of feeds", o);
   }
 
-  std::printf("\noption grid, heads, 100 entries differ in 100 feeds (bytes, RTT)\n");
+  std::printf(
+      "\noption grid, heads, 100 entries differ in 100 feeds (bytes, RTT)\n");
   const std::vector<size_t> b100 = Behind(full, 100, 100, rng);
   SortedReconcileSource ha(Heads(w, full)), hb(Heads(w, b100));
-  std::printf("  %-8s %-9s %-7s %-5s %10s %4s\n", "fp bytes", "1st split", "split", "leaf", "KB", "RTT");
+  std::printf("  %-8s %-9s %-7s %-5s %10s %4s\n", "fp bytes", "1st split",
+              "split", "leaf", "KB", "RTT");
   for (uint32_t fp : {4u, 6u, 8u}) {
     for (uint32_t first : {4u, 8u}) {
       for (uint32_t split : {2u, 3u, 4u}) {
@@ -301,8 +331,10 @@ int Main(int argc, char** argv) {
           g.split_bits = split;
           g.max_leaf_items = leaf;
           const Cost c = Run(ha, hb, g);
-          std::printf("  %-8u 2^%-7u 2^%-5u %-5u %10.1f %4d\n", fp, first, split, leaf,
-                      static_cast<double>(c.bytes_ab + c.bytes_ba) / 1e3, c.round_trips);
+          std::printf("  %-8u 2^%-7u 2^%-5u %-5u %10.1f %4d\n", fp, first,
+                      split, leaf,
+                      static_cast<double>(c.bytes_ab + c.bytes_ba) / 1e3,
+                      c.round_trips);
         }
       }
     }

@@ -15,9 +15,10 @@
 //    daemon from /proc/<pid>/stat); idle CPU of every daemon for --idle-s
 //    seconds; latency of one entry appended on A (control socket) until it
 //    is in B's (and C's) write-ahead log (WalTail: this process reads the
-//    log files, so nothing asks the daemons); reconnect: B stopped, A and B each get 1 % more entries
-//    (on 1 % of the feeds, disjoint), B restarted: seconds until all hold
-//    everything and bytes B exchanged (its `status` counters).
+//    log files, so nothing asks the daemons); reconnect: B stopped, A and B
+//    each get 1 % more entries (on 1 % of the feeds, disjoint), B restarted:
+//    seconds until all hold everything and bytes B exchanged (its `status`
+//    counters).
 #include <fcntl.h>
 #include <signal.h>
 #include <sodium.h>
@@ -103,7 +104,8 @@ crypto::KeyPair AuthorKey(size_t i) {
   std::array<uint8_t, 32> seed{};
   const char tag[] = "plumlog-scale-bench";
   std::memcpy(seed.data(), tag, sizeof tag - 1);
-  for (int b = 0; b < 8; ++b) seed[24 + b] = static_cast<uint8_t>((i >> (8 * b)) & 0xff);
+  for (int b = 0; b < 8; ++b)
+    seed[24 + b] = static_cast<uint8_t>((i >> (8 * b)) & 0xff);
   seed[23] = static_cast<uint8_t>(g.seed);
   return crypto::KeyPair::FromSeed(seed);
 }
@@ -116,7 +118,8 @@ struct Author {
 };
 
 // The next `n` entries of `a`'s feed, signed (deterministically).
-std::vector<Entry> NextEntries(Author* a, size_t n, const std::string& content) {
+std::vector<Entry> NextEntries(Author* a, size_t n,
+                               const std::string& content) {
   std::vector<Entry> out;
   out.reserve(n);
   for (size_t k = 0; k < n; ++k) {
@@ -139,7 +142,8 @@ std::vector<Entry> NextEntries(Author* a, size_t n, const std::string& content) 
 // Appends `per_author` entries to each author in [begin, end), signing on
 // both cores, and hands them to `sink` in feed order, `authors_per_batch`
 // feeds at a time.
-void WriteFeeds(std::vector<Author>& authors, size_t begin, size_t end, size_t per_author,
+void WriteFeeds(std::vector<Author>& authors, size_t begin, size_t end,
+                size_t per_author,
                 const std::function<void(std::vector<Entry>)>& sink) {
   const std::string content = Content200();
   crypto::WorkerPool pool(1);
@@ -147,7 +151,9 @@ void WriteFeeds(std::vector<Author>& authors, size_t begin, size_t end, size_t p
   for (size_t at = begin; at < end; at += per_batch) {
     const size_t n = std::min(per_batch, end - at);
     std::vector<std::vector<Entry>> parts(n);
-    pool.ParallelFor(n, [&](size_t k) { parts[k] = NextEntries(&authors[at + k], per_author, content); });
+    pool.ParallelFor(n, [&](size_t k) {
+      parts[k] = NextEntries(&authors[at + k], per_author, content);
+    });
     std::vector<Entry> batch;
     batch.reserve(n * per_author);
     for (auto& p : parts) {
@@ -169,8 +175,8 @@ void IngestAll(Store* store, std::vector<Entry> batch) {
   const size_t n = batch.size();
   IngestResult r = store->Ingest(std::move(batch));
   if (!r.ok() || r.stored != n) {
-    Die("ingest: stored " + std::to_string(r.stored) + " of " + std::to_string(n) + ": " +
-        r.failure.ToString());
+    Die("ingest: stored " + std::to_string(r.stored) + " of " +
+        std::to_string(n) + ": " + r.failure.ToString());
   }
 }
 
@@ -209,7 +215,8 @@ VerifyBaseline MeasureVerify(Store* store) {
     const size_t chunks = (items.size() + kChunk - 1) / kChunk;
     pool.ParallelFor(chunks, [&](size_t c) {
       const size_t b = c * kChunk, e = std::min(items.size(), b + kChunk);
-      verifier.Verify(std::span<const crypto::SignatureVerifier::Item>(items.data() + b, e - b),
+      verifier.Verify(std::span<const crypto::SignatureVerifier::Item>(
+                          items.data() + b, e - b),
                       std::span<uint8_t>(ok.data() + b, e - b));
     });
     auto t2 = SteadyClock::now();
@@ -219,7 +226,8 @@ VerifyBaseline MeasureVerify(Store* store) {
     verifier_s += Seconds(t1, t2);
     total += es.size();
   }
-  return {static_cast<double>(total) / sodium_s, static_cast<double>(total) / verifier_s};
+  return {static_cast<double>(total) / sodium_s,
+          static_cast<double>(total) / verifier_s};
 }
 
 // ------------------------------------------------------------------ daemons
@@ -227,7 +235,8 @@ VerifyBaseline MeasureVerify(Store* store) {
 // CPU seconds (user + system) of a process, from /proc/<pid>/stat.
 double ProcCpuSeconds(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
-  std::string s((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::string s((std::istreambuf_iterator<char>(f)),
+                std::istreambuf_iterator<char>());
   const size_t close = s.rfind(')');
   if (close == std::string::npos) return -1;
   std::istringstream rest(s.substr(close + 2));
@@ -237,7 +246,8 @@ double ProcCpuSeconds(pid_t pid) {
     if (i == 14) utime = std::stoull(field);
     if (i == 15) stime = std::stoull(field);
   }
-  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return static_cast<double>(utime + stime) /
+         static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 struct InSyncReply {
@@ -249,7 +259,8 @@ struct InSyncReply {
 // One `plumlog serve` process and a control-socket client to it.
 class Daemon {
  public:
-  Daemon(std::string name, std::string home) : name_(std::move(name)), home_(std::move(home)) {}
+  Daemon(std::string name, std::string home)
+      : name_(std::move(name)), home_(std::move(home)) {}
   ~Daemon() { Stop(); }
 
   const std::string& name() const { return name_; }
@@ -258,8 +269,8 @@ class Daemon {
   const PeerAddress& address() const { return address_; }
 
   void Start(const std::vector<PeerAddress>& peers) {
-    std::vector<std::string> args = {PLUMLOG_BIN, "--home", home_, "serve", "--listen",
-                                     "127.0.0.1:0"};
+    std::vector<std::string> args = {PLUMLOG_BIN, "--home",   home_,
+                                     "serve",     "--listen", "127.0.0.1:0"};
     for (const PeerAddress& p : peers) {
       args.push_back("--peer");
       args.push_back(p.ToString());
@@ -268,12 +279,15 @@ class Daemon {
     fs::remove(out);
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawn_file_actions_addopen(&fa, 1, out.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&fa, 2, err.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, PLUMLOG_BIN, &fa, nullptr, argv.data(), environ) != 0) {
+    if (posix_spawn(&pid_, PLUMLOG_BIN, &fa, nullptr, argv.data(), environ) !=
+        0) {
       Die("cannot start " + name_);
     }
     g_running.push_back(pid_);
@@ -296,8 +310,10 @@ class Daemon {
     Result<PeerAddress> a = PeerAddress::Parse(line);
     if (!a.ok()) Die(name_ + " printed no address; see " + err);
     address_ = *a;
-    Result<std::unique_ptr<cli::ControlClient>> c = cli::ControlClient::Connect(home_);
-    if (!c.ok()) Die("control socket of " + name_ + ": " + c.status().ToString());
+    Result<std::unique_ptr<cli::ControlClient>> c =
+        cli::ControlClient::Connect(home_);
+    if (!c.ok())
+      Die("control socket of " + name_ + ": " + c.status().ToString());
     client_ = std::move(c).value();
   }
 
@@ -309,7 +325,9 @@ class Daemon {
     int status;
     while (waitpid(pid_, &status, WNOHANG) == 0) {
       if (SteadyClock::now() > deadline) {
-        std::fprintf(stderr, "scale_bench: %s did not stop in 60 s; killing it\n", name_.c_str());
+        std::fprintf(stderr,
+                     "scale_bench: %s did not stop in 60 s; killing it\n",
+                     name_.c_str());
         kill(pid_, SIGKILL);
         waitpid(pid_, &status, 0);
         break;
@@ -321,8 +339,12 @@ class Daemon {
   }
 
   double Cpu() const { return ProcCpuSeconds(pid_); }
-  double PeakMb() const { return static_cast<double>(ProcStatusKb(pid_, "VmHWM")) / 1024.0; }
-  double RssMb() const { return static_cast<double>(ProcStatusKb(pid_, "VmRSS")) / 1024.0; }
+  double PeakMb() const {
+    return static_cast<double>(ProcStatusKb(pid_, "VmHWM")) / 1024.0;
+  }
+  double RssMb() const {
+    return static_cast<double>(ProcStatusKb(pid_, "VmRSS")) / 1024.0;
+  }
 
   std::string Call(const std::string& request, uint32_t* n = nullptr) {
     uint32_t count = 0;
@@ -363,12 +385,14 @@ class Daemon {
       const size_t n = std::min<size_t>(1000, entries.size() - at);
       std::string req = cli::ControlRequest(cli::kIngest, 1);
       storage::AppendMsgpackArrayHeader(&req, static_cast<uint32_t>(n));
-      for (size_t i = at; i < at + n; ++i) storage::AppendMsgpackBin(&req, entries[i].encoded());
+      for (size_t i = at; i < at + n; ++i)
+        storage::AppendMsgpackBin(&req, entries[i].encoded());
       const std::string res = Call(req);
       storage::MsgpackReader r(res);
       uint64_t stored = 0;
       if (!r.ReadUint("stored", &stored).ok() || stored != n) {
-        Die(name_ + ": ingest stored " + std::to_string(stored) + " of " + std::to_string(n));
+        Die(name_ + ": ingest stored " + std::to_string(stored) + " of " +
+            std::to_string(n));
       }
     }
   }
@@ -425,7 +449,8 @@ class WalTail {
       const std::string n = e.path().filename().string();
       if (n.size() > 4 && n.compare(n.size() - 4, 4, ".log") == 0 &&
           n.find_first_not_of("0123456789") == n.size() - 4) {
-        newest = std::max<uint64_t>(newest, std::stoull(n.substr(0, n.size() - 4)));
+        newest =
+            std::max<uint64_t>(newest, std::stoull(n.substr(0, n.size() - 4)));
       }
     }
     if (newest == 0 || newest == number_) return;
@@ -446,7 +471,8 @@ class WalTail {
     if (++polls_ % 64 == 0) Refresh();
     char buf[65536];
     for (;;) {
-      const ssize_t n = pread(fd_, buf, sizeof buf, static_cast<off_t>(raw_off_ + raw_.size()));
+      const ssize_t n = pread(fd_, buf, sizeof buf,
+                              static_cast<off_t>(raw_off_ + raw_.size()));
       if (n <= 0) break;
       raw_.append(buf, static_cast<size_t>(n));
     }
@@ -478,25 +504,28 @@ class WalTail {
   int fd_ = -1;
   uint64_t number_ = 0;
   uint64_t polls_ = 0;
-  std::string raw_;      // unparsed bytes of the log file, from raw_off_
+  std::string raw_;  // unparsed bytes of the log file, from raw_off_
   size_t raw_off_ = 0;
-  std::string stream_;   // payloads parsed so far
+  std::string stream_;  // payloads parsed so far
 };
 
 // Waits until every daemon's progress `current` (its sum of sequences) is
 // `total`; false after `timeout_s`.
-bool WaitAllHold(const std::vector<Daemon*>& ds, const FeedId& any_peer, uint64_t total,
-                 double timeout_s, std::vector<double>* done_s = nullptr,
+bool WaitAllHold(const std::vector<Daemon*>& ds, const FeedId& any_peer,
+                 uint64_t total, double timeout_s,
+                 std::vector<double>* done_s = nullptr,
                  SteadyClock::time_point t0 = SteadyClock::now()) {
-  const auto deadline = t0 + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  const auto deadline =
+      t0 + std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
   std::vector<bool> done(ds.size(), false);
   if (done_s) done_s->assign(ds.size(), 0);
   for (;;) {
     bool all = true;
     for (size_t i = 0; i < ds.size(); ++i) {
       if (done[i]) continue;
-      const FeedId& peer = ds[i]->address().id == any_peer ? ds[(i + 1) % ds.size()]->address().id
-                                                           : any_peer;
+      const FeedId& peer = ds[i]->address().id == any_peer
+                               ? ds[(i + 1) % ds.size()]->address().id
+                               : any_peer;
       if (ds[i]->InSync(peer).current >= total) {
         done[i] = true;
         if (done_s) (*done_s)[i] = Seconds(t0, SteadyClock::now());
@@ -515,19 +544,19 @@ bool WaitAllHold(const std::vector<Daemon*>& ds, const FeedId& any_peer, uint64_
 struct World {
   std::vector<Author> authors;
   std::string seed_home;
-  uint64_t total = 0;  // sum of sequences every daemon should hold
+  uint64_t total = 0;      // sum of sequences every daemon should hold
   size_t entry_bytes = 0;  // encoded size of one entry
 };
 
 void PrintDaemonLine(const Daemon& d, double cpu0) {
-  std::printf("    %-2s cpu %7.2f s   VmHWM %7.1f MB   VmRSS %7.1f MB\n", d.name().c_str(),
-              d.Cpu() - cpu0, d.PeakMb(), d.RssMb());
+  std::printf("    %-2s cpu %7.2f s   VmHWM %7.1f MB   VmRSS %7.1f MB\n",
+              d.name().c_str(), d.Cpu() - cpu0, d.PeakMb(), d.RssMb());
 }
 
 void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
   const size_t n_entries = g.feeds * g.entries;
-  std::printf("\n== %d daemons: A holds %zu feeds x %zu entries; %s fresh ==\n", daemons, g.feeds,
-              g.entries, daemons == 2 ? "B" : "B and C");
+  std::printf("\n== %d daemons: A holds %zu feeds x %zu entries; %s fresh ==\n",
+              daemons, g.feeds, g.entries, daemons == 2 ? "B" : "B and C");
   const std::string root = g.dir + "/d" + std::to_string(daemons);
   fs::remove_all(root);
   fs::create_directories(root);
@@ -561,9 +590,10 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     std::string pids = std::to_string(a.pid()) + "," + std::to_string(b.pid());
     if (c) pids += "," + std::to_string(c->pid());
     std::string out = g.perf + "." + std::to_string(daemons);
-    const char* argv[] = {"perf", "record", "-F", "499", "-g", "-o", out.c_str(), "-p",
-                          pids.c_str(), nullptr};
-    if (posix_spawnp(&perf_pid, "perf", nullptr, nullptr, const_cast<char**>(argv), environ) != 0) {
+    const char* argv[] = {"perf", "record",    "-F", "499",        "-g",
+                          "-o",   out.c_str(), "-p", pids.c_str(), nullptr};
+    if (posix_spawnp(&perf_pid, "perf", nullptr, nullptr,
+                     const_cast<char**>(argv), environ) != 0) {
       std::printf("  (perf could not be started)\n");
       perf_pid = 0;
     }
@@ -571,7 +601,8 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
   std::vector<Daemon*> fresh = {&b};
   if (c) fresh.push_back(c.get());
   std::vector<double> done_s;
-  const bool synced = WaitAllHold(fresh, a.address().id, total, g.sync_timeout_s, &done_s, t0);
+  const bool synced =
+      WaitAllHold(fresh, a.address().id, total, g.sync_timeout_s, &done_s, t0);
   if (perf_pid > 0) {
     kill(perf_pid, SIGINT);
     int status;
@@ -585,7 +616,8 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     for (Daemon* d : fresh) {
       const NodeStatus st = d->GetStatus();
       least = std::min(least, st.progress_current);
-      std::printf("    %s holds %" PRIu64 " of %zu entries (%.0f entries/s); received %.1f MB "
+      std::printf("    %s holds %" PRIu64
+                  " of %zu entries (%.0f entries/s); received %.1f MB "
                   "in %" PRIu64 " frames\n",
                   d->name().c_str(), st.progress_current, n_entries,
                   static_cast<double>(st.progress_current) / secs,
@@ -593,13 +625,16 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
                   st.counters.frames_received);
     }
     const NodeStatus as = a.GetStatus();
-    std::printf("    A: %" PRIu64 " slow-peer disconnects, %" PRIu64 " handshake timeouts; sent %.1f MB\n",
-                as.counters.slow_peer_disconnects, as.counters.handshake_timeouts,
+    std::printf("    A: %" PRIu64 " slow-peer disconnects, %" PRIu64
+                " handshake timeouts; sent %.1f MB\n",
+                as.counters.slow_peer_disconnects,
+                as.counters.handshake_timeouts,
                 static_cast<double>(as.counters.bytes_sent) / 1e6);
     PrintDaemonLine(a, a_cpu0);
     for (Daemon* d : fresh) PrintDaemonLine(*d, 0);
-    std::printf("    first sync %.0f entries/s  [goal >= 0.9 x %.0f/s] MISS %s\n",
-                static_cast<double>(least) / secs, base.sodium_rate, Load().c_str());
+    std::printf(
+        "    first sync %.0f entries/s  [goal >= 0.9 x %.0f/s] MISS %s\n",
+        static_cast<double>(least) / secs, base.sodium_rate, Load().c_str());
     return;
   }
   const double secs = *std::max_element(done_s.begin(), done_s.end());
@@ -611,16 +646,19 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
   }
   PrintDaemonLine(a, a_cpu0);
   for (Daemon* d : fresh) PrintDaemonLine(*d, 0);
-  std::printf("    first sync %.0f entries/s = %.2f x libsodium verify 2 thr (%.0f/s), %.2f x "
-              "SignatureVerifier 2 thr (%.0f/s)  [goal >= 0.9 x] %s %s\n",
-              rate, rate / base.sodium_rate, base.sodium_rate, rate / base.verifier_rate,
-              base.verifier_rate, Verdict(rate >= 0.9 * base.sodium_rate), Load().c_str());
+  std::printf(
+      "    first sync %.0f entries/s = %.2f x libsodium verify 2 thr (%.0f/s), "
+      "%.2f x "
+      "SignatureVerifier 2 thr (%.0f/s)  [goal >= 0.9 x] %s %s\n",
+      rate, rate / base.sodium_rate, base.sodium_rate,
+      rate / base.verifier_rate, base.verifier_rate,
+      Verdict(rate >= 0.9 * base.sodium_rate), Load().c_str());
   double peak = 0;
   for (Daemon* d : {&a, &b, c.get()}) {
     if (d) peak = std::max(peak, d->PeakMb());
   }
-  std::printf("    peak VmHWM of any daemon %.1f MB  [goal < 300 MB] %s\n", peak,
-              Verdict(peak < 300));
+  std::printf("    peak VmHWM of any daemon %.1f MB  [goal < 300 MB] %s\n",
+              peak, Verdict(peak < 300));
 
   // ---- idle
   {
@@ -636,16 +674,18 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     for (size_t i = 0; i < all.size(); ++i) {
       const double pct = 100.0 * (all[i]->Cpu() - cpu0[i]) / wall;
       worst = std::max(worst, pct);
-      std::printf("    %-2s idle CPU %6.2f %%   VmRSS %7.1f MB\n", all[i]->name().c_str(), pct,
-                  all[i]->RssMb());
+      std::printf("    %-2s idle CPU %6.2f %%   VmRSS %7.1f MB\n",
+                  all[i]->name().c_str(), pct, all[i]->RssMb());
     }
-    std::printf("    idle CPU of the busiest daemon %.2f %%  [goal < 1 %%] %s %s\n", worst,
-                Verdict(worst < 1.0), Load().c_str());
+    std::printf(
+        "    idle CPU of the busiest daemon %.2f %%  [goal < 1 %%] %s %s\n",
+        worst, Verdict(worst < 1.0), Load().c_str());
   }
 
   // ---- latency: append on A -> stored on B (and C)
   {
-    std::printf("  latency of one entry, %d samples %s\n", g.latency_samples, Load().c_str());
+    std::printf("  latency of one entry, %d samples %s\n", g.latency_samples,
+                Load().c_str());
     WalTail tail_a(a.home() + "/db");
     WalTail tail_b(b.home() + "/db");
     std::unique_ptr<WalTail> tail_c;
@@ -657,18 +697,22 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     std::uniform_int_distribution<int> gap_us(2000, 6000);
     for (int i = 0; i < g.latency_samples; ++i) {
       // The key of A's next entry in the `feeds` column family.
-      const std::string key = storage::FeedKey(fa, static_cast<uint64_t>(i) + 1);
+      const std::string key =
+          storage::FeedKey(fa, static_cast<uint64_t>(i) + 1);
       for (WalTail* t : {&tail_a, &tail_b, tail_c.get()}) {
         if (t) t->Reset();
       }
       const int64_t before = NowNs();
       const uint64_t seq = a.Append(content);
-      if (seq != static_cast<uint64_t>(i) + 1) Die("A's own feed is not at the expected sequence");
+      if (seq != static_cast<uint64_t>(i) + 1)
+        Die("A's own feed is not at the expected sequence");
       bool at_a = false, at_b = false, at_c = !c;
       const int64_t deadline = before + int64_t{10} * 1000 * 1000 * 1000;
       while (!(at_a && at_b && at_c)) {
         const int64_t now = NowNs();
-        if (now > deadline) Die("entry " + std::to_string(seq) + " of A not everywhere after 10 s");
+        if (now > deadline)
+          Die("entry " + std::to_string(seq) +
+              " of A not everywhere after 10 s");
         if (!at_a && tail_a.Saw(key)) {
           at_a = true;
           local.push_back(static_cast<double>(NowNs() - before) / 1e3);
@@ -692,22 +736,27 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     double worst99 = 0;
     for (auto* v : {&to_b, &to_c}) {
       if (v->empty()) continue;
-      const char* who = v == &to_b ? "append on A -> in B's log" : "append on A -> in C's log";
-      std::printf("    %-40s p50 %8.1f us  p99 %8.1f us  max %8.1f us\n", who, Percentile(*v, 50),
-                  Percentile(*v, 99), *std::max_element(v->begin(), v->end()));
+      const char* who = v == &to_b ? "append on A -> in B's log"
+                                   : "append on A -> in C's log";
+      std::printf("    %-40s p50 %8.1f us  p99 %8.1f us  max %8.1f us\n", who,
+                  Percentile(*v, 50), Percentile(*v, 99),
+                  *std::max_element(v->begin(), v->end()));
       worst99 = std::max(worst99, Percentile(*v, 99));
     }
-    std::printf("    1-entry latency p99 %.2f ms  [goal <= 5 ms] %s %s\n", worst99 / 1e3,
-                Verdict(worst99 <= 5000), Load().c_str());
+    std::printf("    1-entry latency p99 %.2f ms  [goal <= 5 ms] %s %s\n",
+                worst99 / 1e3, Verdict(worst99 <= 5000), Load().c_str());
   }
 
   // ---- reconnect after 1 % more on each side
   {
-    const size_t k = std::max<size_t>(1, g.feeds / 100);  // feeds changed on each side
-    const size_t per_feed = g.entries;                    // 1 % of the entries in all
-    std::printf("  reconnect: B stopped; A and B each get %zu entries (%zu feeds x %zu, "
-                "disjoint feeds); B restarted %s\n",
-                k * per_feed, k, per_feed, Load().c_str());
+    const size_t k =
+        std::max<size_t>(1, g.feeds / 100);  // feeds changed on each side
+    const size_t per_feed = g.entries;       // 1 % of the entries in all
+    std::printf(
+        "  reconnect: B stopped; A and B each get %zu entries (%zu feeds x "
+        "%zu, "
+        "disjoint feeds); B restarted %s\n",
+        k * per_feed, k, per_feed, Load().c_str());
     b.Stop();
     // Authors 0..k-1 change on A, k..2k-1 on B.
     std::vector<Entry> on_a, on_b;
@@ -721,9 +770,10 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     {
       std::unique_ptr<Store> sb = OpenStore(b.home());
       for (size_t at = 0; at < on_b.size(); at += 1000) {
-        IngestAll(sb.get(), std::vector<Entry>(on_b.begin() + static_cast<ptrdiff_t>(at),
-                                               on_b.begin() + static_cast<ptrdiff_t>(
-                                                                  std::min(on_b.size(), at + 1000))));
+        IngestAll(sb.get(), std::vector<Entry>(
+                                on_b.begin() + static_cast<ptrdiff_t>(at),
+                                on_b.begin() + static_cast<ptrdiff_t>(std::min(
+                                                   on_b.size(), at + 1000))));
       }
     }
     total += on_a.size() + on_b.size();
@@ -736,36 +786,48 @@ void RunConfig(World& w, int daemons, const VerifyBaseline& base) {
     std::vector<Daemon*> all = {&a, &b};
     if (c) all.push_back(c.get());
     std::vector<double> held_s;
-    if (!WaitAllHold(all, b.address().id, total, 600, &held_s, r0)) Die("reconnect did not converge in 600 s");
+    if (!WaitAllHold(all, b.address().id, total, 600, &held_s, r0))
+      Die("reconnect did not converge in 600 s");
     const double rsecs = *std::max_element(held_s.begin(), held_s.end());
     const NodeCounters bc = b.GetStatus().counters;
     const NodeCounters ac = a.GetStatus().counters;
     const uint64_t b_bytes = bc.bytes_sent + bc.bytes_received;
-    const uint64_t a_bytes =
-        (ac.bytes_sent - a_before.bytes_sent) + (ac.bytes_received - a_before.bytes_received);
+    const uint64_t a_bytes = (ac.bytes_sent - a_before.bytes_sent) +
+                             (ac.bytes_received - a_before.bytes_received);
     const size_t moved = on_a.size() + on_b.size();
     const uint64_t payload = static_cast<uint64_t>(moved) * (w.entry_bytes + 3);
-    std::printf("    all hold everything %.2f s after B's start (A %.2f s, B %.2f s%s)\n", rsecs,
-                held_s[0], held_s[1],
-                c ? (", C " + std::to_string(held_s[2]).substr(0, 5) + " s").c_str() : "");
-    std::printf("    B exchanged %.1f KB (sent %.1f, received %.1f; %" PRIu64 " entries sent, %" PRIu64
+    std::printf(
+        "    all hold everything %.2f s after B's start (A %.2f s, B %.2f "
+        "s%s)\n",
+        rsecs, held_s[0], held_s[1],
+        c ? (", C " + std::to_string(held_s[2]).substr(0, 5) + " s").c_str()
+          : "");
+    std::printf("    B exchanged %.1f KB (sent %.1f, received %.1f; %" PRIu64
+                " entries sent, %" PRIu64
                 " received); A %.1f KB; A cpu %.2f s\n",
-                static_cast<double>(b_bytes) / 1e3, static_cast<double>(bc.bytes_sent) / 1e3,
+                static_cast<double>(b_bytes) / 1e3,
+                static_cast<double>(bc.bytes_sent) / 1e3,
                 static_cast<double>(bc.bytes_received) / 1e3, bc.entries_sent,
-                bc.entries_received, static_cast<double>(a_bytes) / 1e3, a.Cpu() - a_cpu);
-    const double overhead = static_cast<double>(b_bytes) - static_cast<double>(payload);
-    std::printf("    payload of the %zu changed entries %.1f KB; B's other bytes %.1f KB = %.1f B per "
-                "changed feed, %.2f B per feed  [goal O(changes)] %s\n",
-                moved, static_cast<double>(payload) / 1e3, overhead / 1e3,
-                overhead / static_cast<double>(2 * k), overhead / static_cast<double>(g.feeds),
-                Load().c_str());
+                bc.entries_received, static_cast<double>(a_bytes) / 1e3,
+                a.Cpu() - a_cpu);
+    const double overhead =
+        static_cast<double>(b_bytes) - static_cast<double>(payload);
+    std::printf(
+        "    payload of the %zu changed entries %.1f KB; B's other bytes %.1f "
+        "KB = %.1f B per "
+        "changed feed, %.2f B per feed  [goal O(changes)] %s\n",
+        moved, static_cast<double>(payload) / 1e3, overhead / 1e3,
+        overhead / static_cast<double>(2 * k),
+        overhead / static_cast<double>(g.feeds), Load().c_str());
   }
 }
 
 void Usage() {
   std::fprintf(stderr,
-               "usage: scale_bench [--feeds N] [--entries N] [--daemons 2|3|both] [--quick]\n"
-               "                   [--idle-s S] [--latency-samples N] [--dir DIR] [--perf FILE]\n"
+               "usage: scale_bench [--feeds N] [--entries N] [--daemons "
+               "2|3|both] [--quick]\n"
+               "                   [--idle-s S] [--latency-samples N] [--dir "
+               "DIR] [--perf FILE]\n"
                "                   [--sync-timeout-s S] [--seed S] [--keep]\n");
   std::exit(2);
 }
@@ -817,33 +879,46 @@ int Main(int argc, char** argv) {
     g.dir = tmpl;
   }
   fs::create_directories(g.dir);
-  std::printf("scale_bench: %zu feeds x %zu entries (%zu entries, 200-byte contents), dir %s\n",
-              g.feeds, g.entries, g.feeds * g.entries, g.dir.c_str());
-  std::printf("machine: %u cores %s\n", std::thread::hardware_concurrency(), Load().c_str());
+  std::printf(
+      "scale_bench: %zu feeds x %zu entries (%zu entries, 200-byte contents), "
+      "dir %s\n",
+      g.feeds, g.entries, g.feeds * g.entries, g.dir.c_str());
+  std::printf("machine: %u cores %s\n", std::thread::hardware_concurrency(),
+              Load().c_str());
 
   World w;
   w.seed_home = g.dir + "/seed";
   fs::remove_all(w.seed_home);
   w.authors.reserve(g.feeds);
   auto t0 = SteadyClock::now();
-  for (size_t i = 0; i < g.feeds; ++i) w.authors.push_back(Author{AuthorKey(i), 0, EntryId()});
+  for (size_t i = 0; i < g.feeds; ++i)
+    w.authors.push_back(Author{AuthorKey(i), 0, EntryId()});
   VerifyBaseline base;
   {
     std::unique_ptr<Store> seed = OpenStore(w.seed_home);
-    WriteFeeds(w.authors, 0, g.feeds, g.entries,
-               [&](std::vector<Entry> batch) { IngestAll(seed.get(), std::move(batch)); });
-    w.entry_bytes = seed->Get(w.authors[0].key.public_key(), 1)->encoded().size();
-    std::printf("seed store built in %.1f s (keys, signing on 2 threads, ingest) %s\n",
-                Seconds(t0, SteadyClock::now()), Load().c_str());
+    WriteFeeds(w.authors, 0, g.feeds, g.entries, [&](std::vector<Entry> batch) {
+      IngestAll(seed.get(), std::move(batch));
+    });
+    w.entry_bytes =
+        seed->Get(w.authors[0].key.public_key(), 1)->encoded().size();
+    std::printf(
+        "seed store built in %.1f s (keys, signing on 2 threads, ingest) %s\n",
+        Seconds(t0, SteadyClock::now()), Load().c_str());
     t0 = SteadyClock::now();
     base = MeasureVerify(seed.get());
-    std::printf("baseline: verify the same %zu entries on 2 threads: libsodium %.0f /s, "
-                "SignatureVerifier %.0f /s %s\n",
-                g.feeds * g.entries, base.sodium_rate, base.verifier_rate, Load().c_str());
+    std::printf(
+        "baseline: verify the same %zu entries on 2 threads: libsodium %.0f "
+        "/s, "
+        "SignatureVerifier %.0f /s %s\n",
+        g.feeds * g.entries, base.sodium_rate, base.verifier_rate,
+        Load().c_str());
   }
   w.total = g.feeds * g.entries;
-  std::printf("goals: first sync >= 0.9 x in-run 2-thread verify; idle CPU < 1 %%; reconnect after a "
-              "1 %% change sends O(changes) bytes; peak RSS < 300 MB; 1-entry latency p99 <= 5 ms\n");
+  std::printf(
+      "goals: first sync >= 0.9 x in-run 2-thread verify; idle CPU < 1 %%; "
+      "reconnect after a "
+      "1 %% change sends O(changes) bytes; peak RSS < 300 MB; 1-entry latency "
+      "p99 <= 5 ms\n");
   std::fflush(stdout);
   if (g.daemons == 0 || g.daemons == 2) RunConfig(w, 2, base);
   std::fflush(stdout);

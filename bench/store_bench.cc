@@ -5,9 +5,9 @@
 //   store_bench [--runs N] [--quick] [--dir DIR]
 //
 // Content is 200 bytes of msgpack (a str8 of 198 characters).
+#include <fcntl.h>
 #include <rocksdb/db.h>
 #include <sodium.h>
-#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,7 +44,6 @@ std::string g_dir;
 std::string g_only;  // run only figures whose key contains this
 
 bool Want(const char* key) { return g_only.empty() || std::strstr(key, g_only.c_str()); }
-
 
 // Median over g_runs of ops/s, each run timed by `run` returning (ops, seconds).
 double MedianRate(const std::function<std::pair<double, double>()>& run) {
@@ -362,14 +361,16 @@ int main(int argc, char** argv) {
         f.lamport = seq;
         f.timestamp_ms = 1700000000000 + seq;
         f.content = content;
-        rounds[seq - 1].push_back(plumlog::EntryCodec::Build(keys[a], f).value());
+        rounds[seq - 1].push_back(
+            plumlog::EntryCodec::Build(keys[a], f).value());
         heads[a] = rounds[seq - 1].back().id();
       }
     }
     int run = 0;
     Figure f = MeasureAgainst(verify_1core, [&] {
       auto dst = OpenStore(FreshDir("ingest-many-" + std::to_string(run++)));
-      std::vector<std::vector<plumlog::Entry>> chunks = rounds;  // Ingest takes them by value
+      std::vector<std::vector<plumlog::Entry>> chunks =
+          rounds;  // Ingest takes them by value
       auto t0 = Clock::now();
       for (auto& chunk : chunks) {
         if (!dst->Ingest(std::move(chunk)).ok()) std::abort();

@@ -16,9 +16,11 @@ std::array<uint8_t, 32> Blake2b256(std::string_view data) {
   return out;
 }
 
-std::array<uint8_t, 16> Blake2b128Keyed(const std::array<uint8_t, 16>& key, std::string_view data) {
+std::array<uint8_t, 16> Blake2b128Keyed(const std::array<uint8_t, 16>& key,
+                                        std::string_view data) {
   std::array<uint8_t, 16> out;
-  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
+  crypto_generichash(out.data(), out.size(),
+                     reinterpret_cast<const unsigned char*>(data.data()),
                      data.size(), key.data(), key.size());
   return out;
 }

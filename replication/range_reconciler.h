@@ -86,7 +86,8 @@ struct ReconcileResult {
 class RangeReconciler {
  public:
   // `source` is not owned. `options` must be valid.
-  RangeReconciler(const ReconcileSource* source, const ReconcileOptions& options);
+  RangeReconciler(const ReconcileSource* source,
+                  const ReconcileOptions& options);
 
   const ReconcileOptions& options() const { return options_; }
 
@@ -97,7 +98,8 @@ class RangeReconciler {
   Result<ReconcileResult> Respond(const ReconcileMessage& in) const;
 
   // The fingerprint of a range with summary `s` in session `session`.
-  static std::string Fingerprint(const FeedRangeSummary& s, uint64_t session, uint32_t bytes);
+  static std::string Fingerprint(const FeedRangeSummary& s, uint64_t session,
+                                 uint32_t bytes);
 
  private:
   class Reply;

@@ -37,16 +37,20 @@ void WriteItem(std::string* out, const DigestItem& item) {
 Status ReadRange(MsgpackReader& r, FeedRange* range) {
   uint64_t bits;
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile range bits", &bits));
-  if (bits > 256) return Status::Corruption("reconcile range of " + std::to_string(bits) + " bits");
+  if (bits > 256)
+    return Status::Corruption("reconcile range of " + std::to_string(bits) +
+                              " bits");
   std::string_view prefix;
   PLUMLOG_RETURN_IF_ERROR(
-      r.ReadBinExact("reconcile range prefix", PrefixBytes(static_cast<uint32_t>(bits)), &prefix));
+      r.ReadBinExact("reconcile range prefix",
+                     PrefixBytes(static_cast<uint32_t>(bits)), &prefix));
   FeedId id;
   std::memcpy(id.mutable_bytes().data(), prefix.data(), prefix.size());
   range->prefix = id;
   range->bits = static_cast<uint32_t>(bits);
   if (!(FeedRange::Of(id, range->bits) == *range)) {
-    return Status::Corruption("reconcile range prefix has bits set past its length");
+    return Status::Corruption(
+        "reconcile range prefix has bits set past its length");
   }
   return Status::OK();
 }
@@ -55,7 +59,8 @@ Status ReadRange(MsgpackReader& r, FeedRange* range) {
 
 bool IsReconcileFrame(std::string_view frame) {
   return frame.size() >= 2 && static_cast<uint8_t>(frame[0]) >= 0x90 &&
-         static_cast<uint8_t>(frame[0]) <= 0x9f && static_cast<uint8_t>(frame[1]) == kType;
+         static_cast<uint8_t>(frame[0]) <= 0x9f &&
+         static_cast<uint8_t>(frame[1]) == kType;
 }
 
 size_t EncodedPartSize(const ReconcilePart& p) {
@@ -65,7 +70,8 @@ size_t EncodedPartSize(const ReconcilePart& p) {
   }
   n += 1 + ArrayHeaderSize(p.items.size());
   for (const DigestItem& item : p.items) {
-    n += 1 + BinSize(FeedId::kSize) + UintSize(item.seq) + UintSize(item.head_prefix);
+    n += 1 + BinSize(FeedId::kSize) + UintSize(item.seq) +
+         UintSize(item.head_prefix);
   }
   return n;
 }
@@ -79,18 +85,21 @@ std::string EncodeReconcileMessage(const ReconcileMessage& m) {
   storage::AppendMsgpackUint(&out, m.round);
   storage::AppendMsgpackUint(&out, m.fingerprint_bytes);
   storage::AppendMsgpackBool(&out, m.truncated);
-  storage::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(m.parts.size()));
+  storage::AppendMsgpackArrayHeader(&out,
+                                    static_cast<uint32_t>(m.parts.size()));
   for (const ReconcilePart& p : m.parts) {
     const bool fps = p.mode == ReconcileMode::kFingerprints;
     storage::AppendMsgpackArrayHeader(&out, fps ? 5 : 4);
     storage::AppendMsgpackUint(&out, p.range.bits);
-    storage::AppendMsgpackBin(&out, p.range.prefix.view().substr(0, PrefixBytes(p.range.bits)));
+    storage::AppendMsgpackBin(
+        &out, p.range.prefix.view().substr(0, PrefixBytes(p.range.bits)));
     storage::AppendMsgpackUint(&out, static_cast<uint64_t>(p.mode));
     if (fps) {
       storage::AppendMsgpackUint(&out, p.split_bits);
       storage::AppendMsgpackBin(&out, p.fingerprints);
     } else {
-      storage::AppendMsgpackArrayHeader(&out, static_cast<uint32_t>(p.items.size()));
+      storage::AppendMsgpackArrayHeader(&out,
+                                        static_cast<uint32_t>(p.items.size()));
       for (const DigestItem& item : p.items) WriteItem(&out, item);
     }
   }
@@ -99,7 +108,8 @@ std::string EncodeReconcileMessage(const ReconcileMessage& m) {
 
 Result<ReconcileMessage> DecodeReconcileMessage(std::string_view frame) {
   if (frame.size() > kMaxFrameBytes) {
-    return Status::TooLarge("reconcile frame of " + std::to_string(frame.size()) + " bytes");
+    return Status::TooLarge("reconcile frame of " +
+                            std::to_string(frame.size()) + " bytes");
   }
   MsgpackReader r(frame);
   uint32_t fields;
@@ -115,19 +125,22 @@ Result<ReconcileMessage> DecodeReconcileMessage(std::string_view frame) {
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile session", &m.session));
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile round", &round));
   if (round > kMaxReconcileRound) {
-    return Status::Corruption("reconcile round " + std::to_string(round) + " over the limit " +
+    return Status::Corruption("reconcile round " + std::to_string(round) +
+                              " over the limit " +
                               std::to_string(kMaxReconcileRound));
   }
   m.round = static_cast<uint32_t>(round);
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile fingerprint bytes", &fp_bytes));
   if (fp_bytes < kMinFingerprintBytes || fp_bytes > kMaxFingerprintBytes) {
-    return Status::Corruption("reconcile fingerprints of " + std::to_string(fp_bytes) + " bytes");
+    return Status::Corruption("reconcile fingerprints of " +
+                              std::to_string(fp_bytes) + " bytes");
   }
   m.fingerprint_bytes = static_cast<uint32_t>(fp_bytes);
   PLUMLOG_RETURN_IF_ERROR(r.ReadBool("reconcile truncated flag", &m.truncated));
   uint32_t n;
   // A part is at least [bits, prefix, mode, []]: 5 bytes.
-  PLUMLOG_RETURN_IF_ERROR(ReadCount(r, "reconcile parts", kMaxReconcileParts, 5, &n));
+  PLUMLOG_RETURN_IF_ERROR(
+      ReadCount(r, "reconcile parts", kMaxReconcileParts, 5, &n));
   m.parts.reserve(n);
   size_t children = 0, items = 0;
   for (uint32_t i = 0; i < n; ++i) {
@@ -141,29 +154,37 @@ Result<ReconcileMessage> DecodeReconcileMessage(std::string_view frame) {
     uint64_t mode;
     PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile part mode", &mode));
     if (mode == static_cast<uint64_t>(ReconcileMode::kFingerprints)) {
-      if (k != 5) return Status::Corruption("reconcile fingerprints part: must have 5 fields");
+      if (k != 5)
+        return Status::Corruption(
+            "reconcile fingerprints part: must have 5 fields");
       p.mode = ReconcileMode::kFingerprints;
       uint64_t split;
       PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile split bits", &split));
-      if (split < 1 || split > kMaxReconcileSplitBits || p.range.bits + split > 256) {
-        return Status::Corruption("reconcile split of " + std::to_string(split) + " bits");
+      if (split < 1 || split > kMaxReconcileSplitBits ||
+          p.range.bits + split > 256) {
+        return Status::Corruption("reconcile split of " +
+                                  std::to_string(split) + " bits");
       }
       p.split_bits = static_cast<uint32_t>(split);
       const size_t count = size_t{1} << p.split_bits;
       children += count;
       if (children > kMaxReconcileChildren) {
         return Status::TooLarge("reconcile message: more than " +
-                                std::to_string(kMaxReconcileChildren) + " fingerprints");
+                                std::to_string(kMaxReconcileChildren) +
+                                " fingerprints");
       }
       std::string_view fps;
-      PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("reconcile fingerprints", count * fp_bytes, &fps));
+      PLUMLOG_RETURN_IF_ERROR(
+          r.ReadBinExact("reconcile fingerprints", count * fp_bytes, &fps));
       p.fingerprints.assign(fps);
     } else if (mode == static_cast<uint64_t>(ReconcileMode::kItems)) {
-      if (k != 4) return Status::Corruption("reconcile items part: must have 4 fields");
+      if (k != 4)
+        return Status::Corruption("reconcile items part: must have 4 fields");
       p.mode = ReconcileMode::kItems;
       uint32_t count;
       // An item is at least [bin32, 1, 0]: 37 bytes.
-      PLUMLOG_RETURN_IF_ERROR(ReadCount(r, "reconcile items", kMaxReconcileItems, 37, &count));
+      PLUMLOG_RETURN_IF_ERROR(
+          ReadCount(r, "reconcile items", kMaxReconcileItems, 37, &count));
       items += count;
       if (items > kMaxReconcileItems) {
         return Status::TooLarge("reconcile message: more than " +
@@ -173,21 +194,27 @@ Result<ReconcileMessage> DecodeReconcileMessage(std::string_view frame) {
       for (uint32_t j = 0; j < count; ++j) {
         uint32_t f;
         PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("reconcile item", &f));
-        if (f != 3) return Status::Corruption("reconcile item: must be [feed, seq, head]");
+        if (f != 3)
+          return Status::Corruption(
+              "reconcile item: must be [feed, seq, head]");
         DigestItem item;
         PLUMLOG_RETURN_IF_ERROR(ReadFeed(r, "reconcile item feed", &item.feed));
         PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile item seq", &item.seq));
-        PLUMLOG_RETURN_IF_ERROR(r.ReadUint("reconcile item head", &item.head_prefix));
+        PLUMLOG_RETURN_IF_ERROR(
+            r.ReadUint("reconcile item head", &item.head_prefix));
         if (item.seq < 1 || item.seq > kMaxNoteSeq) {
           return Status::Corruption("reconcile item: sequence out of range");
         }
-        if (!p.range.Contains(item.feed) || (!p.items.empty() && !(p.items.back().feed < item.feed))) {
-          return Status::Corruption("reconcile items out of order or outside their range");
+        if (!p.range.Contains(item.feed) ||
+            (!p.items.empty() && !(p.items.back().feed < item.feed))) {
+          return Status::Corruption(
+              "reconcile items out of order or outside their range");
         }
         p.items.push_back(item);
       }
     } else {
-      return Status::Corruption("unknown reconcile part mode " + std::to_string(mode));
+      return Status::Corruption("unknown reconcile part mode " +
+                                std::to_string(mode));
     }
     m.parts.push_back(std::move(p));
   }

@@ -7,7 +7,8 @@
 //   [6, session: uint, round: uint, fingerprint_bytes: uint, truncated: bool,
 //    [part, ...]]
 //   part = [bits: uint, prefix: bin, 1, split_bits: uint, fingerprints: bin]
-//        | [bits: uint, prefix: bin, 2, [[feed: bin32, seq: uint, head: uint], ...]]
+//        | [bits: uint, prefix: bin, 2, [[feed: bin32, seq: uint, head: uint],
+//        ...]]
 #ifndef PLUMLOG_REPLICATION_RECONCILE_MESSAGE_H_
 #define PLUMLOG_REPLICATION_RECONCILE_MESSAGE_H_
 
@@ -23,18 +24,21 @@
 namespace plumlog::replication {
 
 // Limits (docs/protocol.md, section 19.4).
-inline constexpr uint32_t kMaxReconcileRound = 128;        // rounds of one session
-inline constexpr size_t kMaxReconcileParts = 4096;         // parts of one message
-inline constexpr size_t kMaxReconcileChildren = 32768;     // fingerprints of one message
-inline constexpr size_t kMaxReconcileItems = 8192;         // items of one message
+inline constexpr uint32_t kMaxReconcileRound = 128;  // rounds of one session
+inline constexpr size_t kMaxReconcileParts = 4096;   // parts of one message
+inline constexpr size_t kMaxReconcileChildren =
+    32768;  // fingerprints of one message
+inline constexpr size_t kMaxReconcileItems = 8192;  // items of one message
 inline constexpr uint32_t kMinFingerprintBytes = 4;
 inline constexpr uint32_t kMaxFingerprintBytes = 16;
-inline constexpr uint32_t kMaxReconcileSplitBits = 8;      // at most 256 children per part
+inline constexpr uint32_t kMaxReconcileSplitBits =
+    8;  // at most 256 children per part
 
 // Wire enum: append-only, explicit values.
 enum class ReconcileMode : uint8_t {
-  kFingerprints = 1,  // the range split in 2^split_bits children, one fingerprint each
-  kItems = 2,         // every item the sender holds in the range
+  kFingerprints =
+      1,       // the range split in 2^split_bits children, one fingerprint each
+  kItems = 2,  // every item the sender holds in the range
 };
 
 // One range of feed ids and what the sender says about it.
@@ -52,8 +56,9 @@ struct ReconcilePart {
 };
 
 struct ReconcileMessage {
-  uint64_t session = 0;    // chosen by the initiator, echoed; also keys the fingerprints
-  uint32_t round = 0;      // 0 for the initiator's first message, +1 per reply
+  uint64_t session =
+      0;  // chosen by the initiator, echoed; also keys the fingerprints
+  uint32_t round = 0;  // 0 for the initiator's first message, +1 per reply
   uint32_t fingerprint_bytes = 8;  // kMinFingerprintBytes..kMaxFingerprintBytes
   // The sender left differing ranges out to stay within the limits; another
   // session will find them.

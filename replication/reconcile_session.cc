@@ -2,13 +2,18 @@
 
 namespace plumlog::replication {
 
-ReconcileSession::ReconcileSession(const RangeReconciler* reconciler, uint64_t id, bool initiator)
-    : reconciler_(reconciler), id_(id), initiator_(initiator), expect_round_(initiator ? 1 : 0) {}
+ReconcileSession::ReconcileSession(const RangeReconciler* reconciler,
+                                   uint64_t id, bool initiator)
+    : reconciler_(reconciler),
+      id_(id),
+      initiator_(initiator),
+      expect_round_(initiator ? 1 : 0) {}
 
 Result<ReconcileMessage> ReconcileSession::Start() {
   if (!initiator_ || started_) {
-    return Status::FailedPrecondition("reconcile session " + std::to_string(id_) +
-                                      " was already started or is not ours to start");
+    return Status::FailedPrecondition(
+        "reconcile session " + std::to_string(id_) +
+        " was already started or is not ours to start");
   }
   started_ = true;
   PLUMLOG_ASSIGN_OR_RETURN(ReconcileMessage m, reconciler_->Initiate(id_));
@@ -17,20 +22,25 @@ Result<ReconcileMessage> ReconcileSession::Start() {
   return m;
 }
 
-Result<ReconcileSession::Step> ReconcileSession::OnMessage(const ReconcileMessage& m) {
+Result<ReconcileSession::Step> ReconcileSession::OnMessage(
+    const ReconcileMessage& m) {
   auto violation = [&](const std::string& what) {
     done_ = true;
-    return Status::Corruption("reconcile session " + std::to_string(id_) + ": " + what);
+    return Status::Corruption("reconcile session " + std::to_string(id_) +
+                              ": " + what);
   };
   if (done_) return violation("message after the session ended");
-  if (initiator_ && !started_) return violation("message before the session started");
-  if (m.session != id_) return violation("message of session " + std::to_string(m.session));
+  if (initiator_ && !started_)
+    return violation("message before the session started");
+  if (m.session != id_)
+    return violation("message of session " + std::to_string(m.session));
   if (m.round != expect_round_) {
     return violation("round " + std::to_string(m.round) + ", expected " +
                      std::to_string(expect_round_));
   }
   if (fingerprint_bytes_ == 0) fingerprint_bytes_ = m.fingerprint_bytes;
-  if (m.fingerprint_bytes != fingerprint_bytes_) return violation("fingerprint size changed");
+  if (m.fingerprint_bytes != fingerprint_bytes_)
+    return violation("fingerprint size changed");
   ++received_;
   truncated_ = truncated_ || m.truncated;
   Step step;

@@ -19,7 +19,8 @@ class ReconcileSession {
  public:
   // `reconciler` is not owned. `initiator`: we send the first message
   // (Start); otherwise the peer's round-0 message opens the session.
-  ReconcileSession(const RangeReconciler* reconciler, uint64_t id, bool initiator);
+  ReconcileSession(const RangeReconciler* reconciler, uint64_t id,
+                   bool initiator);
 
   uint64_t id() const { return id_; }
   bool initiator() const { return initiator_; }
@@ -51,7 +52,7 @@ class ReconcileSession {
   bool started_ = false;
   bool done_ = false;
   bool truncated_ = false;
-  uint32_t expect_round_;       // round of the next message from the peer
+  uint32_t expect_round_;           // round of the next message from the peer
   uint32_t fingerprint_bytes_ = 0;  // fixed by the session's first message
   uint32_t received_ = 0;
 };

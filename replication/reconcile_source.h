@@ -19,11 +19,12 @@ class ReconcileSource {
   virtual ~ReconcileSource() = default;
   // Summaries (count, sum of head ids) of the 2^split_bits children of
   // `range`, in FeedRange::Child order; split_bits <= 16.
-  virtual Result<std::vector<FeedRangeSummary>> Summarize(const FeedRange& range,
-                                                          uint32_t split_bits) const = 0;
+  virtual Result<std::vector<FeedRangeSummary>> Summarize(
+      const FeedRange& range, uint32_t split_bits) const = 0;
   // The first `limit` items of `range` in id order: feed, sequence, and the
   // HeadPrefix of the head id.
-  virtual Result<std::vector<DigestItem>> Items(const FeedRange& range, size_t limit) const = 0;
+  virtual Result<std::vector<DigestItem>> Items(const FeedRange& range,
+                                                size_t limit) const = 0;
 };
 
 }  // namespace plumlog::replication

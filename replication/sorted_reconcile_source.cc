@@ -6,7 +6,8 @@
 
 namespace plumlog::replication {
 
-SortedReconcileSource::SortedReconcileSource(std::vector<Item> items) : items_(std::move(items)) {
+SortedReconcileSource::SortedReconcileSource(std::vector<Item> items)
+    : items_(std::move(items)) {
   std::sort(items_.begin(), items_.end(),
             [](const Item& a, const Item& b) { return a.key < b.key; });
   prefix_.resize(items_.size() + 1);
@@ -16,25 +17,29 @@ SortedReconcileSource::SortedReconcileSource(std::vector<Item> items) : items_(s
   }
 }
 
-SortedReconcileSource SortedReconcileSource::FromHeads(const std::vector<FeedInfo>& heads) {
+SortedReconcileSource SortedReconcileSource::FromHeads(
+    const std::vector<FeedInfo>& heads) {
   std::vector<Item> items;
   for (const FeedInfo& h : heads) {
-    if (storage::CountsInSummary(h)) items.push_back(Item{h.author, h.seq, h.head});
+    if (storage::CountsInSummary(h))
+      items.push_back(Item{h.author, h.seq, h.head});
   }
   return SortedReconcileSource(std::move(items));
 }
 
 size_t SortedReconcileSource::LowerBound(const FeedId& id) const {
   return static_cast<size_t>(
-      std::lower_bound(items_.begin(), items_.end(), id,
-                       [](const Item& a, const FeedId& k) { return a.key < k; }) -
+      std::lower_bound(
+          items_.begin(), items_.end(), id,
+          [](const Item& a, const FeedId& k) { return a.key < k; }) -
       items_.begin());
 }
 
 size_t SortedReconcileSource::UpperBound(const FeedId& id) const {
   return static_cast<size_t>(
-      std::upper_bound(items_.begin(), items_.end(), id,
-                       [](const FeedId& k, const Item& a) { return k < a.key; }) -
+      std::upper_bound(
+          items_.begin(), items_.end(), id,
+          [](const FeedId& k, const Item& a) { return k < a.key; }) -
       items_.begin());
 }
 
@@ -43,10 +48,15 @@ Result<std::vector<FeedRangeSummary>> SortedReconcileSource::Summarize(
   PLUMLOG_RETURN_IF_ERROR(storage::CheckSummaryRequest(range, split_bits));
   const size_t n = size_t{1} << split_bits;
   std::vector<FeedRangeSummary> out(n);
-  const size_t begin = LowerBound(range.First()), end = UpperBound(range.Last());
+  const size_t begin = LowerBound(range.First()),
+               end = UpperBound(range.Last());
   size_t lo = begin;
   for (size_t i = 0; i < n && lo < end; ++i) {
-    const size_t hi = i + 1 == n ? end : UpperBound(range.Child(split_bits, static_cast<uint32_t>(i)).Last());
+    const size_t hi =
+        i + 1 == n
+            ? end
+            : UpperBound(
+                  range.Child(split_bits, static_cast<uint32_t>(i)).Last());
     out[i] = prefix_[hi];
     out[i].Subtract(prefix_[lo]);
     lo = hi;
@@ -54,13 +64,15 @@ Result<std::vector<FeedRangeSummary>> SortedReconcileSource::Summarize(
   return out;
 }
 
-Result<std::vector<DigestItem>> SortedReconcileSource::Items(const FeedRange& range,
-                                                             size_t limit) const {
+Result<std::vector<DigestItem>> SortedReconcileSource::Items(
+    const FeedRange& range, size_t limit) const {
   PLUMLOG_RETURN_IF_ERROR(storage::CheckSummaryRequest(range, 0));
   std::vector<DigestItem> out;
   const size_t end = UpperBound(range.Last());
-  for (size_t i = LowerBound(range.First()); i < end && out.size() < limit; ++i) {
-    out.push_back(DigestItem{items_[i].key, items_[i].seq, HeadPrefix(items_[i].hash)});
+  for (size_t i = LowerBound(range.First()); i < end && out.size() < limit;
+       ++i) {
+    out.push_back(
+        DigestItem{items_[i].key, items_[i].seq, HeadPrefix(items_[i].hash)});
   }
   return out;
 }

@@ -24,9 +24,10 @@ class SortedReconcileSource final : public ReconcileSource {
 
   size_t size() const { return items_.size(); }
 
-  Result<std::vector<FeedRangeSummary>> Summarize(const FeedRange& range,
-                                                  uint32_t split_bits) const override;
-  Result<std::vector<DigestItem>> Items(const FeedRange& range, size_t limit) const override;
+  Result<std::vector<FeedRangeSummary>> Summarize(
+      const FeedRange& range, uint32_t split_bits) const override;
+  Result<std::vector<DigestItem>> Items(const FeedRange& range,
+                                        size_t limit) const override;
 
  private:
   // Index of the first item whose key is >= id.
@@ -34,8 +35,8 @@ class SortedReconcileSource final : public ReconcileSource {
   // Index of the first item whose key is > id.
   size_t UpperBound(const FeedId& id) const;
 
-  std::vector<Item> items_;                // by key
-  std::vector<FeedRangeSummary> prefix_;   // prefix_[i]: summary of items_[0, i)
+  std::vector<Item> items_;               // by key
+  std::vector<FeedRangeSummary> prefix_;  // prefix_[i]: summary of items_[0, i)
 };
 
 }  // namespace plumlog::replication

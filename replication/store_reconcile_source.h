@@ -14,9 +14,10 @@ class StoreReconcileSource final : public ReconcileSource {
   // `store` is not owned.
   explicit StoreReconcileSource(const Store* store) : store_(store) {}
 
-  Result<std::vector<FeedRangeSummary>> Summarize(const FeedRange& range,
-                                                  uint32_t split_bits) const override;
-  Result<std::vector<DigestItem>> Items(const FeedRange& range, size_t limit) const override;
+  Result<std::vector<FeedRangeSummary>> Summarize(
+      const FeedRange& range, uint32_t split_bits) const override;
+  Result<std::vector<DigestItem>> Items(const FeedRange& range,
+                                        size_t limit) const override;
 
  private:
   const Store* store_;

@@ -86,7 +86,8 @@ std::vector<rocksdb::ColumnFamilyDescriptor> CfDescriptors(const rocksdb::Option
       rocksdb::NewFixedPrefixTransform(32));
   // Feed summaries are written as merge operands that add up; at most 64 of
   // them pile up on one key in the memtable before they are folded.
-  d[kCfFeedSums].options.merge_operator = std::make_shared<FeedSumMergeOperator>();
+  d[kCfFeedSums].options.merge_operator =
+      std::make_shared<FeedSumMergeOperator>();
   d[kCfFeedSums].options.max_successive_merges = 64;
   return d;
 }
@@ -218,15 +219,17 @@ Status FeedStore::OpenDb() {
   std::vector<std::string> present;
   rocksdb::Status rs = rocksdb::DB::ListColumnFamilies(opts, path, &present);
   PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot open database " + path));
-  std::vector<rocksdb::ColumnFamilyDescriptor> all = CfDescriptors(opts), wanted;
+  std::vector<rocksdb::ColumnFamilyDescriptor> all = CfDescriptors(opts),
+                                               wanted;
   std::vector<int> index;
   for (int i = 0; i < kCfCount; ++i) {
-    if (std::find(present.begin(), present.end(), kCfNames[i]) != present.end()) {
+    if (std::find(present.begin(), present.end(), kCfNames[i]) !=
+        present.end()) {
       wanted.push_back(all[i]);
       index.push_back(i);
     } else if (i != kCfFeedSums) {
-      return Status::Corruption("the database at " + path + " has no column family " +
-                                kCfNames[i]);
+      return Status::Corruption("the database at " + path +
+                                " has no column family " + kCfNames[i]);
     }
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
@@ -235,14 +238,16 @@ Status FeedStore::OpenDb() {
     if (::mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory");
     secondary_dir_ = tmpl;
     opts.max_open_files = -1;  // required by secondary instances
-    rs = rocksdb::DB::OpenAsSecondary(opts, path, secondary_dir_, wanted, &handles, &raw);
+    rs = rocksdb::DB::OpenAsSecondary(opts, path, secondary_dir_, wanted,
+                                      &handles, &raw);
   } else {
     // Our own info logger: RocksDB's aborts on a full disk (storage/info_log.h).
     if (auto log = InfoLog::Open(path, opts.max_log_file_size)) opts.info_log = std::move(log);
     rs = rocksdb::DB::Open(opts, path, wanted, &handles, &raw);
   }
   cfs_.assign(kCfCount, nullptr);
-  for (size_t k = 0; k < handles.size(); ++k) cfs_[static_cast<size_t>(index[k])] = handles[k];
+  for (size_t k = 0; k < handles.size(); ++k)
+    cfs_[static_cast<size_t>(index[k])] = handles[k];
   Status st = FromRocks(rs, "cannot open database " + path);
   if (st.code() == Status::Code::kBusy) {
     return Status::Busy("the store at " + home_ +
@@ -270,36 +275,43 @@ Status FeedStore::OpenDb() {
                                       std::string(kSchemaVersion));
   }
   if (cfs_[kCfFeedSums] == nullptr) {
-    return Status::Corruption("the database at " + path + " has no column family " +
-                              kCfNames[kCfFeedSums]);
+    return Status::Corruption("the database at " + path +
+                              " has no column family " + kCfNames[kCfFeedSums]);
   }
   return Status::OK();
 }
 
-Status FeedStore::AddFeedSums(const rocksdb::ColumnFamilyDescriptor& descriptor) {
+Status FeedStore::AddFeedSums(
+    const rocksdb::ColumnFamilyDescriptor& descriptor) {
   if (cfs_[kCfFeedSums] == nullptr) {
-    PLUMLOG_RETURN_IF_ERROR(FromRocks(
-        db_->CreateColumnFamily(descriptor.options, descriptor.name, &cfs_[kCfFeedSums]),
-        "cannot add the feed summaries to the store"));
+    PLUMLOG_RETURN_IF_ERROR(
+        FromRocks(db_->CreateColumnFamily(descriptor.options, descriptor.name,
+                                          &cfs_[kCfFeedSums]),
+                  "cannot add the feed summaries to the store"));
   }
   // One record per range at each level, from the heads, and the new schema
   // version in the same batch: a crash leaves version 1 (and an empty
   // family), which the next open upgrades again.
   std::map<std::string, FeedRangeSummary> sums;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfHeads]));
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfHeads]));
   for (it->SeekToFirst(); it->Valid(); it->Next()) {
     FeedInfo info;
-    if (!ParseHeadValue(std::string_view(it->key().data(), it->key().size()),
-                        std::string_view(it->value().data(), it->value().size()), &info)) {
+    if (!ParseHeadValue(
+            std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()), &info)) {
       return Status::Corruption("malformed feed head record");
     }
     if (!CountsInSummary(info)) continue;
-    for (uint32_t bits : kFeedSumLevels) sums[FeedSumKey(bits, info.author)].Add(info.head);
+    for (uint32_t bits : kFeedSumLevels)
+      sums[FeedSumKey(bits, info.author)].Add(info.head);
   }
   PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read feed heads"));
   rocksdb::WriteBatch wb;
-  for (const auto& [key, sum] : sums) wb.Put(cfs_[kCfFeedSums], key, FeedSumValue(sum));
-  wb.Put(cfs_[kCfMeta], std::string(kMetaSchemaKey), std::string(kSchemaVersion));
+  for (const auto& [key, sum] : sums)
+    wb.Put(cfs_[kCfFeedSums], key, FeedSumValue(sum));
+  wb.Put(cfs_[kCfMeta], std::string(kMetaSchemaKey),
+         std::string(kSchemaVersion));
   rocksdb::WriteOptions wo;
   wo.sync = true;
   std::lock_guard<std::mutex> w(db_write_mu_);
@@ -652,7 +664,8 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
     // one (docs/storage.md, "Feed summaries"); heads_ is still the committed
     // state, which only this leader changes.
     FeedRangeSummary delta = SummaryOf(head);
-    if (auto old = heads_.find(author); old != heads_.end()) delta.Subtract(SummaryOf(old->second));
+    if (auto old = heads_.find(author); old != heads_.end())
+      delta.Subtract(SummaryOf(old->second));
     if (!delta.empty()) {
       const std::string value = FeedSumValue(delta);
       for (uint32_t bits : kFeedSumLevels) {
@@ -981,16 +994,20 @@ Result<std::vector<ForkProof>> FeedStore::Forks() const {
 namespace {
 
 // Visits the heads of `range` in id order until `fn` returns false.
-Status ForEachHead(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* heads, const FeedRange& range,
+Status ForEachHead(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* heads,
+                   const FeedRange& range,
                    const std::function<bool(const FeedInfo&)>& fn) {
   const FeedId last = range.Last();
-  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), heads));
-  for (it->Seek(rocksdb::Slice(range.First().view().data(), FeedId::kSize)); it->Valid();
-       it->Next()) {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), heads));
+  for (it->Seek(rocksdb::Slice(range.First().view().data(), FeedId::kSize));
+       it->Valid(); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
     if (key.size() == FeedId::kSize && key > last.view()) break;
     FeedInfo info;
-    if (!ParseHeadValue(key, std::string_view(it->value().data(), it->value().size()), &info)) {
+    if (!ParseHeadValue(
+            key, std::string_view(it->value().data(), it->value().size()),
+            &info)) {
       return Status::Corruption("malformed feed head record");
     }
     if (!fn(info)) break;
@@ -1000,8 +1017,8 @@ Status ForEachHead(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* heads, const Fe
 
 }  // namespace
 
-Result<std::vector<FeedRangeSummary>> FeedStore::SummarizeFeeds(const FeedRange& range,
-                                                                uint32_t split_bits) const {
+Result<std::vector<FeedRangeSummary>> FeedStore::SummarizeFeeds(
+    const FeedRange& range, uint32_t split_bits) const {
   PLUMLOG_RETURN_IF_ERROR(CheckSummaryRequest(range, split_bits));
   std::vector<FeedRangeSummary> out(size_t{1} << split_bits);
   const uint32_t child_bits = range.bits + split_bits;
@@ -1013,10 +1030,12 @@ Result<std::vector<FeedRangeSummary>> FeedStore::SummarizeFeeds(const FeedRange&
     if (level == 0 && child_bits <= bits) level = bits;
   }
   if (level == 0 || cfs_[kCfFeedSums] == nullptr) {
-    PLUMLOG_RETURN_IF_ERROR(ForEachHead(db_.get(), cfs_[kCfHeads], range, [&](const FeedInfo& h) {
-      if (CountsInSummary(h)) out[range.ChildIndex(split_bits, h.author)].Add(h.head);
-      return true;
-    }));
+    PLUMLOG_RETURN_IF_ERROR(
+        ForEachHead(db_.get(), cfs_[kCfHeads], range, [&](const FeedInfo& h) {
+          if (CountsInSummary(h))
+            out[range.ChildIndex(split_bits, h.author)].Add(h.head);
+          return true;
+        }));
     return out;
   }
   const std::string first = FeedSumKey(level, range.First());
@@ -1029,12 +1048,14 @@ Result<std::vector<FeedRangeSummary>> FeedStore::SummarizeFeeds(const FeedRange&
     FeedRange node;
     FeedRangeSummary sum;
     if (!ParseFeedSumKey(key, &node) ||
-        !ParseFeedSumValue(std::string_view(it->value().data(), it->value().size()), &sum)) {
+        !ParseFeedSumValue(
+            std::string_view(it->value().data(), it->value().size()), &sum)) {
       return Status::Corruption("malformed feed summary record");
     }
     out[range.ChildIndex(split_bits, node.prefix)].Add(sum);
   }
-  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read feed summaries"));
+  PLUMLOG_RETURN_IF_ERROR(
+      FromRocks(it->status(), "cannot read feed summaries"));
   return out;
 }
 
@@ -1043,10 +1064,11 @@ Result<std::vector<FeedInfo>> FeedStore::FeedsInRange(const FeedRange& range,
   PLUMLOG_RETURN_IF_ERROR(CheckSummaryRequest(range, 0));
   std::vector<FeedInfo> out;
   if (limit == 0) return out;
-  PLUMLOG_RETURN_IF_ERROR(ForEachHead(db_.get(), cfs_[kCfHeads], range, [&](const FeedInfo& h) {
-    if (CountsInSummary(h)) out.push_back(h);
-    return out.size() < limit;
-  }));
+  PLUMLOG_RETURN_IF_ERROR(
+      ForEachHead(db_.get(), cfs_[kCfHeads], range, [&](const FeedInfo& h) {
+        if (CountsInSummary(h)) out.push_back(h);
+        return out.size() < limit;
+      }));
   return out;
 }
 

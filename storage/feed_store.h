@@ -48,9 +48,10 @@ class FeedStore final : public Store {
   Result<std::map<FeedId, int64_t>> LoadPeerClock(const FeedId& peer) const override;
   Status SavePeerClock(const FeedId& peer, const std::map<FeedId, int64_t>& clock) override;
   // From the `feed_sums` index (docs/storage.md, "Feed summaries").
-  Result<std::vector<FeedRangeSummary>> SummarizeFeeds(const FeedRange& range,
-                                                       uint32_t split_bits) const override;
-  Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range, size_t limit) const override;
+  Result<std::vector<FeedRangeSummary>> SummarizeFeeds(
+      const FeedRange& range, uint32_t split_bits) const override;
+  Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
+                                             size_t limit) const override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 

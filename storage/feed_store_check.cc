@@ -62,7 +62,8 @@ Result<CheckReport> FeedStore::Check() const {
     std::map<std::string, FeedRangeSummary> expected;
     for (const auto& [author, head] : heads) {
       if (!CountsInSummary(head)) continue;
-      for (uint32_t bits : kFeedSumLevels) expected[FeedSumKey(bits, author)].Add(head.head);
+      for (uint32_t bits : kFeedSumLevels)
+        expected[FeedSumKey(bits, author)].Add(head.head);
     }
     auto where = [](const std::string& key) {
       static const char kHex[] = "0123456789abcdef";
@@ -73,13 +74,15 @@ Result<CheckReport> FeedStore::Check() const {
       }
       return w;
     };
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, cfs_[kCfFeedSums]));
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(ro, cfs_[kCfFeedSums]));
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
       const std::string key(it->key().data(), it->key().size());
       FeedRange node;
       FeedRangeSummary got;
       if (!ParseFeedSumKey(key, &node) ||
-          !ParseFeedSumValue(std::string_view(it->value().data(), it->value().size()), &got)) {
+          !ParseFeedSumValue(
+              std::string_view(it->value().data(), it->value().size()), &got)) {
         problem("feed summaries", "malformed record");
         continue;
       }
@@ -89,13 +92,16 @@ Result<CheckReport> FeedStore::Check() const {
         expected.erase(e);
       }
       if (!(got == want)) {
-        problem(where(key), "counts " + std::to_string(got.count) + " feeds, the heads " +
-                                std::to_string(want.count) + ", or the sums of head ids differ");
+        problem(where(key), "counts " + std::to_string(got.count) +
+                                " feeds, the heads " +
+                                std::to_string(want.count) +
+                                ", or the sums of head ids differ");
       }
     }
     PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading feed summaries"));
     for (const auto& [key, want] : expected) {
-      problem(where(key), "missing; the heads hold " + std::to_string(want.count) + " feeds there");
+      problem(where(key), "missing; the heads hold " +
+                              std::to_string(want.count) + " feeds there");
     }
   }
 

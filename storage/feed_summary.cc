@@ -7,7 +7,8 @@ namespace plumlog {
 namespace {
 
 // Bits [start, start + count) of a big-endian 256-bit string, count <= 32.
-uint32_t GetBits(const std::array<uint8_t, 32>& b, uint32_t start, uint32_t count) {
+uint32_t GetBits(const std::array<uint8_t, 32>& b, uint32_t start,
+                 uint32_t count) {
   uint32_t v = 0;
   for (uint32_t k = 0; k < count; ++k) {
     const uint32_t bit = start + k;
@@ -16,7 +17,8 @@ uint32_t GetBits(const std::array<uint8_t, 32>& b, uint32_t start, uint32_t coun
   return v;
 }
 
-void SetBits(std::array<uint8_t, 32>* b, uint32_t start, uint32_t count, uint32_t v) {
+void SetBits(std::array<uint8_t, 32>* b, uint32_t start, uint32_t count,
+             uint32_t v) {
   for (uint32_t k = 0; k < count; ++k) {
     const uint32_t bit = start + k;
     const uint8_t mask = static_cast<uint8_t>(0x80u >> (bit % 8));
@@ -29,7 +31,8 @@ void SetBits(std::array<uint8_t, 32>* b, uint32_t start, uint32_t count, uint32_
 }
 
 // a += b (or a -= b) modulo 2^256, little-endian.
-void AddLe(std::array<uint8_t, 32>* a, const std::array<uint8_t, 32>& b, bool subtract) {
+void AddLe(std::array<uint8_t, 32>* a, const std::array<uint8_t, 32>& b,
+           bool subtract) {
   unsigned carry = subtract ? 1 : 0;  // a - b = a + ~b + 1
   for (size_t i = 0; i < 32; ++i) {
     const unsigned bi = subtract ? static_cast<uint8_t>(~b[i]) : b[i];
@@ -66,7 +69,8 @@ bool FeedRange::Contains(const FeedId& id) const {
 FeedId FeedRange::Last() const {
   FeedId last = prefix;
   auto& b = last.mutable_bytes();
-  for (uint32_t bit = bits; bit < 256; ++bit) b[bit / 8] |= static_cast<uint8_t>(0x80u >> (bit % 8));
+  for (uint32_t bit = bits; bit < 256; ++bit)
+    b[bit / 8] |= static_cast<uint8_t>(0x80u >> (bit % 8));
   return last;
 }
 
@@ -102,7 +106,8 @@ void FeedRangeSummary::Subtract(const FeedRangeSummary& other) {
 }
 
 bool FeedRangeSummary::empty() const {
-  return count == 0 && std::all_of(sum.begin(), sum.end(), [](uint8_t b) { return b == 0; });
+  return count == 0 &&
+         std::all_of(sum.begin(), sum.end(), [](uint8_t b) { return b == 0; });
 }
 
 namespace storage {
@@ -115,20 +120,24 @@ FeedRangeSummary SummaryOf(const FeedInfo& head) {
 
 Status CheckSummaryRequest(const FeedRange& range, uint32_t split_bits) {
   if (range.bits > 256) {
-    return Status::InvalidArgument("feed range of " + std::to_string(range.bits) + " bits");
+    return Status::InvalidArgument("feed range of " +
+                                   std::to_string(range.bits) + " bits");
   }
   if (!(FeedRange::Of(range.prefix, range.bits) == range)) {
-    return Status::InvalidArgument("feed range prefix has bits set past its length");
+    return Status::InvalidArgument(
+        "feed range prefix has bits set past its length");
   }
   if (split_bits > kMaxSummarySplitBits || range.bits + split_bits > 256) {
-    return Status::InvalidArgument("cannot split a range of " + std::to_string(range.bits) +
-                                   " bits into 2^" + std::to_string(split_bits) + " parts");
+    return Status::InvalidArgument(
+        "cannot split a range of " + std::to_string(range.bits) +
+        " bits into 2^" + std::to_string(split_bits) + " parts");
   }
   return Status::OK();
 }
 
 std::vector<FeedRangeSummary> SummarizeHeads(const std::vector<FeedInfo>& heads,
-                                             const FeedRange& range, uint32_t split_bits) {
+                                             const FeedRange& range,
+                                             uint32_t split_bits) {
   std::vector<FeedRangeSummary> out(size_t{1} << split_bits);
   for (const FeedInfo& h : heads) {
     if (!CountsInSummary(h) || !range.Contains(h.author)) continue;

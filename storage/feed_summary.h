@@ -17,7 +17,9 @@ namespace plumlog::storage {
 inline constexpr uint32_t kMaxSummarySplitBits = 16;
 
 // A feed counts in summaries when it holds an entry and is not forked.
-inline bool CountsInSummary(const FeedInfo& head) { return head.seq > 0 && !head.forked; }
+inline bool CountsInSummary(const FeedInfo& head) {
+  return head.seq > 0 && !head.forked;
+}
 
 // What `head` adds to the summary of a range holding it (empty if it does
 // not count).
@@ -31,7 +33,8 @@ Status CheckSummaryRequest(const FeedRange& range, uint32_t split_bits);
 // Summaries of the 2^split_bits children of `range` over `heads` (any
 // order; heads outside the range are skipped).
 std::vector<FeedRangeSummary> SummarizeHeads(const std::vector<FeedInfo>& heads,
-                                             const FeedRange& range, uint32_t split_bits);
+                                             const FeedRange& range,
+                                             uint32_t split_bits);
 
 }  // namespace plumlog::storage
 

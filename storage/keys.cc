@@ -114,7 +114,8 @@ std::string FeedSumKey(uint32_t bits, const FeedId& feed) {
 bool ParseFeedSumKey(std::string_view key, FeedRange* range) {
   if (key.empty()) return false;
   const uint32_t bits = static_cast<uint8_t>(key[0]);
-  if ((bits != kFeedSumLevels[0] && bits != kFeedSumLevels[1]) || key.size() != 1 + bits / 8) {
+  if ((bits != kFeedSumLevels[0] && bits != kFeedSumLevels[1]) ||
+      key.size() != 1 + bits / 8) {
     return false;
   }
   FeedId id;
@@ -125,7 +126,8 @@ bool ParseFeedSumKey(std::string_view key, FeedRange* range) {
 
 std::string FeedSumValue(const FeedRangeSummary& s) {
   std::string v(kFeedSumValueSize, '\0');
-  for (int i = 0; i < 8; ++i) v[static_cast<size_t>(i)] = static_cast<char>((s.count >> (8 * i)) & 0xff);
+  for (int i = 0; i < 8; ++i)
+    v[static_cast<size_t>(i)] = static_cast<char>((s.count >> (8 * i)) & 0xff);
   std::memcpy(v.data() + 8, s.sum.data(), 32);
   return v;
 }
@@ -133,7 +135,9 @@ std::string FeedSumValue(const FeedRangeSummary& s) {
 bool ParseFeedSumValue(std::string_view v, FeedRangeSummary* s) {
   if (v.size() != kFeedSumValueSize) return false;
   s->count = 0;
-  for (int i = 7; i >= 0; --i) s->count = (s->count << 8) | static_cast<uint8_t>(v[static_cast<size_t>(i)]);
+  for (int i = 7; i >= 0; --i)
+    s->count =
+        (s->count << 8) | static_cast<uint8_t>(v[static_cast<size_t>(i)]);
   std::memcpy(s->sum.data(), v.data() + 8, 32);
   return true;
 }

@@ -12,18 +12,23 @@
 namespace plumlog::storage {
 
 // Column family names; their order here is their index in handles.
-inline constexpr const char* kCfNames[] = {"default", "log",         "feeds", "heads",    "ids",
-                                           "forks",   "peer_clocks", "meta",  "feed_sums"};
+inline constexpr const char* kCfNames[] = {"default",     "log",  "feeds",
+                                           "heads",       "ids",  "forks",
+                                           "peer_clocks", "meta", "feed_sums"};
 enum Cf : int {
   kCfDefault = 0,  // unused (RocksDB requires it)
-  kCfLog = 1,      // arrival(8) -> id(32) encoded-entry     : entries in local arrival order
-  kCfFeeds = 2,    // author(32) seq(8) -> arrival(8) id(32) : entries by author+seq
-  kCfHeads = 3,    // author(32) -> HeadValue                : feed heads
-  kCfIds = 4,      // id(32) -> author(32) seq(8)            : id index
-  kCfForks = 5,    // author(32) seq(8) id(32) -> ForkValue  : fork proofs (both entries)
+  kCfLog = 1,      // arrival(8) -> id(32) encoded-entry     : entries in local
+                   // arrival order
+  kCfFeeds =
+      2,  // author(32) seq(8) -> arrival(8) id(32) : entries by author+seq
+  kCfHeads = 3,  // author(32) -> HeadValue                : feed heads
+  kCfIds = 4,    // id(32) -> author(32) seq(8)            : id index
+  kCfForks =
+      5,  // author(32) seq(8) id(32) -> ForkValue  : fork proofs (both entries)
   kCfPeerClocks = 6,  // peer(32) author(32) -> note (8, BE two's complement)
-  kCfMeta = 7,     // name -> value                          : schema version etc.
-  kCfFeedSums = 8,  // bits(1) prefix(bits/8) -> FeedSumValue  : feed summaries (merge operands)
+  kCfMeta = 7,  // name -> value                          : schema version etc.
+  kCfFeedSums = 8,  // bits(1) prefix(bits/8) -> FeedSumValue  : feed summaries
+                    // (merge operands)
   kCfCount = 9,
 };
 

@@ -16,20 +16,22 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& home,
 }
 
 // The default Store implementations (docs/storage.md): from Feeds().
-Result<std::vector<FeedRangeSummary>> Store::SummarizeFeeds(const FeedRange& range,
-                                                            uint32_t split_bits) const {
+Result<std::vector<FeedRangeSummary>> Store::SummarizeFeeds(
+    const FeedRange& range, uint32_t split_bits) const {
   PLUMLOG_RETURN_IF_ERROR(storage::CheckSummaryRequest(range, split_bits));
   PLUMLOG_ASSIGN_OR_RETURN(std::vector<FeedInfo> heads, Feeds());
   return storage::SummarizeHeads(heads, range, split_bits);
 }
 
-Result<std::vector<FeedInfo>> Store::FeedsInRange(const FeedRange& range, size_t limit) const {
+Result<std::vector<FeedInfo>> Store::FeedsInRange(const FeedRange& range,
+                                                  size_t limit) const {
   PLUMLOG_RETURN_IF_ERROR(storage::CheckSummaryRequest(range, 0));
   PLUMLOG_ASSIGN_OR_RETURN(std::vector<FeedInfo> heads, Feeds());
   std::vector<FeedInfo> out;
   for (const FeedInfo& h : heads) {
     if (out.size() >= limit) break;
-    if (storage::CountsInSummary(h) && range.Contains(h.author)) out.push_back(h);
+    if (storage::CountsInSummary(h) && range.Contains(h.author))
+      out.push_back(h);
   }
   return out;
 }

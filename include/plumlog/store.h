@@ -105,8 +105,8 @@ class Store {
   // such feeds in it and the sum of their head ids. InvalidArgument unless
   // split_bits <= 16 and range.bits + split_bits <= 256. The default
   // implementations read Feeds(); FeedStore keeps an index.
-  virtual Result<std::vector<FeedRangeSummary>> SummarizeFeeds(const FeedRange& range,
-                                                               uint32_t split_bits) const;
+  virtual Result<std::vector<FeedRangeSummary>> SummarizeFeeds(
+      const FeedRange& range, uint32_t split_bits) const;
   // The heads of such feeds in `range`, ordered by id: the first `limit`.
   virtual Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
                                                      size_t limit) const;

@@ -303,8 +303,10 @@ int main(int argc, char** argv) {
     std::vector<rep::SortedReconcileSource::Item> x, y;
     auto item = [&] {
       rep::SortedReconcileSource::Item it;
-      for (auto& byte : it.key.mutable_bytes()) byte = static_cast<uint8_t>(rng());
-      for (auto& byte : it.hash.mutable_bytes()) byte = static_cast<uint8_t>(rng());
+      for (auto& byte : it.key.mutable_bytes())
+        byte = static_cast<uint8_t>(rng());
+      for (auto& byte : it.hash.mutable_bytes())
+        byte = static_cast<uint8_t>(rng());
       it.seq = 1 + rng() % 1000;
       return it;
     };
@@ -320,17 +322,21 @@ int main(int argc, char** argv) {
       }
     }
     const rep::SortedReconcileSource sx(x), sy(y);
-    const rep::RangeReconciler rx(&sx, rep::ReconcileOptions()), ry(&sy, rep::ReconcileOptions());
+    const rep::RangeReconciler rx(&sx, rep::ReconcileOptions()),
+        ry(&sy, rep::ReconcileOptions());
     rep::ReconcileSession sa(&rx, 77, true), sb(&ry, 77, false);
     std::optional<rep::ReconcileMessage> m = sa.Start().value();
     for (int n = 0; m; ++n) {
-      WriteSeed(dir, "session-" + std::to_string(n), rep::EncodeReconcileMessage(*m));
+      WriteSeed(dir, "session-" + std::to_string(n),
+                rep::EncodeReconcileMessage(*m));
       m = (n % 2 == 0 ? sb : sa).OnMessage(*m).value().send;
     }
     const rep::SortedReconcileSource small({x[0], x[1]});
     const rep::RangeReconciler rs(&small, rep::ReconcileOptions());
-    WriteSeed(dir, "open-small", rep::EncodeReconcileMessage(rs.Initiate(1).value()));
-    rep::ReconcileMessage wide;  // 16-byte fingerprints, 8-bit splits, truncated
+    WriteSeed(dir, "open-small",
+              rep::EncodeReconcileMessage(rs.Initiate(1).value()));
+    rep::ReconcileMessage
+        wide;  // 16-byte fingerprints, 8-bit splits, truncated
     wide.session = ~uint64_t{0};
     wide.round = rep::kMaxReconcileRound;
     wide.fingerprint_bytes = rep::kMaxFingerprintBytes;

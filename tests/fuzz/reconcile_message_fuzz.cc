@@ -44,7 +44,8 @@ void CheckLimits(const ReconcileMessage& m) {
     if (p.mode == ReconcileMode::kFingerprints) {
       FUZZ_CHECK(p.split_bits >= 1 && p.split_bits <= kMaxReconcileSplitBits);
       FUZZ_CHECK(p.range.bits + p.split_bits <= 256);
-      FUZZ_CHECK(p.fingerprints.size() == (size_t{1} << p.split_bits) * m.fingerprint_bytes);
+      FUZZ_CHECK(p.fingerprints.size() ==
+                 (size_t{1} << p.split_bits) * m.fingerprint_bytes);
       children += size_t{1} << p.split_bits;
     } else {
       FUZZ_CHECK(p.mode == ReconcileMode::kItems);

@@ -20,8 +20,12 @@ using testing::RunSession;
 using testing::SessionRun;
 
 struct Pair {
-  Pair(std::vector<Item> a_items, std::vector<Item> b_items, ReconcileOptions o = {})
-      : a_src(std::move(a_items)), b_src(std::move(b_items)), a(&a_src, o), b(&b_src, o) {}
+  Pair(std::vector<Item> a_items, std::vector<Item> b_items,
+       ReconcileOptions o = {})
+      : a_src(std::move(a_items)),
+        b_src(std::move(b_items)),
+        a(&a_src, o),
+        b(&b_src, o) {}
   SortedReconcileSource a_src, b_src;
   RangeReconciler a, b;
 };
@@ -49,9 +53,10 @@ TEST(RangeReconciler, RandomDifferencesAreAllFound) {
   for (uint64_t seed = 1; seed <= 6; ++seed) {
     for (size_t common : {0u, 1u, 7u, 300u, 5000u}) {
       for (size_t diffs : {1u, 3u, 40u, 700u}) {
-        SCOPED_TRACE(::testing::Message() << "seed " << seed << " common " << common
-                                          << " diffs " << diffs);
-        testing::SetPair s = MakeSets(seed * 1000 + common + diffs, common, diffs);
+        SCOPED_TRACE(::testing::Message() << "seed " << seed << " common "
+                                          << common << " diffs " << diffs);
+        testing::SetPair s =
+            MakeSets(seed * 1000 + common + diffs, common, diffs);
         Pair p(s.a, s.b);
         SessionRun run = RunSession(p.a, p.b, seed);
         EXPECT_TRUE(run.a_done && run.b_done);
@@ -78,7 +83,8 @@ TEST(RangeReconciler, EveryOptionSettingFindsTheSameDifferences) {
         o.max_resolve_items = 50;  // small: ranges get split to be compared
         o.max_rounds = 128;
         ASSERT_TRUE(o.Validate().ok());
-        SCOPED_TRACE(::testing::Message() << "split " << split << " leaf " << leaf << " fp " << fp);
+        SCOPED_TRACE(::testing::Message()
+                     << "split " << split << " leaf " << leaf << " fp " << fp);
         Pair p(s.a, s.b, o);
         SessionRun run = RunSession(p.a, p.b);
         EXPECT_FALSE(run.truncated);
@@ -136,8 +142,8 @@ std::vector<Item> Clustered(std::mt19937_64& rng, int n, uint32_t shared) {
     FeedId k = RandomFeed(rng);
     for (uint32_t bit = 0; bit < shared; ++bit) {
       const uint8_t mask = static_cast<uint8_t>(0x80u >> (bit % 8));
-      k.mutable_bytes()[bit / 8] =
-          static_cast<uint8_t>((k.bytes()[bit / 8] & ~mask) | (base.bytes()[bit / 8] & mask));
+      k.mutable_bytes()[bit / 8] = static_cast<uint8_t>(
+          (k.bytes()[bit / 8] & ~mask) | (base.bytes()[bit / 8] & mask));
     }
     out.push_back({k, 1, RandomHead(rng)});
   }
@@ -156,12 +162,14 @@ TEST(RangeReconciler, KeysSharingLongPrefixesStillReconcile) {
   SessionRun run = RunSession(p.a, p.b);
   EXPECT_FALSE(run.truncated);
   ExpectFound(run, a, b);
-  EXPECT_GT(run.messages, 30);  // one level of 4 bits per message through the shared prefix
+  EXPECT_GT(run.messages,
+            30);  // one level of 4 bits per message through the shared prefix
 }
 
 TEST(RangeReconciler, TooDeepASessionEndsTruncatedNotStuck) {
   std::mt19937_64 rng(12);
-  std::vector<Item> a = Clustered(rng, 50, 200);  // 50 levels of splits before keys part
+  std::vector<Item> a =
+      Clustered(rng, 50, 200);  // 50 levels of splits before keys part
   std::vector<Item> b = a;
   b[3].seq = 5;
   b[3].hash = RandomHead(rng);
@@ -197,14 +205,18 @@ TEST(RangeReconciler, FingerprintsDependOnSessionAndSummary) {
   FeedRangeSummary s, t;
   s.Add(RandomHead(rng));
   t = s;
-  EXPECT_EQ(RangeReconciler::Fingerprint(s, 1, 8), RangeReconciler::Fingerprint(t, 1, 8));
-  EXPECT_NE(RangeReconciler::Fingerprint(s, 1, 8), RangeReconciler::Fingerprint(s, 2, 8));
+  EXPECT_EQ(RangeReconciler::Fingerprint(s, 1, 8),
+            RangeReconciler::Fingerprint(t, 1, 8));
+  EXPECT_NE(RangeReconciler::Fingerprint(s, 1, 8),
+            RangeReconciler::Fingerprint(s, 2, 8));
   t.Add(RandomHead(rng));
-  EXPECT_NE(RangeReconciler::Fingerprint(s, 1, 8), RangeReconciler::Fingerprint(t, 1, 8));
+  EXPECT_NE(RangeReconciler::Fingerprint(s, 1, 8),
+            RangeReconciler::Fingerprint(t, 1, 8));
   EXPECT_EQ(RangeReconciler::Fingerprint(s, 1, 4).size(), 4u);
   EXPECT_EQ(RangeReconciler::Fingerprint(s, 1, 16).size(), 16u);
   // The empty set's fingerprint is not all zeros (it is keyed).
-  EXPECT_NE(RangeReconciler::Fingerprint(FeedRangeSummary(), 1, 8), std::string(8, '\0'));
+  EXPECT_NE(RangeReconciler::Fingerprint(FeedRangeSummary(), 1, 8),
+            std::string(8, '\0'));
 }
 
 // A peer's message that mismatches everywhere (random fingerprints over the
@@ -213,7 +225,8 @@ TEST(RangeReconciler, FingerprintsDependOnSessionAndSummary) {
 TEST(RangeReconciler, HostileMessageGetsABoundedAnswer) {
   std::mt19937_64 rng(15);
   std::vector<Item> items;
-  for (int i = 0; i < 200000; ++i) items.push_back({RandomFeed(rng), 1, RandomHead(rng)});
+  for (int i = 0; i < 200000; ++i)
+    items.push_back({RandomFeed(rng), 1, RandomHead(rng)});
   SortedReconcileSource src(std::move(items));
   RangeReconciler r(&src, ReconcileOptions());
   ReconcileMessage hostile;
@@ -223,7 +236,8 @@ TEST(RangeReconciler, HostileMessageGetsABoundedAnswer) {
     ReconcilePart part;
     part.range = FeedRange().Child(7, i);
     part.split_bits = 8;
-    for (int k = 0; k < 256 * 4; ++k) part.fingerprints.push_back(static_cast<char>(rng()));
+    for (int k = 0; k < 256 * 4; ++k)
+      part.fingerprints.push_back(static_cast<char>(rng()));
     hostile.parts.push_back(std::move(part));
   }
   ASSERT_TRUE(DecodeReconcileMessage(EncodeReconcileMessage(hostile)).ok());
@@ -260,7 +274,8 @@ TEST(RangeReconciler, HostileMessageGetsABoundedAnswer) {
 TEST(RangeReconciler, RangesWithTooManyOfOursAreSplitNotListed) {
   std::mt19937_64 rng(16);
   std::vector<Item> items;
-  for (int i = 0; i < 5000; ++i) items.push_back({RandomFeed(rng), 1, RandomHead(rng)});
+  for (int i = 0; i < 5000; ++i)
+    items.push_back({RandomFeed(rng), 1, RandomHead(rng)});
   SortedReconcileSource src(items);
   ReconcileOptions o;
   o.max_resolve_items = 100;
@@ -282,26 +297,34 @@ TEST(ReconcileOptions, ValidateNamesTheField) {
   EXPECT_TRUE(ReconcileOptions().Validate().ok());
   ReconcileOptions o;
   o.fingerprint_bytes = 3;
-  EXPECT_NE(o.Validate().message().find("fingerprint_bytes"), std::string::npos);
+  EXPECT_NE(o.Validate().message().find("fingerprint_bytes"),
+            std::string::npos);
   o = {};
   o.split_bits = 9;
   EXPECT_NE(o.Validate().message().find("split_bits"), std::string::npos);
   o = {};
   o.initial_split_bits = 0;
-  EXPECT_NE(o.Validate().message().find("initial_split_bits"), std::string::npos);
+  EXPECT_NE(o.Validate().message().find("initial_split_bits"),
+            std::string::npos);
   o = {};
   o.max_rounds = 129;
   EXPECT_NE(o.Validate().message().find("max_rounds"), std::string::npos);
   o = {};
   o.max_resolve_per_message = o.max_resolve_items - 1;
-  EXPECT_NE(o.Validate().message().find("max_resolve_per_message"), std::string::npos);
+  EXPECT_NE(o.Validate().message().find("max_resolve_per_message"),
+            std::string::npos);
 }
 
 // ---- sessions ----
 
 class SessionTest : public ::testing::Test {
  protected:
-  SessionTest() : s_(MakeSets(21, 500, 30)), a_src_(s_.a), b_src_(s_.b), a_(&a_src_, {}), b_(&b_src_, {}) {}
+  SessionTest()
+      : s_(MakeSets(21, 500, 30)),
+        a_src_(s_.a),
+        b_src_(s_.b),
+        a_(&a_src_, {}),
+        b_(&b_src_, {}) {}
   testing::SetPair s_;
   SortedReconcileSource a_src_, b_src_;
   RangeReconciler a_, b_;
@@ -354,7 +377,8 @@ TEST_F(SessionTest, NothingIsAcceptedAfterTheEnd) {
   ReconcileSession init(&a_, 1, true), resp(&b_, 1, false);
   ReconcileMessage done;
   done.session = 1;
-  ASSERT_TRUE(resp.OnMessage(done).ok());  // an empty first message: nothing to do
+  ASSERT_TRUE(
+      resp.OnMessage(done).ok());  // an empty first message: nothing to do
   EXPECT_TRUE(resp.done());
   done.round = 1;
   EXPECT_FALSE(resp.OnMessage(done).ok());
@@ -376,10 +400,14 @@ TEST_F(SessionTest, MaxRoundsEndsTheSessionAsTruncated) {
 // ---- backed by stores ----
 
 TEST(StoreReconcileSource, TwoStoresReconcileToTheirDifference) {
-  storage::MemoryStore a(plumlog::testing::KeyFromByte(1), storage::MemoryStoreOptions());
-  storage::MemoryStore b(plumlog::testing::KeyFromByte(2), storage::MemoryStoreOptions());
+  storage::MemoryStore a(plumlog::testing::KeyFromByte(1),
+                         storage::MemoryStoreOptions());
+  storage::MemoryStore b(plumlog::testing::KeyFromByte(2),
+                         storage::MemoryStoreOptions());
   std::vector<plumlog::testing::FeedBuilder> feeds;
-  for (int i = 0; i < 60; ++i) feeds.emplace_back(plumlog::testing::KeyFromByte(static_cast<uint8_t>(10 + i)));
+  for (int i = 0; i < 60; ++i)
+    feeds.emplace_back(
+        plumlog::testing::KeyFromByte(static_cast<uint8_t>(10 + i)));
   for (int i = 0; i < 60; ++i) {
     std::vector<Entry> es = feeds[static_cast<size_t>(i)].NextN(3);
     ASSERT_TRUE(a.Ingest(es).ok());
@@ -393,12 +421,15 @@ TEST(StoreReconcileSource, TwoStoresReconcileToTheirDifference) {
   RangeReconciler ra(&sa, {}), rb(&sb, {});
   SessionRun run = RunSession(ra, rb);
   std::vector<Item> ia, ib;
-  for (const Store* s : {static_cast<const Store*>(&a), static_cast<const Store*>(&b)}) {
+  for (const Store* s :
+       {static_cast<const Store*>(&a), static_cast<const Store*>(&b)}) {
     const std::vector<FeedInfo> heads = *s->Feeds();
-    for (const FeedInfo& h : heads) (s == &a ? ia : ib).push_back({h.author, h.seq, h.head});
+    for (const FeedInfo& h : heads)
+      (s == &a ? ia : ib).push_back({h.author, h.seq, h.head});
   }
   ExpectFound(run, ia, ib);
-  EXPECT_EQ(run.a_diffs.size() + run.b_diffs.size(), 8u + 6u + 1u);  // behind, lacking, a's own
+  EXPECT_EQ(run.a_diffs.size() + run.b_diffs.size(),
+            8u + 6u + 1u);  // behind, lacking, a's own
 }
 
 }  // namespace

@@ -55,10 +55,12 @@ TEST(ReconcileMessage, RoundTripsAndIsRecognised) {
   ReconcileMessage done;
   done.session = 5;
   done.round = 1;
-  Result<ReconcileMessage> d = DecodeReconcileMessage(EncodeReconcileMessage(done));
+  Result<ReconcileMessage> d =
+      DecodeReconcileMessage(EncodeReconcileMessage(done));
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->parts.empty());
-  EXPECT_FALSE(IsReconcileFrame(std::string("\x92\x05\x00", 3)));  // a fork proof's type
+  EXPECT_FALSE(
+      IsReconcileFrame(std::string("\x92\x05\x00", 3)));  // a fork proof's type
 }
 
 TEST(ReconcileMessage, ExactBytesOfASmallMessage) {
@@ -83,7 +85,8 @@ TEST(ReconcileMessage, ExactBytesOfASmallMessage) {
 void ExpectRefused(const std::string& wire, std::string_view what) {
   Result<ReconcileMessage> r = DecodeReconcileMessage(wire);
   ASSERT_FALSE(r.ok()) << "accepted; expected: " << what;
-  EXPECT_NE(r.status().message().find(what), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(what), std::string::npos)
+      << r.status().message();
 }
 
 // A hand-built message: header fields, then the given parts' bytes.
@@ -99,7 +102,8 @@ std::string Frame(uint32_t nparts, const std::string& parts, uint64_t round = 0,
   storage::AppendMsgpackArrayHeader(&out, nparts);
   return out + parts;
 }
-std::string FpPart(uint32_t bits, std::string prefix, uint32_t split, size_t fp_len) {
+std::string FpPart(uint32_t bits, std::string prefix, uint32_t split,
+                   size_t fp_len) {
   std::string out;
   storage::AppendMsgpackArrayHeader(&out, 5);
   storage::AppendMsgpackUint(&out, bits);
@@ -131,32 +135,45 @@ TEST(ReconcileMessage, RefusesMalformedFrames) {
   ASSERT_TRUE(DecodeReconcileMessage(Frame(1, FpPart(4, "\x10", 2, 16))).ok());
   ExpectRefused("", "reconcile message");
   ExpectRefused(std::string("\x95\x06\x01\x00\x04", 5), "expected 6 fields");
-  ExpectRefused(std::string("\x96\x05\x01\x00\x04\xc2\x90", 7), "not a reconcile message");
+  ExpectRefused(std::string("\x96\x05\x01\x00\x04\xc2\x90", 7),
+                "not a reconcile message");
   ExpectRefused(Frame(0, "", 129), "round 129");
   ExpectRefused(Frame(0, "", 0, 3), "fingerprints of 3 bytes");
   ExpectRefused(Frame(0, "", 0, 17), "fingerprints of 17 bytes");
   ExpectRefused(Frame(0, "") + "x", "reconcile message");  // trailing bytes
   // Ranges.
   ExpectRefused(Frame(1, FpPart(257, std::string(33, '\0'), 1, 8)), "257 bits");
-  ExpectRefused(Frame(1, FpPart(12, "\x10", 1, 8)), "prefix");             // 1 byte for 12 bits
-  ExpectRefused(Frame(1, FpPart(4, "\x11", 1, 8)), "bits set past");       // a bit past 4
-  ExpectRefused(Frame(2, FpPart(4, "\x10", 1, 8) + FpPart(8, "\x12", 1, 8)), "overlap");
-  ExpectRefused(Frame(2, FpPart(4, "\x20", 1, 8) + FpPart(4, "\x10", 1, 8)), "out of order");
-  ExpectRefused(Frame(2, FpPart(4, "\x10", 1, 8) + FpPart(4, "\x10", 1, 8)), "overlap");
+  ExpectRefused(Frame(1, FpPart(12, "\x10", 1, 8)),
+                "prefix");  // 1 byte for 12 bits
+  ExpectRefused(Frame(1, FpPart(4, "\x11", 1, 8)),
+                "bits set past");  // a bit past 4
+  ExpectRefused(Frame(2, FpPart(4, "\x10", 1, 8) + FpPart(8, "\x12", 1, 8)),
+                "overlap");
+  ExpectRefused(Frame(2, FpPart(4, "\x20", 1, 8) + FpPart(4, "\x10", 1, 8)),
+                "out of order");
+  ExpectRefused(Frame(2, FpPart(4, "\x10", 1, 8) + FpPart(4, "\x10", 1, 8)),
+                "overlap");
   // Fingerprint parts.
   ExpectRefused(Frame(1, FpPart(4, "\x10", 0, 4)), "split of 0 bits");
   ExpectRefused(Frame(1, FpPart(4, "\x10", 9, 4 << 9)), "split of 9 bits");
-  ExpectRefused(Frame(1, FpPart(254, std::string(32, '\0'), 3, 32)), "split of 3 bits");
+  ExpectRefused(Frame(1, FpPart(254, std::string(32, '\0'), 3, 32)),
+                "split of 3 bits");
   ExpectRefused(Frame(1, FpPart(4, "\x10", 2, 15)), "reconcile fingerprints");
   ExpectRefused(Frame(1, FpPart(4, "\x10", 2, 17)), "reconcile fingerprints");
   // Item parts.
   const FeedId in = Fid({0x15}), out_of_range = Fid({0x25});
-  ASSERT_TRUE(DecodeReconcileMessage(Frame(1, ItemsPart(4, "\x10", {{in, 1}}))).ok());
-  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{out_of_range, 1}})), "outside their range");
-  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{Fid({0x16}), 1}, {in, 1}})), "out of order");
-  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{in, 1}, {in, 2}})), "out of order");
-  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{in, 0}})), "sequence out of range");
-  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{in, 1ull << 62}})), "sequence out of range");
+  ASSERT_TRUE(
+      DecodeReconcileMessage(Frame(1, ItemsPart(4, "\x10", {{in, 1}}))).ok());
+  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{out_of_range, 1}})),
+                "outside their range");
+  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{Fid({0x16}), 1}, {in, 1}})),
+                "out of order");
+  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{in, 1}, {in, 2}})),
+                "out of order");
+  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{in, 0}})),
+                "sequence out of range");
+  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {{in, 1ull << 62}})),
+                "sequence out of range");
   {
     std::string part = ItemsPart(4, "\x10", {});
     part[0] = static_cast<char>(0x95);  // 5 fields for an items part
@@ -169,7 +186,9 @@ TEST(ReconcileMessage, RefusesMalformedFrames) {
   }
   // Counts the bytes cannot back are refused before allocating.
   ExpectRefused(Frame(4000, ""), "truncated");
-  ExpectRefused(Frame(1, ItemsPart(4, "\x10", {}).substr(0, 6) + "\xdc\x10\x00"), "truncated");
+  ExpectRefused(
+      Frame(1, ItemsPart(4, "\x10", {}).substr(0, 6) + "\xdc\x10\x00"),
+      "truncated");
 }
 
 TEST(ReconcileMessage, RefusesWhatIsOverTheLimits) {
@@ -181,7 +200,8 @@ TEST(ReconcileMessage, RefusesWhatIsOverTheLimits) {
     prefix[1] = static_cast<char>(i);
     parts += ItemsPart(16, prefix, {});
   }
-  ExpectRefused(Frame(static_cast<uint32_t>(kMaxReconcileParts + 1), parts), "reconcile parts");
+  ExpectRefused(Frame(static_cast<uint32_t>(kMaxReconcileParts + 1), parts),
+                "reconcile parts");
   // Too many fingerprints: 129 parts of 256.
   parts.clear();
   for (uint32_t i = 0; i < 129; ++i) {
@@ -192,7 +212,8 @@ TEST(ReconcileMessage, RefusesWhatIsOverTheLimits) {
   // Too many items: two parts of 4097.
   std::vector<std::pair<FeedId, uint64_t>> items;
   for (uint32_t i = 0; i < 4097; ++i) {
-    FeedId f = Fid({0x00, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
+    FeedId f =
+        Fid({0x00, static_cast<uint8_t>(i >> 8), static_cast<uint8_t>(i)});
     items.emplace_back(f, 1);
   }
   std::vector<std::pair<FeedId, uint64_t>> more;

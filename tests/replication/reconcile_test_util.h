@@ -67,8 +67,8 @@ inline SetPair MakeSets(uint64_t seed, size_t common, size_t diffs) {
 }
 
 // The differences as the side holding `ours` should see them.
-inline std::map<FeedId, ReconcileDiff> ExpectedDiffs(const std::vector<Item>& ours,
-                                                     const std::vector<Item>& theirs) {
+inline std::map<FeedId, ReconcileDiff> ExpectedDiffs(
+    const std::vector<Item>& ours, const std::vector<Item>& theirs) {
   std::map<FeedId, std::pair<const Item*, const Item*>> all;
   for (const Item& i : ours) all[i.key].first = &i;
   for (const Item& i : theirs) all[i.key].second = &i;

@@ -132,9 +132,12 @@ TEST(FeedSumRecords, KeysAndValuesRoundTrip) {
   }
   FeedRange r;
   EXPECT_FALSE(storage::ParseFeedSumKey("", &r));
-  EXPECT_FALSE(storage::ParseFeedSumKey(std::string(1, '\x08'), &r));      // no prefix
-  EXPECT_FALSE(storage::ParseFeedSumKey(std::string("\x0c\x01", 2), &r));  // 12 bits
-  EXPECT_FALSE(storage::ParseFeedSumKey(std::string("\x10\x01", 2), &r));  // 16 bits, 1 byte
+  EXPECT_FALSE(
+      storage::ParseFeedSumKey(std::string(1, '\x08'), &r));  // no prefix
+  EXPECT_FALSE(
+      storage::ParseFeedSumKey(std::string("\x0c\x01", 2), &r));  // 12 bits
+  EXPECT_FALSE(storage::ParseFeedSumKey(std::string("\x10\x01", 2),
+                                        &r));  // 16 bits, 1 byte
   FeedRangeSummary s;
   s.Add(RandomId(rng));
   s.Add(RandomId(rng));
@@ -148,7 +151,8 @@ TEST(FeedSumRecords, KeysAndValuesRoundTrip) {
 
 TEST(FeedSummary, RequestsAreChecked) {
   EXPECT_TRUE(storage::CheckSummaryRequest(FeedRange(), 16).ok());
-  EXPECT_EQ(storage::CheckSummaryRequest(FeedRange(), 17).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(storage::CheckSummaryRequest(FeedRange(), 17).code(),
+            Status::Code::kInvalidArgument);
   FeedRange deep = FeedRange::Of(IdOf({1}), 250);
   EXPECT_TRUE(storage::CheckSummaryRequest(deep, 6).ok());
   EXPECT_FALSE(storage::CheckSummaryRequest(deep, 7).ok());

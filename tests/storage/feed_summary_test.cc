@@ -2,11 +2,12 @@
 // kept current by every append, ingest and fork, survives reopening, is
 // built for a version 1 store, is checked by Check; MemoryStore (the default
 // implementation) answers the same.
+#include "storage/feed_summary.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
 
-#include "storage/feed_summary.h"
 #include "storage/memory_store.h"
 #include "tests/storage/store_test_util.h"
 
@@ -21,16 +22,21 @@ using testing::TempDir;
 
 crypto::KeyPair KeyFromNumber(uint32_t n) {
   std::array<uint8_t, 32> seed{};
-  for (int i = 0; i < 4; ++i) seed[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (8 * i));
+  for (int i = 0; i < 4; ++i)
+    seed[static_cast<size_t>(i)] = static_cast<uint8_t>(n >> (8 * i));
   seed[31] = 0x5c;
   return crypto::KeyPair::FromSeed(seed);
 }
 
 // Ranges at every depth the store answers differently: above, at and
 // between its two stored levels, below them, and a single id.
-std::vector<std::pair<FeedRange, uint32_t>> Probes(const std::vector<FeedInfo>& heads) {
-  std::vector<std::pair<FeedRange, uint32_t>> p = {
-      {FeedRange(), 0}, {FeedRange(), 4}, {FeedRange(), 8}, {FeedRange(), 12}, {FeedRange(), 16}};
+std::vector<std::pair<FeedRange, uint32_t>> Probes(
+    const std::vector<FeedInfo>& heads) {
+  std::vector<std::pair<FeedRange, uint32_t>> p = {{FeedRange(), 0},
+                                                   {FeedRange(), 4},
+                                                   {FeedRange(), 8},
+                                                   {FeedRange(), 12},
+                                                   {FeedRange(), 16}};
   for (size_t i = 0; i < heads.size() && i < 6; ++i) {
     const FeedId& f = heads[i * heads.size() / 6].author;
     for (uint32_t bits : {4u, 8u, 9u, 12u, 16u, 20u, 30u, 250u}) {
@@ -48,7 +54,8 @@ void ExpectSummariesMatchHeads(const Store& store) {
   Result<std::vector<FeedInfo>> heads = store.Feeds();
   ASSERT_TRUE(heads.ok());
   for (const auto& [range, split] : Probes(*heads)) {
-    Result<std::vector<FeedRangeSummary>> got = store.SummarizeFeeds(range, split);
+    Result<std::vector<FeedRangeSummary>> got =
+        store.SummarizeFeeds(range, split);
     ASSERT_TRUE(got.ok()) << got.status().ToString();
     EXPECT_EQ(*got, storage::SummarizeHeads(*heads, range, split))
         << "bits " << range.bits << " split " << split;
@@ -65,8 +72,8 @@ class FeedSummaryTest : public ::testing::TestWithParam<Kind> {
     if (GetParam() == Kind::kRocksDb) {
       store_ = OpenOrDie(dir_ / "home");
     } else if (!memory_) {
-      memory_ = std::make_unique<storage::MemoryStore>(KeyFromByte(1),
-                                                       storage::MemoryStoreOptions());
+      memory_ = std::make_unique<storage::MemoryStore>(
+          KeyFromByte(1), storage::MemoryStoreOptions());
     }
   }
   Store& store() { return GetParam() == Kind::kRocksDb ? *store_ : *memory_; }
@@ -77,7 +84,8 @@ class FeedSummaryTest : public ::testing::TestWithParam<Kind> {
     std::vector<Entry> batch;
     for (uint32_t i = 0; i < n; ++i) {
       FeedBuilder b(KeyFromNumber(i));
-      for (auto& e : b.NextN(1 + static_cast<int>(rng() % 3))) batch.push_back(std::move(e));
+      for (auto& e : b.NextN(1 + static_cast<int>(rng() % 3)))
+        batch.push_back(std::move(e));
       builders_.push_back(std::move(b));
       if (batch.size() > 100) {
         ASSERT_TRUE(store().Ingest(std::move(batch)).ok());
@@ -85,7 +93,8 @@ class FeedSummaryTest : public ::testing::TestWithParam<Kind> {
       }
     }
     ASSERT_TRUE(store().Ingest(std::move(batch)).ok());
-    for (int i = 0; i < 3; ++i) ASSERT_TRUE(store().Append(TextContent("mine")).ok());
+    for (int i = 0; i < 3; ++i)
+      ASSERT_TRUE(store().Append(TextContent("mine")).ok());
   }
 
   TempDir dir_;
@@ -95,7 +104,8 @@ class FeedSummaryTest : public ::testing::TestWithParam<Kind> {
 };
 
 TEST_P(FeedSummaryTest, EmptyStoreSummarizesToNothing) {
-  Result<std::vector<FeedRangeSummary>> s = store().SummarizeFeeds(FeedRange(), 4);
+  Result<std::vector<FeedRangeSummary>> s =
+      store().SummarizeFeeds(FeedRange(), 4);
   ASSERT_TRUE(s.ok());
   ASSERT_EQ(s->size(), 16u);
   for (const auto& c : *s) EXPECT_TRUE(c.empty());
@@ -109,9 +119,11 @@ TEST_P(FeedSummaryTest, SummariesFollowEveryWrite) {
   ExpectSummariesMatchHeads(store());
   // New entries move feeds' items: only the summaries holding them change.
   const FeedId moved = builders_[17].id();
-  Result<std::vector<FeedRangeSummary>> before = store().SummarizeFeeds(FeedRange(), 8);
+  Result<std::vector<FeedRangeSummary>> before =
+      store().SummarizeFeeds(FeedRange(), 8);
   ASSERT_TRUE(store().Ingest(builders_[17].NextN(2)).ok());
-  Result<std::vector<FeedRangeSummary>> after = store().SummarizeFeeds(FeedRange(), 8);
+  Result<std::vector<FeedRangeSummary>> after =
+      store().SummarizeFeeds(FeedRange(), 8);
   for (uint32_t i = 0; i < 256; ++i) {
     if (i == FeedRange().ChildIndex(8, moved)) {
       EXPECT_NE((*before)[i], (*after)[i]);
@@ -123,7 +135,8 @@ TEST_P(FeedSummaryTest, SummariesFollowEveryWrite) {
   ExpectSummariesMatchHeads(store());
   Reopen();
   ExpectSummariesMatchHeads(store());
-  Result<std::vector<FeedRangeSummary>> all = store().SummarizeFeeds(FeedRange(), 0);
+  Result<std::vector<FeedRangeSummary>> all =
+      store().SummarizeFeeds(FeedRange(), 0);
   ASSERT_TRUE(all.ok());
   EXPECT_EQ((*all)[0].count, 401u);  // 400 foreign feeds and ours
 }
@@ -176,13 +189,17 @@ TEST_P(FeedSummaryTest, BadRequestsAreInvalidArgument) {
   FeedRange bad;
   bad.bits = 3;
   bad.prefix.mutable_bytes()[0] = 0x01;
-  EXPECT_EQ(store().SummarizeFeeds(bad, 1).status().code(), Status::Code::kInvalidArgument);
-  EXPECT_EQ(store().FeedsInRange(bad, 1).status().code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(store().SummarizeFeeds(bad, 1).status().code(),
+            Status::Code::kInvalidArgument);
+  EXPECT_EQ(store().FeedsInRange(bad, 1).status().code(),
+            Status::Code::kInvalidArgument);
 }
 
-INSTANTIATE_TEST_SUITE_P(Stores, FeedSummaryTest, ::testing::Values(Kind::kRocksDb, Kind::kMemory),
+INSTANTIATE_TEST_SUITE_P(Stores, FeedSummaryTest,
+                         ::testing::Values(Kind::kRocksDb, Kind::kMemory),
                          [](const ::testing::TestParamInfo<Kind>& p) {
-                           return p.param == Kind::kRocksDb ? "FeedStore" : "MemoryStore";
+                           return p.param == Kind::kRocksDb ? "FeedStore"
+                                                            : "MemoryStore";
                          });
 
 // ---- FeedStore only: the index on disk ----
@@ -193,7 +210,8 @@ void MakeVersion1(const std::string& home) {
   RawDb raw(home);
   ASSERT_TRUE(raw.db()->DropColumnFamily(raw.cf(storage::kCfFeedSums)).ok());
   // (RawDb's destructor frees the dropped family's handle.)
-  raw.Put(storage::kCfMeta, storage::kMetaSchemaKey, storage::kSchemaVersionWithoutFeedSums);
+  raw.Put(storage::kCfMeta, storage::kMetaSchemaKey,
+          storage::kSchemaVersionWithoutFeedSums);
 }
 
 std::vector<Entry> SomeFeeds(int feeds, std::vector<FeedBuilder>* builders) {
@@ -235,10 +253,11 @@ TEST(FeedSumIndex, Version1StoreIsUpgradedOnOpenForWriting) {
     EXPECT_TRUE(c->ok()) << c->problems[0].where << ": " << c->problems[0].what;
   }
   RawDb raw(home);
-  EXPECT_EQ(raw.Get(storage::kCfMeta, storage::kMetaSchemaKey), storage::kSchemaVersion);
+  EXPECT_EQ(raw.Get(storage::kCfMeta, storage::kMetaSchemaKey),
+            storage::kSchemaVersion);
   // Both levels hold a record per range that has feeds.
-  std::unique_ptr<rocksdb::Iterator> it(
-      raw.db()->NewIterator(rocksdb::ReadOptions(), raw.cf(storage::kCfFeedSums)));
+  std::unique_ptr<rocksdb::Iterator> it(raw.db()->NewIterator(
+      rocksdb::ReadOptions(), raw.cf(storage::kCfFeedSums)));
   size_t records = 0;
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++records;
   EXPECT_GT(records, 120u);  // ~100 of 256 at 8 bits, ~120 at 16 bits
@@ -256,7 +275,8 @@ TEST(FeedSumIndex, Version2WithoutTheFamilyIsCorruption) {
   Result<std::unique_ptr<Store>> s = Store::Open(home, StoreOptions::Test());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Status::Code::kCorruption);
-  EXPECT_NE(s.status().message().find("feed_sums"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("feed_sums"), std::string::npos)
+      << s.status().message();
 }
 
 TEST(FeedSumIndex, CheckFindsDamagedSummaries) {
@@ -284,8 +304,10 @@ TEST(FeedSumIndex, CheckFindsDamagedSummaries) {
     FeedRangeSummary extra;
     extra.Add(EntryId());
     ASSERT_TRUE(raw.db()
-                    ->Merge(rocksdb::WriteOptions(), raw.cf(storage::kCfFeedSums),
-                            storage::FeedSumKey(8, victim), storage::FeedSumValue(extra))
+                    ->Merge(rocksdb::WriteOptions(),
+                            raw.cf(storage::kCfFeedSums),
+                            storage::FeedSumKey(8, victim),
+                            storage::FeedSumValue(extra))
                     .ok());
   }
   {
@@ -297,7 +319,8 @@ TEST(FeedSumIndex, CheckFindsDamagedSummaries) {
   std::vector<CheckProblem> p = problems();
   ASSERT_EQ(p.size(), 1u);
   EXPECT_NE(p[0].where.find("feed summary"), std::string::npos);
-  EXPECT_NE(p[0].what.find("counts 2 feeds, the heads 1"), std::string::npos) << p[0].what;
+  EXPECT_NE(p[0].what.find("counts 2 feeds, the heads 1"), std::string::npos)
+      << p[0].what;
   {
     // The same record missing, and a 16-bit one of a feed never held.
     RawDb raw(home);
@@ -306,16 +329,19 @@ TEST(FeedSumIndex, CheckFindsDamagedSummaries) {
     stranger.mutable_bytes().fill(0xee);
     FeedRangeSummary one;
     one.Add(EntryId());
-    raw.Put(storage::kCfFeedSums, storage::FeedSumKey(16, stranger), storage::FeedSumValue(one));
+    raw.Put(storage::kCfFeedSums, storage::FeedSumKey(16, stranger),
+            storage::FeedSumValue(one));
     raw.Put(storage::kCfFeedSums, "\x09", "x");
   }
   p = problems();
   ASSERT_EQ(p.size(), 3u);
   bool missing = false, malformed = false, stray = false;
   for (const CheckProblem& q : p) {
-    missing = missing || q.what.find("missing; the heads hold 1") != std::string::npos;
+    missing = missing ||
+              q.what.find("missing; the heads hold 1") != std::string::npos;
     malformed = malformed || q.what == "malformed record";
-    stray = stray || q.what.find("counts 1 feeds, the heads 0") != std::string::npos;
+    stray = stray ||
+            q.what.find("counts 1 feeds, the heads 0") != std::string::npos;
   }
   EXPECT_TRUE(missing && malformed && stray);
 }
@@ -330,7 +356,8 @@ TEST(FeedSumIndex, ReaderSeesTheWritersSummaries) {
   ASSERT_TRUE(r);
   ASSERT_TRUE(w->Ingest(builders[2].NextN(1)).ok());
   ASSERT_TRUE(r->Refresh().ok());
-  EXPECT_EQ(*r->SummarizeFeeds(FeedRange(), 4), *w->SummarizeFeeds(FeedRange(), 4));
+  EXPECT_EQ(*r->SummarizeFeeds(FeedRange(), 4),
+            *w->SummarizeFeeds(FeedRange(), 4));
   ExpectSummariesMatchHeads(*r);
 }
 

@@ -132,22 +132,26 @@ class RawDb {
   explicit RawDb(const std::string& home) {
     rocksdb::Options opts;
     std::vector<std::string> present;
-    EXPECT_TRUE(rocksdb::DB::ListColumnFamilies(opts, home + "/db", &present).ok());
+    EXPECT_TRUE(
+        rocksdb::DB::ListColumnFamilies(opts, home + "/db", &present).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
     std::vector<size_t> index;
     for (size_t i = 0; i < std::size(storage::kCfNames); ++i) {
-      if (std::find(present.begin(), present.end(), storage::kCfNames[i]) == present.end()) {
+      if (std::find(present.begin(), present.end(), storage::kCfNames[i]) ==
+          present.end()) {
         continue;
       }
       cfs.emplace_back(storage::kCfNames[i], rocksdb::ColumnFamilyOptions());
       if (i == storage::kCfFeedSums) {
-        cfs.back().options.merge_operator = std::make_shared<storage::FeedSumMergeOperator>();
+        cfs.back().options.merge_operator =
+            std::make_shared<storage::FeedSumMergeOperator>();
       }
       index.push_back(i);
     }
     rocksdb::DB* raw = nullptr;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
-    rocksdb::Status st = rocksdb::DB::Open(opts, home + "/db", cfs, &handles, &raw);
+    rocksdb::Status st =
+        rocksdb::DB::Open(opts, home + "/db", cfs, &handles, &raw);
     EXPECT_TRUE(st.ok()) << st.ToString();
     db_.reset(raw);
     handles_.assign(std::size(storage::kCfNames), nullptr);
