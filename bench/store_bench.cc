@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -120,7 +121,7 @@ int main(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) g_dir = argv[++i];
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) g_only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: store_bench [--runs N] [--quick] [--dir DIR] [--only append|sync|batch|ingest|scan|cli]\n");
+      std::fprintf(stderr, "usage: store_bench [--runs N] [--quick] [--dir DIR] [--only append|sync|batch|ingest|scan|cli|lines]\n");
       return 2;
     }
   }
@@ -432,6 +433,52 @@ int main(int argc, char** argv) {
                   "`plumlog append` process wall time", Median(times), times.size(),
                   *std::max_element(times.begin(), times.end()));
     }
+  }
+  // ---- `plumlog append --lines` against AppendBatch in the same run ----
+  if (Want("lines")) {
+    const size_t n = g_quick ? 5000 : 20000;
+    const std::string input = g_dir + "/lines.txt";
+    {
+      std::ofstream f(input);
+      const std::string text(198, 'x');
+      for (size_t i = 0; i < n; ++i) f << text << '\n';
+    }
+    std::vector<std::string> batch(1000, content);
+    Figure f = MeasureAgainst(
+        [&] {
+          auto store = OpenStore(FreshDir("lines-batch"));
+          auto t0 = Clock::now();
+          for (size_t b = 0; b < n / 1000; ++b) {
+            if (!store->AppendBatch(batch).ok()) std::abort();
+          }
+          return double(n) / Seconds(t0, Clock::now());
+        },
+        [&] {
+          const std::string home = FreshDir("lines-cli");
+          { auto s = OpenStore(home); }
+          const char* args[] = {PLUMLOG_BIN, "--home", home.c_str(), "append", "--lines",
+                                nullptr};
+          auto t0 = Clock::now();
+          pid_t pid;
+          posix_spawn_file_actions_t fa;
+          posix_spawn_file_actions_init(&fa);
+          posix_spawn_file_actions_addopen(&fa, 0, input.c_str(), O_RDONLY, 0);
+          posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+          if (posix_spawn(&pid, PLUMLOG_BIN, &fa, nullptr, const_cast<char**>(args), environ) !=
+              0) {
+            std::fprintf(stderr, "cannot run %s\n", PLUMLOG_BIN);
+            std::exit(1);
+          }
+          posix_spawn_file_actions_destroy(&fa);
+          int status = 0;
+          waitpid(pid, &status, 0);
+          if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            std::fprintf(stderr, "plumlog append --lines failed\n");
+            std::exit(1);
+          }
+          return std::make_pair(double(n), Seconds(t0, Clock::now()));
+        });
+    Row("`plumlog append --lines` (20k)  [>=0.5]", f, "AppendBatch");
   }
   if (own_dir) fs::remove_all(g_dir);
   return 0;

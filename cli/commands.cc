@@ -35,30 +35,6 @@ Status ReadFd(int fd, const std::string& name, std::string* out) {
   }
 }
 
-// The msgpack content `plumlog append` was asked to store.
-Result<std::string> AppendContent(const AppendArgs& args) {
-  if (args.has_text) return TextContent(args.text);
-  if (args.has_json) {
-    if (args.json == "-") {
-      PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput("-"));
-      return JsonToContent(text);
-    }
-    return JsonToContent(args.json);
-  }
-  if (args.has_json_file) {
-    PLUMLOG_ASSIGN_OR_RETURN(std::string text, ReadInput(args.json_file));
-    Result<std::string> content = JsonToContent(text);
-    if (!content.ok()) {
-      return content.status().WithContext(
-          args.json_file == "-" ? "standard input" : args.json_file);
-    }
-    return content;
-  }
-  PLUMLOG_ASSIGN_OR_RETURN(std::string text,
-                           ReadInput(args.has_file ? args.file : "-"));
-  return TextContent(text);
-}
-
 }  // namespace
 
 Result<std::string> ReadInput(const std::string& path) {
@@ -115,56 +91,6 @@ int RunWhoami(const std::string& home, bool address) {
   if (!store.ok()) return Fail(store.status());
   Status st = WriteStdout((*store)->local_id().ToString() + "\n");
   if (st.ok()) st = FlushStdout();
-  return st.ok() ? kExitOk : Fail(st);
-}
-
-namespace {
-
-// Appends through a running daemon (which owns the store); *handled false
-// when no daemon answers.
-int AppendViaDaemon(const std::string& home, const std::string& content,
-                    bool* handled) {
-  *handled = false;
-  std::unique_ptr<ControlClient> client;
-  Status st = ConnectIfRunning(home, &client);
-  if (!st.ok()) {
-    *handled = true;
-    return Fail(st);
-  }
-  if (!client) return kExitFailed;
-  *handled = true;
-  Result<std::pair<uint64_t, EntryId>> entry =
-      DaemonAppend(client.get(), content);
-  if (!entry.ok()) return Fail(entry.status());
-  st = WriteStdout(std::to_string(entry->first) + "\t" +
-                   entry->second.ToString() + "\n");
-  if (st.ok()) st = FlushStdout();
-  return st.ok() ? kExitOk : Fail(st);
-}
-
-}  // namespace
-
-int RunAppend(const std::string& home, const AppendArgs& args) {
-  // Read the content before taking the writer lock: stdin may be slow.
-  Result<std::string> content = AppendContent(args);
-  if (!content.ok()) return Fail(content.status());
-  // A running daemon owns the store: append through it.
-  bool handled = false;
-  int code = AppendViaDaemon(home, *content, &handled);
-  if (handled) return code;
-  Result<std::unique_ptr<Store>> store = OpenStore(home, Access::kWrite, 1);
-  if (!store.ok() && store.status().code() == Status::Code::kBusy) {
-    // A daemon may have started since we looked.
-    code = AppendViaDaemon(home, *content, &handled);
-    if (handled) return code;
-  }
-  if (!store.ok()) return Fail(store.status());
-  Result<Entry> entry = (*store)->Append(*content);
-  if (!entry.ok()) return Fail(entry.status().WithContext("cannot append"));
-  Status st = WriteStdout(std::to_string(entry->seq()) + "\t" +
-                          entry->id().ToString() + "\n");
-  if (st.ok()) st = FlushStdout();
-  // The entry is stored either way; a lost acknowledgement is still an error.
   return st.ok() ? kExitOk : Fail(st);
 }
 

@@ -1,5 +1,5 @@
-// The simple subcommands: init, whoami, append, feeds, check (docs/cli.md).
-// `append` goes through the daemon's control socket when a daemon runs.
+// The simple subcommands: init, whoami, feeds, check (docs/cli.md), and
+// helpers the other commands share.
 // Each Run* returns the process exit code and has printed any error itself.
 #ifndef PLUMLOG_CLI_COMMANDS_H_
 #define PLUMLOG_CLI_COMMANDS_H_
@@ -16,25 +16,9 @@ namespace plumlog::cli {
 // over the entry limit anyway).
 inline constexpr size_t kMaxInputBytes = size_t{16} << 20;
 
-// Where `plumlog append` takes the content from; exactly one source is set
-// (main.cc rejects conflicting ones). None set: text from stdin.
-struct AppendArgs {
-  bool has_text = false;  // TEXT argument: a msgpack string
-  std::string text;
-  bool has_json = false;  // --json VALUE: JSON text; "-" = read it from stdin
-  std::string json;
-  bool has_file =
-      false;  // --file PATH: the file's bytes as a string; "-" = stdin
-  std::string file;
-  bool has_json_file =
-      false;  // --json-file PATH: the file as JSON; "-" = stdin
-  std::string json_file;
-};
-
 int RunInit(const std::string& home);
 // With `address`: the running daemon's address instead of the feed id.
 int RunWhoami(const std::string& home, bool address);
-int RunAppend(const std::string& home, const AppendArgs& args);
 int RunFeeds(const std::string& home, bool json);
 int RunCheck(const std::string& home);
 

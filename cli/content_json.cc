@@ -2,9 +2,14 @@
 
 #include <sodium.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
+
+#include "plumlog/types.h"
+#include "storage/msgpack_reader.h"
+#include "storage/utf8.h"
 
 namespace plumlog::cli {
 namespace {
@@ -30,8 +35,10 @@ std::optional<std::vector<uint8_t>> Base64Decode(std::string_view text) {
   out.resize(len);
   // libsodium 1.0.18 decodes some bytes outside the alphabet (0x80..0xff):
   // accept only text that is the canonical encoding of what it decoded to.
-  std::string canon(sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL), '\0');
-  sodium_bin2base64(canon.data(), canon.size(), out.data(), len, sodium_base64_VARIANT_ORIGINAL);
+  std::string canon(
+      sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL), '\0');
+  sodium_bin2base64(canon.data(), canon.size(), out.data(), len,
+                    sodium_base64_VARIANT_ORIGINAL);
   canon.resize(canon.size() - 1);  // the terminating NUL
   if (canon != text) return std::nullopt;
   return out;
@@ -164,20 +171,82 @@ json ContentToJson(std::string_view content) {
   }
 }
 
+namespace {
+
+// Whether UTF-8 text `s` holds a control character: C0 (below 0x20), DEL, or
+// C1 (U+0080..U+009F, encoded C2 80..C2 9F), which some terminals obey as
+// escape sequences.
+bool HasControl(std::string_view s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x20 || c == 0x7f) return true;
+    if (c == 0xc2 && i + 1 < s.size() &&
+        static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// JSON text with DEL and C1 characters (which JSON leaves unescaped) written
+// as \u escapes; they only occur inside strings, where that means the same.
+std::string EscapeControls(std::string_view json_text) {
+  std::string out;
+  out.reserve(json_text.size());
+  for (size_t i = 0; i < json_text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(json_text[i]);
+    unsigned code = 0x100;
+    if (c == 0x7f) {
+      code = c;
+    } else if (c == 0xc2 && i + 1 < json_text.size() &&
+               static_cast<unsigned char>(json_text[i + 1]) <= 0x9f) {
+      code = static_cast<unsigned char>(json_text[++i]);
+    }
+    if (code == 0x100) {
+      out += json_text[i];
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", code);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ContentToText(std::string_view content) {
   json value = ContentToJson(content);
   if (value.is_string()) {
     const std::string& s = value.get_ref<const std::string&>();
-    bool plain = true;
-    for (char c : s) {
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
-        plain = false;
-        break;
+    // Invalid UTF-8 and control characters go out as JSON, with U+FFFD for
+    // bad bytes and \u escapes for controls.
+    if (storage::IsUtf8(s) && !HasControl(s)) return s;
+  }
+  return EscapeControls(DumpJson(value));
+}
+
+std::optional<std::string> ContentTypeField(std::string_view content) {
+  storage::MsgpackReader r(content);
+  uint32_t n = 0;
+  if (!r.ReadMapHeader("content", &n).ok()) return std::nullopt;
+  // The last "type" wins, as in the JSON form of a map with repeated keys.
+  std::optional<std::string> type;
+  for (uint32_t i = 0; i < n; ++i) {
+    std::string_view key;
+    if (!r.ReadStr("key", kMaxEntryBytes, &key).ok()) return std::nullopt;
+    if (key == "type") {
+      std::string_view value;
+      storage::MsgpackReader peek = r;
+      if (peek.ReadStr("type", kMaxEntryBytes, &value).ok()) {
+        type = std::string(value);
+      } else {
+        type.reset();
       }
     }
-    if (plain) return s;
+    if (!r.SkipValue("value", kMaxContentDepth).ok()) return std::nullopt;
   }
-  return DumpJson(value);
+  return type;
 }
 
 std::string DumpJson(const json& value) {

@@ -9,6 +9,7 @@
 #define PLUMLOG_CLI_CONTENT_JSON_H_
 
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -29,9 +30,14 @@ Result<std::string> JsonToContent(std::string_view json_text);
 // {"$msgpack": "<base64 of the raw content>"}.
 nlohmann::json ContentToJson(std::string_view content);
 
-// For text output: a string value without control characters as itself,
-// anything else as compact JSON. Never contains a newline.
+// For text output: a string value of valid UTF-8 without control characters
+// as itself, anything else as compact JSON (invalid UTF-8 replaced by U+FFFD).
+// Never contains a newline.
 std::string ContentToText(std::string_view content);
+
+// The "type" field of map content whose "type" is a string (the usual
+// shape of SSB-style content: {"type": "post", ...}); nullopt otherwise.
+std::optional<std::string> ContentTypeField(std::string_view content);
 
 // Compact JSON text; invalid UTF-8 in strings is replaced by U+FFFD.
 std::string DumpJson(const nlohmann::json& value);

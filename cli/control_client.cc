@@ -75,6 +75,11 @@ Result<std::unique_ptr<ControlClient>> ControlClient::Connect(
     ::close(fd);
     if (err == ENOENT || err == ECONNREFUSED || err == ENOTSOCK)
       return Status::NotFound(kNoDaemonMessage);
+    if (err == EACCES || err == EPERM) {
+      return Status::PermissionDenied(
+          "cannot connect to the daemon's control socket " + path +
+          ": permission denied (run as the user who owns " + home + ")");
+    }
     return Status::IOError("cannot connect to the daemon's control socket " +
                            path + ": " + std::strerror(err));
   }

@@ -140,12 +140,14 @@ const std::vector<CounterField>& CounterFields() {
       {"frames_received", &NodeCounters::frames_received},
       {"bytes_sent", &NodeCounters::bytes_sent},
       {"bytes_received", &NodeCounters::bytes_received},
+      {"entries_verified", &NodeCounters::entries_verified},
   };
   return kFields;
 }
 
 // [id, address, uptime, connections, configured, active, passive,
-//  members_alive, members, progress start, current, target, feeds, counters]
+//  members_alive, members, progress start, current, target, feeds, counters,
+//  peer progress, verify rate (milli-entries per second)]
 void EncodeStatus(const NodeStatus& s, std::string* out) {
   AppendMsgpackBin(out, s.id.view());
   AppendMsgpackStr(out, s.address.port == 0 && s.address.host.empty()
@@ -195,6 +197,16 @@ void EncodeStatus(const NodeStatus& s, std::string* out) {
     AppendMsgpackStr(out, f.name);
     AppendMsgpackUint(out, s.counters.*f.field);
   }
+  AppendMsgpackArrayHeader(out, static_cast<uint32_t>(s.peer_progress.size()));
+  for (const PeerProgress& p : s.peer_progress) {
+    AppendMsgpackArrayHeader(out, 3);
+    AppendMsgpackBin(out, p.peer.view());
+    AppendMsgpackUint(out, p.behind);
+    AppendMsgpackUint(out, p.ahead);
+  }
+  AppendMsgpackUint(out, s.verify_rate > 0
+                             ? static_cast<uint64_t>(s.verify_rate * 1000.0 + 0.5)
+                             : 0);
 }
 
 Status DecodeStatus(std::string_view data, NodeStatus* s) {
@@ -280,6 +292,19 @@ Status DecodeStatus(std::string_view data, NodeStatus* s) {
       if (name == f.name) s->counters.*f.field = v;
     }
   }
+  PLUMLOG_RETURN_IF_ERROR(ReadList(&r, "peer progress", &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t fields = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("peer progress", &fields));
+    if (fields != 3) return Status::Corruption("peer progress: expected 3 fields");
+    PeerProgress p;
+    PLUMLOG_RETURN_IF_ERROR(ReadId(&r, "peer", &p.peer));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("behind", &p.behind));
+    PLUMLOG_RETURN_IF_ERROR(r.ReadUint("ahead", &p.ahead));
+    s->peer_progress.push_back(p);
+  }
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("verify rate", &v));
+  s->verify_rate = static_cast<double>(v) / 1000.0;
   return r.ExpectEnd("status");
 }
 
@@ -324,13 +349,27 @@ Result<ParsedRequest> ParseRequest(std::string_view payload) {
   const uint32_t args = n - 1;
   ParsedRequest req;
   req.method = std::string(method);
-  if (method == kHello || method == kStatus) {
+  if (method == kHello || method == kStatus || method == kStop) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 0));
   } else if (method == kAppend) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
     std::string_view content;
     PLUMLOG_RETURN_IF_ERROR(r.ReadBin("content", kMaxControlFrameBytes, &content));
     req.content = std::string(content);
+  } else if (method == kAppendBatch) {
+    PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
+    uint32_t count = 0;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("contents", &count));
+    if (count > kMaxIngestEntries) {
+      return Status::TooLarge("append.batch: more than " + std::to_string(kMaxIngestEntries) +
+                              " entries in one request");
+    }
+    req.contents.reserve(count);
+    for (uint32_t i = 0; i < count; ++i) {
+      std::string_view content;
+      PLUMLOG_RETURN_IF_ERROR(r.ReadBin("content", kMaxEntryBytes, &content));
+      req.contents.emplace_back(content);
+    }
   } else if (method == kIngest) {
     PLUMLOG_RETURN_IF_ERROR(Arity(method, args, 1));
     uint32_t count = 0;

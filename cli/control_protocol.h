@@ -38,6 +38,9 @@ inline constexpr size_t kMaxAddressBytes = 1024;
 // Method names (the first element of a request).
 //   hello               -> [id: bin32, address: str, pid: uint]
 //   append [content: bin]        -> [seq: uint, id: bin32]
+//   append.batch [[content: bin, ...]] (at most kMaxIngestEntries)
+//                                -> [first seq: uint, [id: bin32, ...]]
+//                                   (all stored, consecutive seqs, or none)
 //   ingest [[entry: bin, ...]]   -> [stored, duplicates, failed_index|nil,
 //                                    failure code, failure message]
 //   status              -> [status...] (EncodeStatus)
@@ -47,8 +50,10 @@ inline constexpr size_t kMaxAddressBytes = 1024;
 //   connect [address: str]       -> []
 //   insync [feed: bin32] -> [in_sync: bool, connected: bool,
 //                            progress start, current, target: uint]
+//   stop                -> []  (the daemon then shuts down as on SIGTERM)
 inline constexpr std::string_view kHello = "hello";
 inline constexpr std::string_view kAppend = "append";
+inline constexpr std::string_view kAppendBatch = "append.batch";
 inline constexpr std::string_view kIngest = "ingest";
 inline constexpr std::string_view kStatus = "status";
 inline constexpr std::string_view kPeersAdd = "peers.add";
@@ -58,6 +63,7 @@ inline constexpr std::string_view kUnfollow = "unfollow";
 inline constexpr std::string_view kBlock = "block";
 inline constexpr std::string_view kConnect = "connect";
 inline constexpr std::string_view kInSync = "insync";
+inline constexpr std::string_view kStop = "stop";
 
 // Prepends the 4-byte big-endian length to `payload`.
 std::string Frame(std::string_view payload);
@@ -80,7 +86,8 @@ struct CounterField {
 };
 const std::vector<CounterField>& CounterFields();
 
-// Status results (the part after code and message).
+// Status results (the part after code and message): this many values.
+inline constexpr uint32_t kStatusResults = 16;
 void EncodeStatus(const NodeStatus& status, std::string* out);
 Status DecodeStatus(std::string_view data, NodeStatus* status);
 
@@ -89,6 +96,7 @@ Status DecodeStatus(std::string_view data, NodeStatus* status);
 struct ParsedRequest {
   std::string method;
   std::string content;         // kAppend: one msgpack value
+  std::vector<std::string> contents;  // kAppendBatch: msgpack values
   std::vector<Entry> entries;  // kIngest: decoded (signatures not yet checked)
   PeerAddress address;         // kPeersAdd, kConnect
   FeedId feed;                 // kPeersRemove, kFollow, kUnfollow, kBlock, kInSync

@@ -1,7 +1,15 @@
 #include "cli/daemon_commands.h"
 
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "cli/control_protocol.h"
 #include "cli/output.h"
@@ -98,6 +106,13 @@ json StatusJson(const NodeStatus& s) {
   for (const CounterField& f : CounterFields())
     counters[f.name] = s.counters.*f.field;
   j["counters"] = counters;
+  j["peer_progress"] = json::array();
+  for (const PeerProgress& p : s.peer_progress) {
+    j["peer_progress"].push_back({{"peer", p.peer.ToString()},
+                                  {"behind", p.behind},
+                                  {"ahead", p.ahead}});
+  }
+  j["verify_rate"] = s.verify_rate;
   return j;
 }
 
@@ -125,6 +140,14 @@ std::string StatusText(const NodeStatus& s) {
        std::to_string(s.progress_target -
                       std::min(s.progress_target, s.progress_start)) +
        " entries\n";
+  o += "peer progress\t" + std::to_string(s.peer_progress.size()) + "\n";
+  for (const PeerProgress& p : s.peer_progress) {
+    o += "  " + p.peer.ToString() + "\tbehind " + std::to_string(p.behind) +
+         "\tahead " + std::to_string(p.ahead) + "\n";
+  }
+  char rate[64];
+  std::snprintf(rate, sizeof rate, "%.1f", s.verify_rate);
+  o += "verify rate\t" + std::string(rate) + " entries/s\n";
   o += "feeds\t" + std::to_string(s.feeds.size()) + "\n";
   for (const FeedProgress& f : s.feeds) {
     o += "  " + f.feed.ToString() + "\tlocal " + std::to_string(f.local) +
@@ -152,6 +175,10 @@ Status CallNoResults(ControlClient* client, const std::string& request) {
 
 }  // namespace
 
+std::string StatusJsonText(const NodeStatus& status) {
+  return StatusJson(status).dump();
+}
+
 std::string CheckFeedIdArg(const std::string& arg) {
   Result<FeedId> id = FeedId::Parse(arg);
   return id.ok() ? "" : "not a feed id (expected @<base64>.ed25519): " + arg;
@@ -160,6 +187,13 @@ std::string CheckFeedIdArg(const std::string& arg) {
 Result<std::unique_ptr<ControlClient>> RequireDaemon(const std::string& home) {
   Result<std::unique_ptr<ControlClient>> c = ControlClient::Connect(home);
   if (!c.ok() && c.status().code() == Status::Code::kNotFound) {
+    // No daemon because there is not even a store is worth saying.
+    struct stat st;
+    if (::stat((home + "/secret").c_str(), &st) != 0 && errno == ENOENT) {
+      return Status::FailedPrecondition(
+          "no plumlog store at " + home +
+          " (run `plumlog init` first, or pass --home), so no daemon either");
+    }
     return Status::FailedPrecondition(kNoDaemonMessage);
   }
   return c;
@@ -176,7 +210,8 @@ Result<NodeStatus> DaemonStatus(ControlClient* client) {
   return status;
 }
 
-Status DaemonHello(ControlClient* client, FeedId* id, std::string* address) {
+Status DaemonHello(ControlClient* client, FeedId* id, std::string* address,
+                   uint64_t* pid_out) {
   uint32_t n = 0;
   std::string results;
   PLUMLOG_RETURN_IF_ERROR(
@@ -189,6 +224,7 @@ Status DaemonHello(ControlClient* client, FeedId* id, std::string* address) {
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("pid", &pid));
   *id = *FeedId::FromBytes(raw);
   address->assign(addr);
+  if (pid_out != nullptr) *pid_out = pid;
   return Status::OK();
 }
 
@@ -206,6 +242,34 @@ Result<std::pair<uint64_t, EntryId>> DaemonAppend(ControlClient* client,
   PLUMLOG_RETURN_IF_ERROR(r.ReadUint("seq", &seq));
   PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("id", EntryId::kSize, &raw));
   return std::make_pair(seq, *EntryId::FromBytes(raw));
+}
+
+Result<std::vector<std::pair<uint64_t, EntryId>>> DaemonAppendBatch(
+    ControlClient* client, const std::vector<std::string>& contents) {
+  std::string req = ControlRequest(kAppendBatch, 1);
+  storage::AppendMsgpackArrayHeader(&req,
+                                    static_cast<uint32_t>(contents.size()));
+  for (const std::string& c : contents) storage::AppendMsgpackBin(&req, c);
+  uint32_t n = 0;
+  std::string results;
+  PLUMLOG_RETURN_IF_ERROR(client->Call(req, 120000, &n, &results));
+  MsgpackReader r(results);
+  uint64_t seq = 0;
+  uint32_t count = 0;
+  PLUMLOG_RETURN_IF_ERROR(r.ReadUint("first seq", &seq));
+  PLUMLOG_RETURN_IF_ERROR(r.ReadArrayHeader("ids", &count));
+  if (count != contents.size()) {
+    return Status::Corruption("the daemon appended " + std::to_string(count) +
+                              " entries of " + std::to_string(contents.size()));
+  }
+  std::vector<std::pair<uint64_t, EntryId>> out;
+  out.reserve(count);
+  for (uint32_t i = 0; i < count; ++i) {
+    std::string_view raw;
+    PLUMLOG_RETURN_IF_ERROR(r.ReadBinExact("id", EntryId::kSize, &raw));
+    out.emplace_back(seq + i, *EntryId::FromBytes(raw));
+  }
+  return out;
 }
 
 int RunPeersList(const std::string& home, bool as_json) {
@@ -261,6 +325,47 @@ int RunStatus(const std::string& home, bool as_json) {
   Result<NodeStatus> s = DaemonStatus(client->get());
   if (!s.ok()) return Fail(s.status());
   return Print(as_json ? StatusJson(*s).dump() + "\n" : StatusText(*s));
+}
+
+namespace {
+
+// True once process `pid` has exited: gone, or a zombie its parent has not
+// reaped yet (/proc/PID/stat's state field is Z).
+bool ProcessExited(pid_t pid) {
+  if (::kill(pid, 0) != 0 && errno == ESRCH) return true;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)),
+                   std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  return paren != std::string::npos && paren + 2 < text.size() &&
+         text[paren + 2] == 'Z';
+}
+
+}  // namespace
+
+int RunStop(const std::string& home, uint64_t timeout_s) {
+  Result<std::unique_ptr<ControlClient>> client = RequireDaemon(home);
+  if (!client.ok()) return Fail(client.status());
+  FeedId id;
+  std::string address;
+  uint64_t pid = 0;
+  Status st = DaemonHello(client->get(), &id, &address, &pid);
+  if (st.ok()) st = CallNoResults(client->get(), ControlRequest(kStop, 0));
+  if (!st.ok()) return Fail(st.WithContext("cannot stop the daemon"));
+  client->reset();
+  // The daemon leaves the membership, says goodbye to its peers and closes
+  // the store before it exits: wait for that.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  while (!ProcessExited(static_cast<pid_t>(pid))) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Fail(Status::Aborted("the daemon (pid " + std::to_string(pid) +
+                                  ") is stopping but has not exited after " +
+                                  std::to_string(timeout_s) + " s"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return Print("stopped the daemon (pid " + std::to_string(pid) + ")\n");
 }
 
 int RunFeedControl(const std::string& home, std::string_view method,

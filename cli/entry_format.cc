@@ -1,25 +1,13 @@
 #include "cli/entry_format.h"
 
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "cli/content_json.h"
+#include "net/logger.h"
 
 namespace plumlog::cli {
 
-std::string FormatTimestamp(uint64_t ms) {
-  // 253402300799999 ms = 9999-12-31T23:59:59.999Z.
-  constexpr uint64_t kMaxIsoMs = 253402300799999;
-  if (ms > kMaxIsoMs) return std::to_string(ms);
-  const time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  if (::gmtime_r(&secs, &tm) == nullptr) return std::to_string(ms);
-  char buf[40];
-  const size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  std::snprintf(buf + n, sizeof buf - n, ".%03uZ",
-                static_cast<unsigned>(ms % 1000));
-  return buf;
-}
+std::string FormatTimestamp(uint64_t ms) { return net::FormatUtcMillis(ms); }
 
 std::string EntryTextLine(const Entry& entry) {
   std::string line = std::to_string(entry.seq());

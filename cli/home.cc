@@ -27,13 +27,13 @@ Result<std::string> ResolveHome(const std::string& flag) {
 }
 
 Result<std::unique_ptr<Store>> OpenStore(const std::string& home, Access access,
-                                         int crypto_threads) {
+                                         int crypto_threads, bool bulk) {
   StoreOptions options;
   options.read_only = access == Access::kReadOnly;
   options.crypto_threads = crypto_threads;
   // One command, a few entries: a nonce-precomputing thread would only cost
   // start-up time. Sign deterministically instead.
-  options.precomputed_nonces = 0;
+  if (!bulk) options.precomputed_nonces = 0;
   Result<std::unique_ptr<Store>> store = Store::Open(home, options);
   if (!store.ok() && store.status().code() == Status::Code::kBusy) {
     return Status::Busy("store is in use by another process (" + home +

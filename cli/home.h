@@ -23,9 +23,11 @@ enum class Access {
 };
 
 // Opens the store at `home`. `crypto_threads` as in StoreOptions (0 = all
-// cores; 1 = no worker threads, cheapest for single appends).
+// cores; 1 = no worker threads, cheapest for single appends). `bulk`: many
+// appends follow, worth a thread precomputing signing nonces.
 Result<std::unique_ptr<Store>> OpenStore(const std::string& home, Access access,
-                                         int crypto_threads = 0);
+                                         int crypto_threads = 0,
+                                         bool bulk = false);
 
 }  // namespace plumlog::cli
 

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "cli/control_protocol.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/progress_bar.h"
 #include "cli/stream_verifier.h"
 #include "storage/export_stream.h"
 #include "storage/msgpack_reader.h"
@@ -85,10 +87,24 @@ Status OpenStream(const std::string& path, std::ifstream* in) {
   return Status::OK();
 }
 
+// Draws pass 1's progress by the bytes of the stream read so far.
+void ShowVerifyProgress(ProgressBar* bar, std::ifstream* in, uint64_t size,
+                        uint64_t entries) {
+  if (!bar->enabled()) return;
+  const std::streamoff pos = in->tellg();
+  const uint64_t done = pos < 0 ? size : static_cast<uint64_t>(pos);
+  bar->Update("verifying", done, size,
+              std::to_string(size == 0 ? 100 : done * 100 / size) + "% (" +
+                  std::to_string(entries) + " entries)");
+}
+
 // Pass 1: reads and checks the whole stream; writes nothing.
-Status Verify(const std::string& path, const Store& store, uint64_t* count) {
+Status Verify(const std::string& path, const Store& store, ProgressBar* bar,
+              uint64_t* count) {
   std::ifstream in;
   PLUMLOG_RETURN_IF_ERROR(OpenStream(path, &in));
+  std::error_code ec;
+  const uint64_t size = std::filesystem::file_size(path, ec);
   const int threads =
       static_cast<int>(std::max(1u, std::thread::hardware_concurrency())) - 1;
   crypto::WorkerPool pool(threads);
@@ -100,6 +116,7 @@ Status Verify(const std::string& path, const Store& store, uint64_t* count) {
     PLUMLOG_RETURN_IF_ERROR(reader.Next(&e, &done));
     if (done) break;
     PLUMLOG_RETURN_IF_ERROR(verifier.Add(std::move(e), reader.count()));
+    ShowVerifyProgress(bar, &in, ec ? 0 : size, reader.count());
   }
   PLUMLOG_RETURN_IF_ERROR(verifier.Finish());
   *count = verifier.entries();
@@ -131,9 +148,9 @@ Status IngestBatch(const IngestFn& ingest, std::vector<Entry>* batch,
   return Status::OK();
 }
 
-// Pass 2: ingests the verified stream in batches.
-Status Ingest(const std::string& path, const IngestFn& ingest,
-              IngestTotals* totals) {
+// Pass 2: ingests the verified stream (`count` entries) in batches.
+Status Ingest(const std::string& path, const IngestFn& ingest, uint64_t count,
+              ProgressBar* bar, IngestTotals* totals) {
   std::ifstream in;
   PLUMLOG_RETURN_IF_ERROR(OpenStream(path, &in));
   storage::ExportReader reader(&in);
@@ -152,6 +169,9 @@ Status Ingest(const std::string& path, const IngestFn& ingest,
       PLUMLOG_RETURN_IF_ERROR(IngestBatch(ingest, &batch, first_index, totals));
       first_index = reader.count() + 1;
       batch_bytes = 0;
+      bar->Update("storing", reader.count(), count,
+                  std::to_string(reader.count()) + "/" + std::to_string(count) +
+                      " entries");
     }
   }
   if (!batch.empty())
@@ -223,7 +243,9 @@ int RunImport(const std::string& home, const ImportArgs& args) {
   }
   if (!store.ok()) return Fail(store.status());
   uint64_t count = 0;
-  st = Verify(path, **store, &count);
+  ProgressBar bar;
+  st = Verify(path, **store, &bar, &count);
+  bar.Clear();
   if (!st.ok())
     return Fail(st.WithContext("import refused, nothing was written"));
   IngestFn ingest;
@@ -237,7 +259,8 @@ int RunImport(const std::string& home, const ImportArgs& args) {
     };
   }
   IngestTotals totals;
-  st = Ingest(path, ingest, &totals);
+  st = Ingest(path, ingest, count, &bar, &totals);
+  bar.Clear();
   if (!st.ok()) return Fail(st.WithContext("import failed"));
   st = WriteStdout("imported " + std::to_string(count) +
                    " entries: " + std::to_string(totals.stored) + " stored, " +

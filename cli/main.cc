@@ -8,6 +8,7 @@
 #include <exception>
 #include <string>
 
+#include "cli/append_command.h"
 #include "cli/chat_command.h"
 #include "cli/commands.h"
 #include "cli/control_protocol.h"
@@ -37,6 +38,8 @@ int Main(int argc, char** argv) {
       "Scuttlebutt.",
       "plumlog");
   app.footer(kFooter);
+  app.set_version_flag("--version", std::string("plumlog ") + PLUMLOG_VERSION,
+                       "Print the version and exit");
   app.require_subcommand(1);
   app.fallthrough();  // --home is accepted after the command name too
   std::string home_flag;
@@ -98,9 +101,26 @@ int Main(int argc, char** argv) {
       "--json-file", append_args.json_file,
       "Store the file's contents, parsed as JSON; - = standard input");
   json_file_opt->type_name("PATH");
+  CLI::Option* binary_opt = append->add_flag(
+      "--binary", append_args.binary,
+      "Store standard input (or --file) as bytes (msgpack bin, shown as "
+      "base64 in JSON); without it, input that is not UTF-8 text is refused");
+  CLI::Option* lines_opt = append->add_flag(
+      "--lines", append_args.lines,
+      "One text entry per line of standard input (or --file), appended in "
+      "batches; empty lines are skipped; prints \"<seq>\\t<id>\" per entry");
+  CLI::Option* jsonl_opt = append->add_flag(
+      "--jsonl", append_args.jsonl,
+      "One entry per line of standard input (or --file), each line a JSON "
+      "value (JSON Lines); blank lines are skipped");
   text_opt->excludes(json_opt)->excludes(file_opt)->excludes(json_file_opt);
   json_opt->excludes(file_opt)->excludes(json_file_opt);
   file_opt->excludes(json_file_opt);
+  binary_opt->excludes(text_opt)->excludes(json_opt)->excludes(json_file_opt);
+  lines_opt->excludes(jsonl_opt)->excludes(binary_opt)->excludes(text_opt);
+  lines_opt->excludes(json_opt)->excludes(json_file_opt);
+  jsonl_opt->excludes(binary_opt)->excludes(text_opt)->excludes(json_opt);
+  jsonl_opt->excludes(json_file_opt);
 
   ReadArgs read_args;
   CLI::App* read =
@@ -126,14 +146,47 @@ int Main(int argc, char** argv) {
                        "Print at most N entries (following included)")
           ->type_name("N")
           ->check(count_arg);
-  read->add_flag("-f,--follow", read_args.follow,
-                 "After the stored entries, wait for new ones and print them "
-                 "as they arrive; "
-                 "stops on SIGINT/SIGTERM or when standard output is closed");
+  CLI::Option* last_opt =
+      read->add_option("--last", read_args.last,
+                       "Only the last N entries (after --since), oldest first; "
+                       "with --follow, then the new ones")
+          ->type_name("N")
+          ->check(count_arg)
+          ->excludes(limit_opt);
+  CLI::Option* reverse_opt =
+      read->add_flag("--reverse", read_args.reverse,
+                     "Newest first (with --limit N: the N newest)");
+  std::string read_type;
+  CLI::Option* type_opt =
+      read->add_option("--type", read_type,
+                       "Only entries whose content is a map with \"type\": "
+                       "TYPE (e.g. post); --limit and --last count these only")
+          ->type_name("TYPE");
+  CLI::Option* follow_opt = read->add_flag(
+      "-f,--follow", read_args.follow,
+      "After the stored entries, wait for new ones and print them "
+      "as they arrive; "
+      "stops on SIGINT/SIGTERM or when standard output is closed");
   read->add_flag(
       "--json", read_args.json,
       "JSON lines: author, seq, id, previous, lamport, timestamp (ms), "
       "[position,] content");
+  reverse_opt->excludes(follow_opt);
+
+  std::string get_id;
+  bool get_json = false;
+  CLI::App* get = app.add_subcommand(
+      "get",
+      "Print the entry with this id (%<base64>.blake2b, as append and read "
+      "--json print it),\nas `read` prints entries.");
+  get->add_option("ID", get_id, "%<base64>.blake2b")
+      ->required()
+      ->type_name("")
+      ->check(CLI::Validator([](std::string& s) { return CheckEntryIdArg(s); },
+                             "", "entry id"));
+  get->add_flag("--json", get_json,
+                "A JSON object: author, seq, id, previous, lamport, "
+                "timestamp (ms), content");
 
   bool feeds_json = false;
   CLI::App* feeds =
@@ -195,6 +248,8 @@ int Main(int argc, char** argv) {
   std::vector<std::string> serve_peers;
   bool serve_no_membership = false;
   uint64_t serve_max_connections = 0;
+  std::string serve_http;
+  bool serve_http_allow_remote = false;
   CLI::App* serve = app.add_subcommand(
       "serve",
       "Run the daemon: replicate with peers over TCP until SIGINT or SIGTERM.\n"
@@ -255,6 +310,65 @@ int Main(int argc, char** argv) {
                        "Most open peer connections (default 128)")
           ->type_name("N")
           ->check(CLI::Range(uint64_t{1}, uint64_t{1000000}));
+  CLI::Option* http_opt =
+      serve
+          ->add_option("--http", serve_http,
+                       "Serve the web chat and node status on HOST:PORT "
+                       "(off by default; loopback only unless "
+                       "--http-allow-remote; see docs/chat.md)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  CLI::Option* http_remote_opt = serve->add_flag(
+      "--http-allow-remote", serve_http_allow_remote,
+      "Allow --http on an address that is not loopback (the page has no "
+      "authentication: anyone who reaches it can read the store and post as "
+      "you)");
+
+  std::string serve_log_level, serve_log_file, serve_pid_file, serve_metrics;
+  CLI::Option* log_level_opt =
+      serve
+          ->add_option("--log-level", serve_log_level,
+                       "Log lines of this level and above: error, warn, info "
+                       "(default) or debug")
+          ->type_name("LEVEL")
+          ->check(CLI::Validator(
+              [](std::string& s) { return CheckLogLevelArg(s); }, "", "level"));
+  CLI::Option* log_file_opt =
+      serve
+          ->add_option("--log-file", serve_log_file,
+                       "Append log lines to FILE instead of standard error; "
+                       "SIGHUP reopens it (logrotate)")
+          ->type_name("FILE");
+  CLI::Option* pid_file_opt =
+      serve
+          ->add_option("--pid-file", serve_pid_file,
+                       "Write the daemon's pid to FILE (default "
+                       "<home>/plumlog.pid); removed when it stops")
+          ->type_name("FILE");
+  CLI::Option* metrics_opt =
+      serve
+          ->add_option("--metrics", serve_metrics,
+                       "Serve Prometheus/OpenMetrics metrics on "
+                       "http://HOST:PORT/metrics (off by default; loopback "
+                       "only unless --metrics-allow-remote)")
+          ->type_name("HOST:PORT")
+          ->check(host_port_arg);
+  bool serve_metrics_allow_remote = false;
+  CLI::Option* metrics_remote_opt = serve->add_flag(
+      "--metrics-allow-remote", serve_metrics_allow_remote,
+      "Allow --metrics on an address that is not loopback (the metrics name "
+      "this node's peers and their addresses; there is no authentication)");
+
+  uint64_t stop_timeout_s = 30;
+  CLI::App* stop = app.add_subcommand(
+      "stop",
+      "Stop the running daemon (as SIGTERM does: it leaves the membership, "
+      "says goodbye\nto its peers, closes the store) and wait until it has "
+      "exited.");
+  stop->add_option("--timeout", stop_timeout_s,
+                   "Give up (exit 1) after this many seconds (default 30)")
+      ->type_name("SECONDS")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{3600}));
 
   bool peers_json = false;
   CLI::App* peers = app.add_subcommand(
@@ -400,8 +514,9 @@ int Main(int argc, char** argv) {
         } else if (!arg.starts_with("-")) {
           return UsageFail(
               "unknown command: " + arg +
-              " (commands: init, whoami, append, read, feeds, check, export, "
-              "import, serve, peers, status, follow, unfollow, block, sync, chat)");
+              " (commands: init, whoami, append, read, get, feeds, check, "
+              "export, import, serve, stop, peers, status, follow, unfollow, "
+              "block, sync, chat)");
         }
       }
     }
@@ -413,6 +528,8 @@ int Main(int argc, char** argv) {
   append_args.has_file = file_opt->count() > 0;
   append_args.has_json_file = json_file_opt->count() > 0;
   read_args.has_limit = limit_opt->count() > 0;
+  read_args.has_last = last_opt->count() > 0;
+  if (type_opt->count() > 0) read_args.type = read_type;
   if (listen_opt->count() > 0) serve_args.flags.listen = serve_listen;
   if (advertise_opt->count() > 0) serve_args.flags.advertise = serve_advertise;
   if (peer_opt->count() > 0) serve_args.flags.peers = serve_peers;
@@ -422,6 +539,15 @@ int Main(int argc, char** argv) {
   if (preset_opt->count() > 0) serve_args.flags.preset = serve_preset;
   if (max_conn_opt->count() > 0)
     serve_args.flags.max_connections = serve_max_connections;
+  if (log_level_opt->count() > 0) serve_args.flags.log_level = serve_log_level;
+  if (log_file_opt->count() > 0) serve_args.flags.log_file = serve_log_file;
+  if (pid_file_opt->count() > 0) serve_args.flags.pid_file = serve_pid_file;
+  if (metrics_opt->count() > 0) serve_args.flags.metrics = serve_metrics;
+  if (metrics_remote_opt->count() > 0)
+    serve_args.flags.metrics_allow_remote = serve_metrics_allow_remote;
+  if (http_opt->count() > 0) serve_args.flags.http = serve_http;
+  if (http_remote_opt->count() > 0)
+    serve_args.flags.http_allow_remote = serve_http_allow_remote;
 
   if (chat_listen_opt->count() > 0) chat_args.node.listen = chat_listen;
   if (chat_advertise_opt->count() > 0)
@@ -438,11 +564,13 @@ int Main(int argc, char** argv) {
   if (*whoami) return RunWhoami(*home, whoami_address);
   if (*append) return RunAppend(*home, append_args);
   if (*read) return RunRead(*home, read_args);
+  if (*get) return RunGet(*home, get_id, get_json);
   if (*feeds) return RunFeeds(*home, feeds_json);
   if (*check) return RunCheck(*home);
   if (*exp) return RunExport(*home, export_args);
   if (*imp) return RunImport(*home, import_args);
   if (*serve) return RunServe(*home, serve_args);
+  if (*stop) return RunStop(*home, stop_timeout_s);
   if (*peers_add) return RunPeersAdd(*home, peer_add_addr);
   if (*peers_remove) return RunPeersRemove(*home, peer_remove_id);
   if (*peers) return RunPeersList(*home, peers_json);

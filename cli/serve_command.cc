@@ -1,10 +1,15 @@
 #include "cli/serve_command.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 #include <uv.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,14 +17,21 @@
 #include "cli/control_client.h"
 #include "cli/control_protocol.h"
 #include "cli/control_server.h"
+#include "cli/daemon_commands.h"
 #include "cli/home.h"
+#include "cli/http_server.h"
+#include "cli/metrics.h"
 #include "cli/output.h"
+#include "cli/web_chat.h"
+#include "net/host_port.h"
+#include "net/logger.h"
 #include "plumlog/node.h"
 #include "storage/msgpack_reader.h"
 
 namespace plumlog::cli {
 namespace {
 
+using storage::AppendMsgpackArrayHeader;
 using storage::AppendMsgpackBin;
 using storage::AppendMsgpackBool;
 using storage::AppendMsgpackNil;
@@ -27,16 +39,13 @@ using storage::AppendMsgpackStr;
 using storage::AppendMsgpackUint;
 using storage::MsgpackReader;
 
-void Log(const std::string& line) {
-  const std::string out = "plumlog serve: " + line + "\n";
-  std::fwrite(out.data(), 1, out.size(), stderr);
-  std::fflush(stderr);
-}
-
 // Answers control requests with the store and the node (both on this loop).
 class Daemon : public ControlHandler {
  public:
-  Daemon(Store* store, Node* node) : store_(store), node_(node) {}
+  // `stop` is called on the loop when a client asks the daemon to stop; it
+  // must not stop at once (the response is still to be written).
+  Daemon(Store* store, Node* node, net::Logger* log, std::function<void()> stop)
+      : store_(store), node_(node), log_(log), stop_(std::move(stop)) {}
 
   std::string Handle(std::string_view request) override {
     Result<ParsedRequest> req = ParseRequest(request);
@@ -66,6 +75,18 @@ class Daemon : public ControlHandler {
       AppendMsgpackBin(out, e->id().view());
       return Status::OK();
     }
+    if (method == kAppendBatch) {
+      if (req.contents.empty()) {
+        return Status::InvalidArgument("append.batch: no contents");
+      }
+      Result<std::vector<Entry>> entries = store_->AppendBatch(req.contents);
+      if (!entries.ok()) return entries.status().WithContext("cannot append");
+      *out = OkResponse(2);
+      AppendMsgpackUint(out, entries->front().seq());
+      AppendMsgpackArrayHeader(out, static_cast<uint32_t>(entries->size()));
+      for (const Entry& e : *entries) AppendMsgpackBin(out, e.id().view());
+      return Status::OK();
+    }
     if (method == kIngest) {
       const IngestResult result = store_->Ingest(std::move(req.entries));
       *out = OkResponse(5);
@@ -82,21 +103,18 @@ class Daemon : public ControlHandler {
     }
     if (method == kStatus) {
       PLUMLOG_ASSIGN_OR_RETURN(NodeStatus status, node_->GetStatus());
-      *out = OkResponse(14);
+      *out = OkResponse(kStatusResults);
       EncodeStatus(status, out);
       return Status::OK();
     }
     if (method == kPeersAdd) {
       PLUMLOG_RETURN_IF_ERROR(node_->AddPeer(req.address));
-      Log("peer added " + req.address.ToString());
     } else if (method == kConnect) {
       PLUMLOG_RETURN_IF_ERROR(node_->Connect(req.address));
-      Log("connecting once to " + req.address.ToString());
     } else if (method == kInSync) {
       return InSync(req.feed, out);
     } else if (method == kPeersRemove) {
       PLUMLOG_RETURN_IF_ERROR(node_->RemovePeer(req.feed));
-      Log("peer removed " + req.feed.ToString());
     } else if (method == kFollow) {
       PLUMLOG_RETURN_IF_ERROR(node_->Follow(req.feed));
       Log("following " + req.feed.ToString());
@@ -106,6 +124,8 @@ class Daemon : public ControlHandler {
     } else if (method == kBlock) {
       PLUMLOG_RETURN_IF_ERROR(node_->Block(req.feed));
       Log("blocked " + req.feed.ToString());
+    } else if (method == kStop) {
+      stop_();
     }
     *out = OkResponse(0);
     return Status::OK();
@@ -128,8 +148,12 @@ class Daemon : public ControlHandler {
     return Status::OK();
   }
 
+  void Log(const std::string& line) { log_->Log(LogLevel::kInfo, line); }
+
   Store* store_;
   Node* node_;
+  net::Logger* log_;
+  std::function<void()> stop_;
 };
 
 // Everything on the loop: the node, the control server, the signals.
@@ -137,30 +161,163 @@ struct Server {
   uv_loop_t loop;
   uv_signal_t sigint;
   uv_signal_t sigterm;
+  uv_signal_t sighup;
+  uv_timer_t stop_timer;  // `plumlog stop`: stops on the next loop turn
+  net::Logger log;
   std::unique_ptr<Node> node;
   std::unique_ptr<ControlServer> control;
+  std::unique_ptr<HttpServer> http;  // --http
+  std::unique_ptr<WebChat> web;
+  std::unique_ptr<HttpServer> metrics;  // --metrics
   bool stopping = false;
-  int signal_handles = 0;
 };
 
-void OnSignalClosed(uv_handle_t* h) {
-  static_cast<Server*>(h->data)->signal_handles--;
+void Shutdown(Server* s, const std::string& why) {
+  if (s->stopping) return;
+  s->stopping = true;
+  s->log.Log(LogLevel::kInfo, why + ", shutting down");
+  s->control->Close();
+  if (s->http) s->http->Close();
+  if (s->metrics) s->metrics->Close();
+  s->node->Stop();
+  for (uv_signal_t* sig : {&s->sigint, &s->sigterm, &s->sighup})
+    uv_close(reinterpret_cast<uv_handle_t*>(sig), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&s->stop_timer), nullptr);
 }
 
 void OnStopSignal(uv_signal_t* handle, int signum) {
+  Shutdown(
+      static_cast<Server*>(handle->data),
+      std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM"));
+}
+
+void OnStopTimer(uv_timer_t* timer) {
+  Shutdown(static_cast<Server*>(timer->data), "`plumlog stop` asked to stop");
+}
+
+// SIGHUP: reopen the log file (logrotate moved it away).
+void OnHangup(uv_signal_t* handle, int) {
   auto* s = static_cast<Server*>(handle->data);
-  if (s->stopping) return;
-  s->stopping = true;
-  Log(std::string("received ") + (signum == SIGINT ? "SIGINT" : "SIGTERM") +
-      ", shutting down");
-  s->control->Close();
-  s->node->Stop();
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->sigint), &OnSignalClosed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&s->sigterm), &OnSignalClosed);
+  Status st = s->log.Reopen();
+  if (st.ok()) {
+    s->log.Log(LogLevel::kInfo, "received SIGHUP, log file reopened");
+  } else {
+    s->log.Log(LogLevel::kError,
+               "received SIGHUP, cannot reopen the log file: " + st.message());
+  }
 }
 
 void CloseAny(uv_handle_t* h, void*) {
   if (!uv_is_closing(h)) uv_close(h, nullptr);
+}
+
+// Once the loop has run out: frees what ran on it and closes the loop.
+// False if handles were left open.
+bool CloseLoop(Server* s) {
+  s->web.reset();
+  s->http.reset();
+  s->metrics.reset();
+  s->node.reset();
+  // Anything still open (there should be nothing) is closed before the loop.
+  uv_walk(&s->loop, &CloseAny, nullptr);
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  s->control.reset();
+  return uv_loop_close(&s->loop) == 0;
+}
+
+// A start that failed after the node started: stops what runs, as on a
+// signal, and closes the loop.
+void AbortStart(Server* s) {
+  if (s->control) s->control->Close();
+  if (s->http) s->http->Close();
+  if (s->metrics) s->metrics->Close();
+  s->node->Stop();
+  uv_run(&s->loop, UV_RUN_DEFAULT);
+  CloseLoop(s);
+}
+
+// Writes "<pid>\n" to `path` through a temporary file and a rename, so a
+// reader never sees it half-written.
+Status WritePidFile(const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  const int fd =
+      ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    return Status::IOError("cannot write the pid file " + tmp + ": " +
+                           std::strerror(errno));
+  }
+  const std::string text = std::to_string(::getpid()) + "\n";
+  const bool written = ::write(fd, text.data(), text.size()) ==
+                       static_cast<ssize_t>(text.size());
+  int err = errno;
+  ::close(fd);
+  if (written && ::rename(tmp.c_str(), path.c_str()) == 0) return Status::OK();
+  if (written) err = errno;
+  ::unlink(tmp.c_str());
+  return Status::IOError("cannot write the pid file " + path + ": " +
+                         std::strerror(err));
+}
+
+// Options of an HTTP server (--http, --metrics) listening on `listen`
+// (HOST:PORT; a host name is resolved as every address is). `exposes` says
+// what a non-loopback address would show to the network without
+// authentication (empty: the server's own refusal message applies).
+Result<HttpServerOptions> HttpOptions(const std::string& flag,
+                                      const std::string& listen,
+                                      bool allow_remote,
+                                      const std::string& exposes = "") {
+  std::string host;
+  uint16_t port = 0;
+  Status st = ParseHostPort(listen, &host, &port);
+  Result<std::string> ip =
+      st.ok() ? net::ResolveHostName(host) : Result<std::string>(st);
+  if (!ip.ok()) return ip.status().WithContext(flag);
+  const bool loopback = ip->starts_with("127.") || *ip == "::1";
+  if (!loopback && !allow_remote && !exposes.empty()) {
+    return Status::InvalidArgument(
+        flag + ": " + listen + " is not a loopback address: " + exposes +
+        " to anyone who reaches it, without authentication; use "
+        "127.0.0.1:PORT, or allow it explicitly with " +
+        flag + "-allow-remote");
+  }
+  HttpServerOptions o;
+  o.listen = net::JoinHostPort(*ip, port);
+  o.allow_remote = allow_remote;
+  o.allow_remote_hint = flag + "-allow-remote";
+  st = o.Validate();
+  if (!st.ok()) return st.WithContext(flag);
+  return o;
+}
+
+// GET /metrics: the node's status and the store's figures as OpenMetrics.
+Status ServeMetrics(HttpServer* http, Store* store, Node* node,
+                    const std::string& home) {
+  return http->Handle("GET", "/metrics", [=](const HttpRequest&) {
+    Result<NodeStatus> status = node->GetStatus();
+    Result<StoreFigures> figures = GatherStoreFigures(*store, home + "/db");
+    if (!status.ok() || !figures.ok()) {
+      return HttpResponse::Text(
+          500,
+          (status.ok() ? figures.status() : status.status()).message() + "\n");
+    }
+    HttpResponse r = HttpResponse::Text(
+        200, RenderMetrics(*status, *figures, PLUMLOG_VERSION),
+        std::string(kOpenMetricsContentType));
+    r.headers.emplace_back("Cache-Control", "no-store");
+    return r;
+  });
+}
+
+// Where the daemon writes its pid unless `pid-file` says otherwise.
+std::string PidFilePath(const std::string& home) {
+  return home + "/plumlog.pid";
+}
+
+// Removes the pid file if it still names this process.
+void RemovePidFile(const std::string& path) {
+  Result<std::string> text = ReadInput(path);
+  if (text.ok() && *text == std::to_string(::getpid()) + "\n")
+    ::unlink(path.c_str());
 }
 
 // Refuses when a daemon already answers on the control socket.
@@ -170,17 +327,11 @@ Status CheckNoDaemon(const std::string& home) {
   if (!st.ok()) return st;
   if (client) {
     std::string pid;
-    uint32_t n = 0;
-    std::string results;
-    if (client->Call(ControlRequest(kHello, 0), 5000, &n, &results).ok()) {
-      MsgpackReader r(results);
-      std::string_view raw, addr;
-      uint64_t p = 0;
-      if (r.ReadBin("id", 32, &raw).ok() && r.ReadStr("a", 4096, &addr).ok() &&
-          r.ReadUint("pid", &p).ok()) {
-        pid = " (pid " + std::to_string(p) + ")";
-      }
-    }
+    FeedId id;
+    std::string address;
+    uint64_t p = 0;
+    if (DaemonHello(client.get(), &id, &address, &p).ok())
+      pid = " (pid " + std::to_string(p) + ")";
     return Status::Busy("a daemon is already running on " + home + pid +
                         "; it answers on " + ControlSocketPath(home));
   }
@@ -200,6 +351,24 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   settings = OverlaySettings(settings, args.flags);
   Result<NodeOptions> options = BuildNodeOptions(settings);
   if (!options.ok()) return Fail(options.status());
+  const std::string pid_path = settings.pid_file.value_or(PidFilePath(home));
+
+  // The HTTP servers' settings are checked before the store is opened.
+  std::optional<HttpServerOptions> http_options, metrics_options;
+  if (settings.http) {
+    Result<HttpServerOptions> o = HttpOptions(
+        "--http", *settings.http, settings.http_allow_remote.value_or(false));
+    if (!o.ok()) return Fail(o.status());
+    http_options = *o;
+  }
+  if (settings.metrics) {
+    Result<HttpServerOptions> o = HttpOptions(
+        "--metrics", *settings.metrics,
+        settings.metrics_allow_remote.value_or(false),
+        "the metrics name this node's peers and members and their addresses");
+    if (!o.ok()) return Fail(o.status());
+    metrics_options = *o;
+  }
 
   Status st = CheckNoDaemon(home);
   if (!st.ok()) return Fail(st);
@@ -211,57 +380,115 @@ int RunServe(const std::string& home, const ServeArgs& args) {
   }
 
   auto server = std::make_unique<Server>();
+  if (settings.log_level)
+    server->log.set_level(*ParseLogLevel(*settings.log_level));
+  if (settings.log_file) {
+    st = server->log.OpenFile(*settings.log_file);
+    if (!st.ok()) return Fail(st);
+  }
+  // The store's writer lock is ours: no other daemon runs on this home, so a
+  // pid file left by a killed one is replaced.
+  st = WritePidFile(pid_path);
+  if (!st.ok()) return Fail(st);
+  options->log_sink = &server->log;
+  net::Logger& log = server->log;
+
   uv_loop_init(&server->loop);
   Result<std::unique_ptr<Node>> node =
       Node::Attach(store->get(), *options, &server->loop);
   if (!node.ok()) {
+    // The failed node frees itself as the loop closes its handles.
+    uv_run(&server->loop, UV_RUN_DEFAULT);
     uv_loop_close(&server->loop);
+    RemovePidFile(pid_path);
     return Fail(node.status().WithContext("cannot start the node"));
   }
   server->node = std::move(*node);
-  Daemon daemon(store->get(), server->node.get());
+  uv_timer_init(&server->loop, &server->stop_timer);
+  server->stop_timer.data = server.get();
+  Daemon daemon(store->get(), server->node.get(), &log, [s = server.get()] {
+    uv_timer_start(&s->stop_timer, &OnStopTimer, 0, 0);
+  });
   Result<std::unique_ptr<ControlServer>> control =
       ControlServer::Start(&server->loop, ControlSocketPath(home), &daemon);
   if (!control.ok()) {
-    server->node->Stop();
-    uv_run(&server->loop, UV_RUN_DEFAULT);
-    server->node.reset();
-    uv_walk(&server->loop, &CloseAny, nullptr);
-    uv_run(&server->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&server->loop);
+    AbortStart(server.get());
+    RemovePidFile(pid_path);
     return Fail(control.status());
   }
   server->control = std::move(*control);
+  // The HTTP servers' own problems go to the log.
+  auto http_log = [s = server.get()](const std::string& line) {
+    s->log.Log(LogLevel::kWarn, line);
+  };
+  st = Status::OK();
+  if (http_options) {
+    http_options->log = http_log;
+    Result<std::unique_ptr<HttpServer>> http =
+        HttpServer::Start(&server->loop, *http_options);
+    if (http.ok()) {
+      server->http = std::move(*http);
+      server->web = std::make_unique<WebChat>(store->get(), server->node.get(),
+                                              server->http.get());
+      st = server->web->Register();
+    } else {
+      st = http.status().WithContext("--http");
+    }
+  }
+  if (st.ok() && metrics_options) {
+    metrics_options->log = http_log;
+    Result<std::unique_ptr<HttpServer>> metrics =
+        HttpServer::Start(&server->loop, *metrics_options);
+    if (metrics.ok()) {
+      server->metrics = std::move(*metrics);
+      st = ServeMetrics(server->metrics.get(), store->get(), server->node.get(),
+                        home);
+    } else {
+      st = metrics.status().WithContext("--metrics");
+    }
+  }
+  if (!st.ok()) {
+    AbortStart(server.get());
+    RemovePidFile(pid_path);
+    return Fail(st);
+  }
 
-  for (uv_signal_t* sig : {&server->sigint, &server->sigterm}) {
+  for (uv_signal_t* sig :
+       {&server->sigint, &server->sigterm, &server->sighup}) {
     uv_signal_init(&server->loop, sig);
     sig->data = server.get();
-    server->signal_handles++;
   }
   uv_signal_start(&server->sigint, &OnStopSignal, SIGINT);
   uv_signal_start(&server->sigterm, &OnStopSignal, SIGTERM);
+  uv_signal_start(&server->sighup, &OnHangup, SIGHUP);
 
   const PeerAddress address = server->node->address();
-  Log("listening on " + address.HostPort() + " as " +
-      server->node->id().ToString());
-  Log("control socket " + ControlSocketPath(home));
-  for (const PeerAddress& p : options->peers) Log("peer added " + p.ToString());
+  log.Log(LogLevel::kInfo, "control socket " + ControlSocketPath(home) +
+                               ", pid " + std::to_string(::getpid()) + " in " +
+                               pid_path);
+  if (server->http)
+    log.Log(LogLevel::kInfo,
+            "web page http://" + server->http->address() + "/");
+  if (server->metrics) {
+    log.Log(LogLevel::kInfo,
+            "metrics http://" + server->metrics->address() + "/metrics");
+  }
+  for (const PeerAddress& p : options->peers)
+    log.Log(LogLevel::kInfo, "peer added " + p.ToString());
   // The address on stdout, so that another daemon can --peer it.
   st = WriteStdout(address.ToString() + "\n");
   if (st.ok()) st = FlushStdout();
-  if (!st.ok()) Log("cannot print the address: " + st.message());
+  if (!st.ok())
+    log.Log(LogLevel::kWarn, "cannot print the address: " + st.message());
 
   uv_run(&server->loop, UV_RUN_DEFAULT);
-  if (!server->node->stopped()) Log("warning: the node did not stop cleanly");
-  server->node.reset();
-  // Anything still open (there should be nothing) is closed before the loop.
-  uv_walk(&server->loop, &CloseAny, nullptr);
-  uv_run(&server->loop, UV_RUN_DEFAULT);
-  server->control.reset();
-  if (uv_loop_close(&server->loop) != 0)
-    Log("warning: handles left open at exit");
+  if (!server->node->stopped())
+    log.Log(LogLevel::kWarn, "the node did not stop cleanly");
+  if (!CloseLoop(server.get()))
+    log.Log(LogLevel::kWarn, "handles left open at exit");
   store->reset();
-  Log("stopped");
+  RemovePidFile(pid_path);
+  log.Log(LogLevel::kInfo, "stopped");
   return kExitOk;
 }
 

@@ -73,6 +73,11 @@ std::string CheckPresetArg(const std::string& arg) {
              : "unknown preset '" + arg + "' (expected lan, wan or test)";
 }
 
+std::string CheckLogLevelArg(const std::string& arg) {
+  Result<LogLevel> level = ParseLogLevel(arg);
+  return level.ok() ? "" : level.status().message();
+}
+
 Result<NodeOptions> PresetOptions(std::string_view name) {
   if (name == "lan") return NodeOptions::Lan();
   if (name == "wan") return NodeOptions::Wan();
@@ -132,11 +137,29 @@ Status ParseServeConfig(std::string_view text, const std::string& name,
       uint64_t n = 0;
       st = ParseCount(value, &n);
       out->max_connections = n;
+    } else if (key == "log-level") {
+      st = AsStatus(CheckLogLevelArg(value));
+      out->log_level = value;
+    } else if (key == "log-file" || key == "pid-file") {
+      if (value.empty()) st = Status::InvalidArgument("expected a path");
+      (key == "log-file" ? out->log_file : out->pid_file) = value;
+    } else if (key == "metrics") {
+      st = AsStatus(CheckHostPortArg(value));
+      out->metrics = value;
+    } else if (key == "http") {
+      st = AsStatus(CheckHostPortArg(value));
+      out->http = value;
+    } else if (key == "http-allow-remote" || key == "metrics-allow-remote") {
+      bool b = false;
+      st = ParseBool(value, &b);
+      (key == "http-allow-remote" ? out->http_allow_remote
+                                  : out->metrics_allow_remote) = b;
     } else {
       return Status::InvalidArgument(
           where + "unknown key '" + key +
           "' (keys: listen, advertise, peer, network-key, no-membership, "
-          "preset, max-connections)");
+          "preset, max-connections, log-level, log-file, pid-file, metrics, "
+          "metrics-allow-remote, http, http-allow-remote)");
     }
     if (!st.ok())
       return Status::InvalidArgument(where + key + ": " + st.message());
@@ -154,6 +177,14 @@ ServeSettings OverlaySettings(const ServeSettings& base,
   if (top.no_membership) s.no_membership = top.no_membership;
   if (top.preset) s.preset = top.preset;
   if (top.max_connections) s.max_connections = top.max_connections;
+  if (top.log_level) s.log_level = top.log_level;
+  if (top.log_file) s.log_file = top.log_file;
+  if (top.pid_file) s.pid_file = top.pid_file;
+  if (top.metrics) s.metrics = top.metrics;
+  if (top.metrics_allow_remote)
+    s.metrics_allow_remote = top.metrics_allow_remote;
+  if (top.http) s.http = top.http;
+  if (top.http_allow_remote) s.http_allow_remote = top.http_allow_remote;
   return s;
 }
 

@@ -24,6 +24,13 @@ struct ServeSettings {
   std::optional<bool> no_membership;              // no-membership = true|false
   std::optional<std::string> preset;              // preset = lan|wan|test
   std::optional<uint64_t> max_connections;        // max-connections = N
+  std::optional<std::string> log_level;  // log-level = error|warn|info|debug
+  std::optional<std::string> log_file;   // log-file = PATH
+  std::optional<std::string> pid_file;   // pid-file = PATH
+  std::optional<std::string> metrics;    // metrics = HOST:PORT
+  std::optional<bool> metrics_allow_remote;  // metrics-allow-remote = BOOL
+  std::optional<std::string> http;           // http = HOST:PORT
+  std::optional<bool> http_allow_remote;     // http-allow-remote = BOOL
 };
 
 // Parses a config file's text; `name` is used in error messages
@@ -44,6 +51,7 @@ std::string CheckHostPortArg(const std::string& arg);
 std::string CheckPeerAddressArg(const std::string& arg);
 std::string CheckNetworkKeyArg(const std::string& arg);
 std::string CheckPresetArg(const std::string& arg);
+std::string CheckLogLevelArg(const std::string& arg);
 
 // The NodeOptions preset by name ("lan", "wan", "test").
 Result<NodeOptions> PresetOptions(std::string_view name);

@@ -11,6 +11,7 @@
 #include "cli/daemon_commands.h"
 #include "cli/home.h"
 #include "cli/output.h"
+#include "cli/progress_bar.h"
 #include "cli/serve_config.h"
 #include "plumlog/node.h"
 #include "storage/msgpack_reader.h"
@@ -37,39 +38,16 @@ struct Progress {
   uint64_t start = 0, current = 0, target = 0;
 };
 
-// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-class ProgressBar {
- public:
-  ProgressBar() : enabled_(::isatty(STDERR_FILENO) == 1) {}
-  ~ProgressBar() { Finish(); }
-
-  void Update(const Progress& p) {
-    if (!enabled_) return;
-    const uint64_t done = p.current - std::min(p.current, p.start);
-    const uint64_t total =
-        std::max(done, p.target - std::min(p.target, p.start));
-    constexpr int kWidth = 30;
-    const int filled =
-        total == 0 ? (p.in_sync ? kWidth : 0)
-                   : static_cast<int>(kWidth * static_cast<double>(done) /
-                                      static_cast<double>(total));
-    std::string line =
-        "\r[" + std::string(filled, '#') + std::string(kWidth - filled, '.') +
-        "] " + std::to_string(done) + "/" + std::to_string(total) + " entries" +
-        (p.connected ? "" : " (connecting)") + "   ";
-    std::fwrite(line.data(), 1, line.size(), stderr);
-    std::fflush(stderr);
-    drawn_ = true;
-  }
-  void Finish() {
-    if (drawn_) std::fputc('\n', stderr);
-    drawn_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool drawn_ = false;
-};
+// Draws sync's progress: entries received of those the peer offered.
+void ShowProgress(ProgressBar* bar, const Progress& p) {
+  const uint64_t done = p.current - std::min(p.current, p.start);
+  const uint64_t total = std::max(done, p.target - std::min(p.target, p.start));
+  bar->Update("sync", p.in_sync && total == 0 ? 1 : done,
+              p.in_sync && total == 0 ? 1 : total,
+              std::to_string(done) + "/" + std::to_string(total) + " entries" +
+                  (p.connected ? "" : " (connecting)"),
+              true);
+}
 
 Status Timeout(const PeerAddress& peer, const SyncArgs& args,
                const Progress& p) {
@@ -109,8 +87,25 @@ Status ConnectViaDaemon(ControlClient* client, const PeerAddress& peer) {
   return client->Call(req, 30000, &n, &results);
 }
 
+// After a sync through the daemon: if the connection it is in sync over is
+// not one it dialled to `peer`'s address (it was connected to that key
+// already, inbound or at another address), says so in *note.
+Status CheckConnectionUsed(ControlClient* client, const PeerAddress& peer,
+                           std::string* note) {
+  PLUMLOG_ASSIGN_OR_RETURN(NodeStatus status, DaemonStatus(client));
+  for (const ConnectionStatus& c : status.connections) {
+    if (c.peer != peer.id || !c.replicating) continue;
+    if (c.outbound && c.remote == peer.HostPort()) return Status::OK();
+    *note = "over the daemon's connection " +
+            std::string(c.outbound ? "to " : "from ") + c.remote +
+            "; the address " + peer.HostPort() + " was not used";
+    return Status::OK();
+  }
+  return Status::OK();
+}
+
 Status SyncViaDaemon(ControlClient* client, const PeerAddress& peer,
-                     const SyncArgs& args) {
+                     const SyncArgs& args, std::string* note) {
   ProgressBar bar;
   const int64_t deadline =
       NowMs() + static_cast<int64_t>(args.timeout_s) * 1000;
@@ -120,11 +115,11 @@ Status SyncViaDaemon(ControlClient* client, const PeerAddress& peer,
   if (!p.connected) PLUMLOG_RETURN_IF_ERROR(ConnectViaDaemon(client, peer));
   while (true) {
     PLUMLOG_RETURN_IF_ERROR(PollDaemon(client, peer, &p));
-    bar.Update(p);
-    if (p.in_sync) return Status::OK();
+    ShowProgress(&bar, p);
+    if (p.in_sync) return CheckConnectionUsed(client, peer, note);
     const int64_t now = NowMs();
     if (now >= deadline) {
-      bar.Finish();
+      bar.Clear();
       return Timeout(peer, args, p);
     }
     if (!p.connected && now - last_dial >= kRedialMs) {
@@ -173,7 +168,7 @@ Status SyncAlone(Store* store, const PeerAddress& peer, const SyncArgs& args,
     p.start = status->progress_start;
     p.current = status->progress_current;
     p.target = status->progress_target;
-    bar.Update(p);
+    ShowProgress(&bar, p);
     if (p.in_sync) break;
     ever_connected = ever_connected || p.connected;
     if (!p.connected) {
@@ -193,7 +188,7 @@ Status SyncAlone(Store* store, const PeerAddress& peer, const SyncArgs& args,
       }
     }
     if (NowMs() >= deadline) {
-      bar.Finish();
+      bar.Clear();
       result = Timeout(peer, args, p);
       break;
     }
@@ -208,7 +203,7 @@ Status SyncAlone(Store* store, const PeerAddress& peer, const SyncArgs& args,
     std::this_thread::sleep_for(std::chrono::milliseconds(kPollMs));
   }
   if (!st.ok()) result = st.WithContext("cannot connect to " + peer.ToString());
-  bar.Finish();
+  bar.Clear();
   node->Stop();
   node.reset();
   *summary = "received " + std::to_string(counters.entries_stored) +
@@ -238,14 +233,15 @@ int RunSync(const std::string& home, const SyncArgs& args) {
       store = std::move(*opened);
     }
   }
-  std::string summary;
+  std::string summary, note;
   if (client) {
-    st = SyncViaDaemon(client.get(), *peer, args);
+    st = SyncViaDaemon(client.get(), *peer, args, &note);
   } else {
     st = SyncAlone(store.get(), *peer, args, &summary);
   }
   if (!st.ok()) return Fail(st);
   std::string line = "in sync with " + peer->id.ToString();
+  if (!note.empty()) line += " (" + note + ")";
   if (!summary.empty()) line += ": " + summary;
   st = WriteStdout(line + "\n");
   if (st.ok()) st = FlushStdout();

@@ -125,7 +125,7 @@ void Connection::OnResolved(uv_getaddrinfo_t* req, int status, struct addrinfo* 
     c->Close(CloseReason::kResolveFailed, UvStatus(status, "resolve " + c->host_), false);
     return;
   }
-  c->StartConnect(res->ai_addr);
+  c->StartConnect(PreferredAddress(res)->ai_addr);
   uv_freeaddrinfo(res);
 }
 

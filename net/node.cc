@@ -116,24 +116,29 @@ Result<PeerAddress> PeerAddress::Parse(std::string_view text) {
   if (tilde == std::string_view::npos) {
     return Status::InvalidArgument("bad peer address '" + std::string(text) +
                                    "': expected net:HOST:PORT~shs:KEY (the peer's key is "
-                                   "needed for the handshake; `plumlog whoami` on the peer "
-                                   "prints its address)");
+                                   "needed for the handshake; `plumlog whoami --address` on "
+                                   "the peer prints its whole address)");
   }
   PeerAddress a;
   PLUMLOG_RETURN_IF_ERROR(ParseHostPort(t.substr(0, tilde), &a.host, &a.port));
   std::string_view key = t.substr(tilde + 1);
+  // After "shs:" the key's 44 base64 characters; the whole feed id
+  // (@KEY.ed25519) is accepted there too, and on its own after "~".
   std::string id_text;
-  if (key.substr(0, 4) == "shs:") {
+  if (key.substr(0, 4) == "shs:" && !key.substr(4).starts_with("@")) {
     id_text = "@";
     id_text.append(key.substr(4));
     id_text.append(".ed25519");
   } else {
-    id_text = std::string(key);
+    id_text = std::string(key.substr(0, 4) == "shs:" ? key.substr(4) : key);
   }
   Result<FeedId> id = FeedId::Parse(id_text);
   if (!id.ok()) {
-    return Status::InvalidArgument("bad peer address '" + std::string(text) +
-                                   "': bad key: " + id.status().message());
+    return Status::InvalidArgument(
+        "bad peer address '" + std::string(text) +
+        "': bad key: expected ~shs: and the peer's key, 44 characters of base64 ending in "
+        "'=' (its feed id without @ and .ed25519; `plumlog whoami --address` on the peer "
+        "prints its whole address)");
   }
   a.id = *id;
   if (a.port == 0) {

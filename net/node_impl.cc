@@ -13,6 +13,7 @@
 #endif
 
 #include "net/host_port.h"
+#include "net/logger.h"
 #include "net/uv_status.h"
 #include "replication/membership_message.h"
 
@@ -114,22 +115,16 @@ Node::Impl::~Impl() = default;
 
 int64_t Node::Impl::Now() const { return static_cast<int64_t>(uv_now(loop_)); }
 
-void Node::Impl::Log(const char* fmt, ...) {
-  if (!options_.log_to_stderr) return;
+void Node::Impl::Log(LogLevel level, const char* fmt, ...) {
+  LogSink* sink = options_.log_sink;
+  if (sink == nullptr && options_.log_to_stderr) sink = net::StderrLogger();
+  if (sink == nullptr || !sink->Enabled(level)) return;
   char msg[1024];
   va_list ap;
   va_start(ap, fmt);
   std::vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const int ms = static_cast<int>(
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
-      1000);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  std::fprintf(stderr, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ plumlog: %s\n", tm.tm_year + 1900,
-               tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms, msg);
+  sink->Log(level, msg);
 }
 
 Status Node::Impl::Init() {
@@ -152,12 +147,19 @@ Status Node::Impl::Init() {
   uint16_t port = 0;
   if (!options_.no_listen) {
     PLUMLOG_RETURN_IF_ERROR(ParseHostPort(options_.listen, &host, &port));
-    if (host == "localhost") host = "127.0.0.1";
     struct sockaddr_storage ss;
     std::memset(&ss, 0, sizeof ss);
     if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in*>(&ss)) != 0 &&
         uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss)) != 0) {
-      return Status::InvalidArgument("listen address must be an IP address: " + host);
+      // A name: resolved as dialling resolves it (net::PreferredAddress), and
+      // the address it resolved to is the one advertised.
+      Result<std::string> ip = net::ResolveHostName(host);
+      if (!ip.ok()) return ip.status().WithContext("listen");
+      host = *ip;
+      if (uv_ip4_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in*>(&ss)) != 0 &&
+          uv_ip6_addr(host.c_str(), port, reinterpret_cast<struct sockaddr_in6*>(&ss)) != 0) {
+        return Status::InvalidArgument("listen: cannot use address " + host);
+      }
     }
     int rc = uv_tcp_bind(&server_, reinterpret_cast<const struct sockaddr*>(&ss), 0);
     if (rc == 0) rc = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 128, &Impl::OnConnection);
@@ -195,7 +197,7 @@ Status Node::Impl::Init() {
   }
   if (membership_ && !contacts.empty()) membership_->Join(contacts, Now());
   uv_timer_start(&housekeeping_, &Impl::OnHousekeeping, kHousekeepingMs, kHousekeepingMs);
-  if (listening_) Log("listening on %s as %s", advertise_.c_str(), self_.ToString().c_str());
+  if (listening_) Log(LogLevel::kInfo, "listening on %s as %s", advertise_.c_str(), self_.ToString().c_str());
   DialConfigured();
   Drain();
   return Status::OK();
@@ -279,7 +281,7 @@ void Node::Impl::FlushConnections() {
   }
   for (auto& [peer, c] : slow) {
     ++counters_.slow_peer_disconnects;
-    Log("peer %s too slow (%zu bytes queued): disconnecting", peer.Short().c_str(),
+    Log(LogLevel::kWarn, "peer %s too slow (%zu bytes queued): disconnecting", peer.Short().c_str(),
         c->queued_bytes());
     c->Close(CloseReason::kLocal, Status::Busy("send queue over its limit"), false);
   }
@@ -358,7 +360,12 @@ void Node::Impl::RunMembershipEffects(bool* progress) {
           // configured peer is redialled with backoff).
           CloseAll(e.peer, CloseReason::kLocal, Status::OK());
         }
-        Log("member %s %s", e.peer.Short().c_str(), replication::MembershipEventName(e.event));
+        Log(e.event == replication::MembershipEvent::kSuspect ||
+                    e.event == replication::MembershipEvent::kDown
+                ? LogLevel::kWarn
+                : LogLevel::kInfo,
+            "membership: %s %s", e.peer.Short().c_str(),
+            replication::MembershipEventName(e.event));
         Emit(MemberEvent{ToKind(e.event), e.peer, e.incarnation});
         break;
     }
@@ -385,20 +392,20 @@ void Node::Impl::RunReplicatorEffects(bool* progress) {
         SendTo(e.peer, e.frame, std::string());
         break;
       case replication::Effect::Kind::kDisconnect:
-        Log("dropping peer %s: %s", e.peer.Short().c_str(), e.detail.c_str());
+        Log(LogLevel::kWarn, "dropping peer %s: %s", e.peer.Short().c_str(), e.detail.c_str());
         CloseAll(e.peer, CloseReason::kMalformedFrame, Status::Corruption(e.detail));
         break;
       case replication::Effect::Kind::kEvent:
         switch (e.event) {
           case replication::ReplicationEvent::kInvalidEntry:
             ++counters_.invalid_entries;
-            Log("invalid entry %s:%llu from %s: %s", e.feed.Short().c_str(),
+            Log(LogLevel::kWarn, "invalid entry %s:%llu from %s: %s", e.feed.Short().c_str(),
                 static_cast<unsigned long long>(e.seq), e.peer.Short().c_str(),
                 e.detail.c_str());
             break;
           case replication::ReplicationEvent::kFork:
             ++counters_.forks;
-            Log("feed %s forked at %llu (from %s): replication of it stopped",
+            Log(LogLevel::kError, "feed %s forked at %llu (from %s): replication of it stopped",
                 e.feed.ToString().c_str(), static_cast<unsigned long long>(e.seq),
                 e.peer.Short().c_str());
             break;
@@ -456,6 +463,7 @@ void Node::Impl::Housekeeping() {
     MaybeFinishStop();
     return;
   }
+  SampleVerifyRate(now);
   // Keepalive: an empty Notes frame (a no-op for the receiver) to every
   // replication peer we have sent nothing for a third of the idle timeout,
   // so that its idle timer only fires when the link is dead.
@@ -519,7 +527,7 @@ Connection* Node::Impl::Dial(const FeedId& peer, const std::string& host_port) {
   PeerConns& pc = peers_[peer];
   if (pc.dialing != nullptr) return pc.dialing;
   if (LiveConnections() >= options_.max_connections) {
-    Log("not dialling %s: %zu connections open (max_connections)", peer.Short().c_str(),
+    Log(LogLevel::kWarn, "not dialling %s: %zu connections open (max_connections)", peer.Short().c_str(),
         LiveConnections());
     return nullptr;
   }
@@ -565,14 +573,14 @@ void Node::Impl::OnConnection(uv_stream_t* server, int status) {
   Status st;
   Connection* c = Connection::Accept(self->loop_, server, self, &self->config_, self->Now(), &st);
   if (c == nullptr) {
-    self->Log("accept failed: %s", st.ToString().c_str());
+    self->Log(LogLevel::kError, "accept failed: %s", st.ToString().c_str());
     return;
   }
   ++self->counters_.connections_accepted;
   self->conns_.insert(c);
   if (self->LiveConnections() > self->options_.max_connections) {
     ++self->counters_.refused_max_connections;
-    self->Log("refusing connection from %s: %zu connections open (max_connections)",
+    self->Log(LogLevel::kWarn, "refusing connection from %s: %zu connections open (max_connections)",
               c->remote_address().c_str(), self->LiveConnections() - 1);
     c->Close(CloseReason::kLocal, Status::Busy("too many connections"), false);
   }
@@ -596,7 +604,7 @@ void Node::Impl::OnOpen(Connection* c) {
       advertise_ = net::JoinHostPort(host, bound_port_);
     }
   }
-  Log("connected %s %s (%s)", c->outbound() ? "to" : "from", peer.ToString().c_str(),
+  Log(LogLevel::kInfo, "connected %s %s (%s)", c->outbound() ? "to" : "from", peer.ToString().c_str(),
       c->remote_address().c_str());
   if (pc.primary != nullptr) {
     const bool simultaneous = now - pc.primary->opened_at() < kSimultaneousMs &&
@@ -670,7 +678,7 @@ void Node::Impl::OnFrame(Connection* c, std::string_view frame) {
     }
     if (malformed) {
       ++counters_.malformed_frames;
-      Log("malformed membership frame from %s: disconnecting", peer.Short().c_str());
+      Log(LogLevel::kWarn, "malformed membership frame from %s: disconnecting", peer.Short().c_str());
       c->Close(CloseReason::kMalformedFrame, Status::Corruption("malformed membership frame"),
                false);
     }
@@ -717,11 +725,18 @@ void Node::Impl::OnClose(Connection* c, CloseReason reason, const Status& why) {
   counters_.frames_sent += c->frames_sent();
   const FeedId peer = c->remote_id();
   if (reason != CloseReason::kLocal && reason != CloseReason::kPeerClosed) {
-    Log("connection %s %s closed: %s%s%s", c->outbound() ? "to" : "from",
+    // A peer that fails the handshake or sends garbage is worth a warning;
+    // dial failures and timeouts of an unreachable peer are routine.
+    const bool bad_peer =
+        reason == CloseReason::kHandshakeFailed || reason == CloseReason::kHandshakeTimeout ||
+        reason == CloseReason::kStreamError || reason == CloseReason::kOversizedFrame ||
+        reason == CloseReason::kMalformedFrame;
+    Log(bad_peer ? LogLevel::kWarn : LogLevel::kInfo, "connection %s %s closed: %s%s%s",
+        c->outbound() ? "to" : "from",
         c->remote_address().c_str(), net::CloseReasonName(reason), why.ok() ? "" : ": ",
         why.ok() ? "" : why.ToString().c_str());
   } else if (reason == CloseReason::kPeerClosed) {
-    Log("%s closed the connection", peer.Short().c_str());
+    Log(LogLevel::kInfo, "%s closed the connection", peer.Short().c_str());
   }
   auto it = peers_.find(peer);
   if (it == peers_.end()) return;  // inbound, handshake never finished
@@ -790,7 +805,7 @@ void Node::Impl::OnWritable(Connection* c) {
 
 void Node::Impl::OnThrottled(Connection* c) {
   ++counters_.throttled;
-  Log("throttling %s: over %u frames/s", c->remote_id().Short().c_str(),
+  Log(LogLevel::kWarn, "throttling %s: over %u frames/s", c->remote_id().Short().c_str(),
       options_.max_frames_per_second);
 }
 
@@ -852,7 +867,7 @@ Status Node::Impl::AddPeer(const PeerAddress& peer, bool persistent) {
   if (membership_ && membership_->ActiveView().empty()) {
     membership_->Join({{peer.id, peer.HostPort()}}, Now());
   }
-  Log("peer %s %s", persistent ? "added" : "connecting to", peer.ToString().c_str());
+  Log(LogLevel::kInfo, "peer %s %s", persistent ? "added" : "connecting to", peer.ToString().c_str());
   UpdateReplicationPeer(peer.id);
   DialConfigured();
   return Status::OK();
@@ -862,10 +877,10 @@ Status Node::Impl::RemovePeer(const FeedId& peer) {
   auto it = configured_.find(peer);
   if (it == configured_.end()) return Status::NotFound("not a configured peer: " + peer.ToString());
   configured_.erase(it);
-  Log("peer removed %s", peer.ToString().c_str());
-  if (!active_.count(peer)) {
-    CloseAll(peer, CloseReason::kLocal, Status::OK());
-  }
+  Log(LogLevel::kInfo, "peer removed %s", peer.ToString().c_str());
+  // Removing a peer drops its connections, even when the membership had
+  // made it a neighbour too (it may choose it again later).
+  CloseAll(peer, CloseReason::kLocal, Status::OK());
   UpdateReplicationPeer(peer);
   return Status::OK();
 }
@@ -881,6 +896,20 @@ bool Node::Impl::InSyncWith(const FeedId& peer) {
   if (it == peers_.end() || it->second.primary == nullptr) return false;
   if (it->second.primary->queued_bytes() != 0) return false;
   return replicator_->InSyncWith(peer);
+}
+
+uint64_t Node::Impl::EntriesVerified() const {
+  const replication::ReplicationStats& rs = replicator_->stats();
+  return rs.entries_received - std::min(rs.entries_received, rs.duplicates_received);
+}
+
+void Node::Impl::SampleVerifyRate(int64_t now) {
+  constexpr int64_t kSampleMs = 1000, kWindowMs = 10000;
+  if (!verify_samples_.empty() && now - verify_samples_.back().first < kSampleMs) return;
+  verify_samples_.emplace_back(now, EntriesVerified());
+  while (verify_samples_.size() > 1 && now - verify_samples_[1].first >= kWindowMs) {
+    verify_samples_.pop_front();
+  }
 }
 
 NodeStatus Node::Impl::GetStatus() {
@@ -936,6 +965,19 @@ NodeStatus Node::Impl::GetStatus() {
   s.counters.entries_stored = rs.entries_stored;
   s.counters.entries_sent = rs.entries_sent;
   s.counters.duplicates_received = rs.duplicates_received;
+  s.counters.entries_verified = EntriesVerified();
+  if (!verify_samples_.empty() && now > verify_samples_.front().first) {
+    s.verify_rate = static_cast<double>(s.counters.entries_verified -
+                                        verify_samples_.front().second) *
+                    1000.0 / static_cast<double>(now - verify_samples_.front().first);
+  }
+  for (const FeedId& p : replicator_->ConnectedPeers()) {
+    const replication::Progress pp = replicator_->GetPeerProgress(p);
+    s.peer_progress.push_back(
+        PeerProgress{p, pp.target - std::min(pp.target, pp.current), pp.peer_lacks});
+  }
+  std::sort(s.peer_progress.begin(), s.peer_progress.end(),
+            [](const PeerProgress& a, const PeerProgress& b) { return a.peer < b.peer; });
   // Live connections' traffic on top of the closed ones'.
   for (Connection* c : conns_) {
     s.counters.bytes_sent += c->bytes_sent();
@@ -975,7 +1017,7 @@ void Node::Impl::BeginStop() {
       if (it != peers_.end() && it->second.primary != nullptr) it->second.primary->Send(e.frame);
     }
   }
-  Log("stopping");
+  Log(LogLevel::kInfo, "stopping");
   std::vector<Connection*> all(conns_.begin(), conns_.end());
   for (Connection* c : all) c->Close(CloseReason::kLocal, Status::OK(), true);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Impl::OnHandleClosed);

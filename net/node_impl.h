@@ -91,7 +91,10 @@ class Node::Impl final : public net::Connection::Handler {
   };
 
   int64_t Now() const;
-  void Log(const char* fmt, ...) __attribute__((format(printf, 2, 3)));
+  void Log(LogLevel level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  // Received entries whose signatures were verified (NodeCounters).
+  uint64_t EntriesVerified() const;
+  void SampleVerifyRate(int64_t now);
 
   // The work loop.
   void Drain();
@@ -174,6 +177,9 @@ class Node::Impl final : public net::Connection::Handler {
   std::multimap<int64_t, FeedId> deferred_failures_;     // (when, peer) for the membership
   std::vector<NodeListener*> listeners_;
   NodeCounters counters_;
+  // (time, entries verified) about once a second over the last 10 s, for
+  // NodeStatus::verify_rate.
+  std::deque<std::pair<int64_t, uint64_t>> verify_samples_;
 
   std::shared_ptr<EntryQueue> entries_;
   std::mutex calls_mu_;

@@ -975,7 +975,13 @@ Progress Replicator::GetPeerProgress(const FeedId& peer) const {
     pr.current += fs.seq;
     uint64_t t = fs.seq;
     auto jt = p.feeds.find(feed);
-    if (jt != p.feeds.end() && jt->second.replicates) t = std::max(t, jt->second.seq);
+    if (jt != p.feeds.end() && jt->second.replicates) {
+      t = std::max(t, jt->second.seq);
+      if (jt->second.known) {
+        const uint64_t has = std::max(jt->second.seq, jt->second.sent);
+        pr.peer_lacks += fs.seq - std::min(fs.seq, has);
+      }
+    }
     pr.target += t;
   }
   return pr;

@@ -68,6 +68,9 @@ struct Progress {
   uint64_t start = 0;    // what we had when the peer(s) connected
   uint64_t current = 0;  // what we have now
   uint64_t target = 0;   // the most any connected peer claims (at least current)
+  // GetPeerProgress only: entries we hold, of feeds the peer replicates and
+  // has told us its sequence of, that it lacks and we have not sent it yet.
+  uint64_t peer_lacks = 0;
 };
 
 struct ReplicationStats {

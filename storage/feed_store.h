@@ -38,6 +38,7 @@ class FeedStore final : public Store {
   Result<std::vector<Entry>> ReadFeed(const FeedId& author, uint64_t from_seq,
                                       size_t limit) const override;
   Result<ArrivalPage> ReadArrival(uint64_t after, size_t limit) const override;
+  Result<ArrivalPage> ReadArrivalBackward(uint64_t before, size_t limit) const override;
   Result<std::vector<FeedInfo>> Feeds() const override;
   Result<FeedInfo> Feed(const FeedId& author) const override;
   Result<Clock> GetClock() const override;
@@ -75,6 +76,8 @@ class FeedStore final : public Store {
   // at least parallel_min_batch are spread over the worker pool.
   void VerifySignatures(const std::vector<const Entry*>& entries, std::vector<uint8_t>* ok) const;
   Result<Entry> ReadLogValue(std::string_view arrival_key, std::string_view value) const;
+  // Adds the log record (arrival key, value) to `page` (ReadArrival*).
+  Status AddLogRecord(std::string_view key, std::string_view value, ArrivalPage* page) const;
   Result<Entry> GetAt(uint64_t arrival) const;
   uint64_t NowMs() const;
   Status WritableCheck() const;

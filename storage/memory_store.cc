@@ -194,6 +194,19 @@ Result<ArrivalPage> MemoryStore::ReadArrival(uint64_t after, size_t limit) const
   return page;
 }
 
+Result<ArrivalPage> MemoryStore::ReadArrivalBackward(uint64_t before, size_t limit) const {
+  std::lock_guard<std::recursive_mutex> l(mu_);
+  ArrivalPage page;
+  page.next = before;
+  for (uint64_t pos = std::min<uint64_t>(before - 1, log_.size());
+       pos >= 1 && before > 0 && page.entries.size() < limit; --pos) {
+    page.entries.push_back(log_[pos - 1]);
+    page.positions.push_back(pos);
+    page.next = pos;
+  }
+  return page;
+}
+
 Result<std::vector<FeedInfo>> MemoryStore::Feeds() const {
   std::lock_guard<std::recursive_mutex> l(mu_);
   std::vector<FeedInfo> out;

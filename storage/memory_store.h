@@ -36,6 +36,7 @@ class MemoryStore final : public Store {
   Result<std::vector<Entry>> ReadFeed(const FeedId& author, uint64_t from_seq,
                                       size_t limit) const override;
   Result<ArrivalPage> ReadArrival(uint64_t after, size_t limit) const override;
+  Result<ArrivalPage> ReadArrivalBackward(uint64_t before, size_t limit) const override;
   Result<std::vector<FeedInfo>> Feeds() const override;
   Result<FeedInfo> Feed(const FeedId& author) const override;
   Result<Clock> GetClock() const override;

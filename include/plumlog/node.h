@@ -25,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "plumlog/log.h"
 #include "plumlog/options.h"
 #include "plumlog/status.h"
 #include "plumlog/store.h"
@@ -46,8 +47,10 @@ Result<NetworkKey> ParseNetworkKey(std::string_view text);
 
 // Where a peer listens and who it is. Text form (SSB's multiserver address):
 //   net:HOST:PORT~shs:KEY    KEY = the base64 of the peer's public key
-// Also accepted: HOST:PORT~shs:KEY and HOST:PORT~@KEY.ed25519. IPv6 hosts go
-// in brackets: net:[::1]:8640~shs:KEY.
+// Also accepted: HOST:PORT~shs:KEY, and the whole feed id for KEY:
+// net:HOST:PORT~shs:@KEY.ed25519, HOST:PORT~@KEY.ed25519. IPv6 hosts go in
+// brackets: net:[::1]:8640~shs:KEY. HOST may be a name (resolved when
+// dialling; the first IPv4 address is used, else the first IPv6 one).
 struct PeerAddress {
   std::string host;
   uint16_t port = 0;
@@ -131,8 +134,12 @@ struct NodeOptions {
   // Default: 0.
   uint64_t seed = 0;
   // Log lines (connections, handshake failures, misbehaving peers) go to
-  // stderr when true. Default: false (the daemon turns it on).
+  // stderr, timestamped, info level and above, when true and log_sink is
+  // null. Default: false.
   bool log_to_stderr = false;
+  // Where log lines go (include/plumlog/log.h); not owned, must outlive the
+  // Node. Takes precedence over log_to_stderr. Default: nullptr.
+  LogSink* log_sink = nullptr;
 
   static NodeOptions Lan() { return NodeOptions(); }
   static NodeOptions Wan() {
@@ -211,6 +218,9 @@ struct NodeCounters {
   uint64_t frames_received = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
+  // Received entries whose signature was verified before they were stored or
+  // refused (received - duplicates: only duplicates skip verification).
+  uint64_t entries_verified = 0;
 };
 
 struct ConnectionStatus {
@@ -231,6 +241,15 @@ struct FeedProgress {
   uint64_t remote = 0;  // the most any connected peer claims
 };
 
+// Replication with one connected replication peer.
+struct PeerProgress {
+  FeedId peer;
+  uint64_t behind = 0;  // entries the peer has offered that we have not stored yet
+  // Entries we hold, of feeds it replicates, that it lacks and that have not
+  // been sent to it yet (sent ones may still be queued: send_queue_bytes).
+  uint64_t ahead = 0;
+};
+
 struct NodeStatus {
   FeedId id;
   PeerAddress address;  // where we listen (id included)
@@ -246,7 +265,11 @@ struct NodeStatus {
   uint64_t progress_current = 0;
   uint64_t progress_target = 0;
   std::vector<FeedProgress> feeds;
+  // One per connected replication peer, ordered by id.
+  std::vector<PeerProgress> peer_progress;
   NodeCounters counters;
+  // counters.entries_verified per second over the last 10 s.
+  double verify_rate = 0;
 };
 
 class Node {
@@ -281,6 +304,9 @@ class Node {
   // Keeps a connection to `peer` (redialled with backoff) and replicates with
   // it regardless of the membership views.
   Status AddPeer(const PeerAddress& peer);
+  // Stops keeping `peer` connected and closes its connections now. With the
+  // membership on, the node may connect to it again if it is a member.
+  // NotFound if it is not a configured peer.
   Status RemovePeer(const FeedId& peer);
   // Connects once (no redial) and replicates with the peer while connected.
   Status Connect(const PeerAddress& peer);

@@ -73,6 +73,10 @@ class Store {
                                               size_t limit) const = 0;
   // Entries in local arrival order, starting after position `after` (0 = start).
   virtual Result<ArrivalPage> ReadArrival(uint64_t after, size_t limit) const = 0;
+  // The same order backwards: the newest entries at positions below `before`
+  // (UINT64_MAX = from the newest), newest first, at most `limit`. Pass
+  // page.next (the oldest position returned) as `before` to continue.
+  virtual Result<ArrivalPage> ReadArrivalBackward(uint64_t before, size_t limit) const = 0;
   // Every feed with at least one entry, ordered by author id.
   virtual Result<std::vector<FeedInfo>> Feeds() const = 0;
   // The head of one feed; NotFound if no entry of it is stored.

@@ -35,13 +35,31 @@ void CloseFd(int* fd) {
 }  // namespace
 
 std::unique_ptr<Subprocess> Subprocess::Start(
-    const std::vector<std::string>& argv, const EnvOverrides& env) {
+    const std::vector<std::string>& argv, const EnvOverrides& env,
+    bool stderr_on_terminal) {
   // A child that exits early must not kill the test with SIGPIPE.
   ::signal(SIGPIPE, SIG_IGN);
   int in[2], out[2], err[2];
   if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
       ::pipe2(err, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
+  }
+  if (stderr_on_terminal) {
+    // The master end replaces the stderr pipe's read end, the slave end its
+    // write end (opened here, before the fork, so the master never sees a
+    // terminal nobody has opened yet).
+    char terminal[128] = {};
+    const int master = ::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0 || ::grantpt(master) != 0 || ::unlockpt(master) != 0 ||
+        ::ptsname_r(master, terminal, sizeof terminal) != 0) {
+      throw std::runtime_error("cannot open a pseudo-terminal");
+    }
+    const int slave = ::open(terminal, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) throw std::runtime_error("cannot open the terminal");
+    ::close(err[0]);
+    ::close(err[1]);
+    err[0] = master;
+    err[1] = slave;
   }
   // Build argv and envp before fork: the child only calls async-signal-safe
   // functions.
@@ -221,6 +239,14 @@ RunResult RunPlumlog(const std::vector<std::string>& args,
   argv.insert(argv.end(), args.begin(), args.end());
   std::unique_ptr<Subprocess> p = Subprocess::Start(argv, env);
   p->WriteStdin(stdin_data, timeout);
+  return p->Finish(timeout);
+}
+
+RunResult RunPlumlogOnTerminal(const std::vector<std::string>& args,
+                               Millis timeout) {
+  std::vector<std::string> argv = {PLUMLOG_BIN};
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::unique_ptr<Subprocess> p = Subprocess::Start(argv, {}, true);
   return p->Finish(timeout);
 }
 

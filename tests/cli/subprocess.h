@@ -32,9 +32,12 @@ using EnvOverrides = std::map<std::string, std::optional<std::string>>;
 // One child process with pipes on stdin, stdout and stderr.
 class Subprocess {
  public:
-  // argv[0] is the program's path.
+  // argv[0] is the program's path. With `stderr_on_terminal`, the child's
+  // stderr is a pseudo-terminal (isatty(2) is true; what it writes there is
+  // read as its stderr, with the terminal's "\n" -> "\r\n").
   static std::unique_ptr<Subprocess> Start(const std::vector<std::string>& argv,
-                                           const EnvOverrides& env = {});
+                                           const EnvOverrides& env = {},
+                                           bool stderr_on_terminal = false);
   // Kills (SIGKILL) and reaps the child if it is still running.
   ~Subprocess();
   Subprocess(const Subprocess&) = delete;
@@ -81,6 +84,10 @@ RunResult RunPlumlog(const std::vector<std::string>& args,
                      std::string_view stdin_data = "",
                      const EnvOverrides& env = {},
                      Millis timeout = Millis(30000));
+
+// RunPlumlog with stderr on a pseudo-terminal (progress bars are drawn).
+RunResult RunPlumlogOnTerminal(const std::vector<std::string>& args,
+                               Millis timeout = Millis(60000));
 
 // RunPlumlog({"--home", home, args...}, stdin_data).
 RunResult RunWithHome(const std::string& home,

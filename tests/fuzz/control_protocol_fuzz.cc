@@ -8,7 +8,8 @@
 //      kMaxControlFrameBytes), each request read by the daemon's request
 //      reader (cli::ParseRequest);
 //   1  a response payload the client reads: ParseResponse, then DecodeStatus
-//      on the results of a 14-result response (what `status` answers);
+//      on the results of a kStatusResults-result response (what `status`
+//      answers);
 //   2  a status payload: DecodeStatus directly.
 //
 // Checks:
@@ -47,6 +48,8 @@ Status CheckRequest(std::string_view request) {
   }
   FUZZ_CHECK(req->entries.size() <= cli::kMaxIngestEntries);
   FUZZ_CHECK(req->content.size() <= request.size());
+  FUZZ_CHECK(req->contents.size() <= cli::kMaxIngestEntries);
+  for (const std::string& c : req->contents) FUZZ_CHECK(c.size() <= plumlog::kMaxEntryBytes);
   if (req->method == cli::kPeersAdd || req->method == cli::kConnect) {
     // What the daemon logs and dials parses back to the same peer.
     plumlog::Result<plumlog::PeerAddress> again =
@@ -116,7 +119,7 @@ void Response(std::string_view payload) {
     return;
   }
   FUZZ_CHECK(results.size() <= payload.size());
-  if (count == 14) StatusRoundTrip(results);
+  if (count == cli::kStatusResults) StatusRoundTrip(results);
 }
 
 }  // namespace

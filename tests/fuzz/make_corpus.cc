@@ -412,7 +412,14 @@ int main(int argc, char** argv) {
                   request(cli::kFollow, {bin(a.view())}) +
                   request(cli::kInSync, {bin(b.view())}) +
                   request(cli::kConnect, {str(addr)}) +
-                  request(cli::kPeersAdd, {str("[::1]:9~shs:" + b.ToString().substr(1, 44))}));
+                  request(cli::kPeersAdd, {str("[::1]:9~shs:" + b.ToString().substr(1, 44))}) +
+                  request(cli::kStop, {}));
+    std::string contents;
+    mp::AppendMsgpackArrayHeader(&contents, 2);
+    mp::AppendMsgpackBin(&contents, plumlog::TextContent("one"));
+    mp::AppendMsgpackBin(&contents, plumlog::TextContent("two"));
+    WriteSeed(dir, "request-append-batch",
+              std::string(1, '\0') + request(cli::kAppendBatch, {contents}));
     WriteSeed(dir, "request-ingest", std::string(1, '\0') + request(cli::kIngest, {entries}));
     WriteSeed(dir, "request-unknown", std::string(1, '\0') + request("frobnicate", {str("x")}));
     WriteSeed(dir, "request-bad-length", Bytes({0x00, 0xff, 0xff, 0xff, 0xff, 0x91}));
@@ -432,10 +439,14 @@ int main(int argc, char** argv) {
     status.progress_target = 9;
     status.feeds.push_back(plumlog::FeedProgress{a, 3, 4});
     status.counters.handshakes_ok = 2;
+    status.counters.entries_verified = 7;
+    status.peer_progress.push_back(plumlog::PeerProgress{b, 4, 1});
+    status.verify_rate = 12.5;
     std::string encoded;
     cli::EncodeStatus(status, &encoded);
     WriteSeed(dir, "status", "\x02" + encoded);
-    WriteSeed(dir, "response-status", "\x01" + cli::OkResponse(14) + encoded);
+    WriteSeed(dir, "response-status",
+              "\x01" + cli::OkResponse(cli::kStatusResults) + encoded);
     WriteSeed(dir, "response-error",
               "\x01" + cli::ErrorResponse(plumlog::Status::NotFound("no such feed")));
     WriteSeed(dir, "response-hello", "\x01" + cli::OkResponse(3) + bin(a.view()) + str(addr) +
@@ -464,6 +475,31 @@ int main(int argc, char** argv) {
     WriteSeed(dir, "message-extra-keys", extra);
     WriteSeed(dir, "text-content", plumlog::TextContent("not chat"));
     WriteSeed(dir, "post-map", Contents()[1].second);
+  }
+
+  // ---- content as the CLI shows it (cli/content_json.h) ----
+  {
+    const fs::path dir = out / "content_text";
+    for (const auto& [name, content] : Contents()) WriteSeed(dir, "content-" + name, content);
+    WriteSeed(dir, "text-invalid-utf8", plumlog::TextContent("caf\xe9 \xff ok"));
+    WriteSeed(dir, "text-control", plumlog::TextContent("tab\there\nnewline"));
+    std::string typed;  // {"n": 1, "type": "post"}, type not first
+    mp::AppendMsgpackMapHeader(&typed, 2);
+    mp::AppendMsgpackStr(&typed, "n");
+    mp::AppendMsgpackUint(&typed, 1);
+    mp::AppendMsgpackStr(&typed, "type");
+    mp::AppendMsgpackStr(&typed, "post");
+    WriteSeed(dir, "typed-map", typed);
+    std::string odd_keys;  // {1: "x", "type": "post"}: JSON cannot hold it
+    mp::AppendMsgpackMapHeader(&odd_keys, 2);
+    mp::AppendMsgpackUint(&odd_keys, 1);
+    mp::AppendMsgpackStr(&odd_keys, "x");
+    mp::AppendMsgpackStr(&odd_keys, "type");
+    mp::AppendMsgpackStr(&odd_keys, "post");
+    WriteSeed(dir, "non-string-key", odd_keys);
+    std::string bin;
+    mp::AppendMsgpackBin(&bin, std::string("\x00\x01\xfe", 3));
+    WriteSeed(dir, "bin", bin);
   }
 
   // ---- signature verification (crypto/signature_verifier.h) ----

@@ -62,6 +62,29 @@ TEST(PeerAddressTest, RejectsBadAddressesWithClearErrors) {
   EXPECT_NE(no_key.status().message().find("key"), std::string::npos);
 }
 
+TEST(PeerAddressTest, TakesTheWholeFeedIdAfterShsAndSaysWhatAKeyIs) {
+  const FeedId id = SomeId();
+  Result<PeerAddress> a = PeerAddress::Parse("net:127.0.0.1:8640~shs:" + id.ToString());
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(a->id, id);
+  EXPECT_EQ(a->ToString(), "net:127.0.0.1:8640~shs:" + Key64(id));
+  // A bad key says what is expected and where to get it.
+  for (const std::string& bad :
+       {"net:127.0.0.1:8640~shs:" + Key64(id).substr(1),
+        "net:127.0.0.1:8640~shs:@" + Key64(id) + ".sha256", std::string("net:h:1~shs:")}) {
+    Result<PeerAddress> b = PeerAddress::Parse(bad);
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("44 characters of base64"), std::string::npos)
+        << b.status().message();
+    EXPECT_NE(b.status().message().find("plumlog whoami --address"), std::string::npos);
+  }
+  // A bare HOST:PORT: the hint names the command that prints a whole address.
+  Result<PeerAddress> bare = PeerAddress::Parse("127.0.0.1:8640");
+  ASSERT_FALSE(bare.ok());
+  EXPECT_NE(bare.status().message().find("`plumlog whoami --address`"), std::string::npos)
+      << bare.status().message();
+}
+
 TEST(NetworkKeyTest, DefaultIsPlumlogsOwnAndParsesHexAndBase64) {
   NetworkKey def = DefaultNetworkKey();
   EXPECT_TRUE(std::equal(def.begin(), def.end(), crypto::kPlumlogNetworkKey.begin()));

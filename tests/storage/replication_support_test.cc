@@ -122,6 +122,51 @@ TEST_P(ReplicationSupportTest, PeerClocksRoundTripAndReplace) {
   }
 }
 
+// ReadArrivalBackward pages the arrival order from the newest down, in step
+// with ReadArrival (`read --last` / `--reverse` rely on it).
+TEST_P(ReplicationSupportTest, ReadArrivalBackwardMirrorsReadArrival) {
+  FeedBuilder bob(KeyFromByte(5));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store().Append(TextContent("l" + std::to_string(i))).ok());
+  ASSERT_TRUE(store().Ingest(bob.NextN(4)).ok());
+  ASSERT_TRUE(store().Append(TextContent("last")).ok());
+  Result<ArrivalPage> forward = store().ReadArrival(0, 100);
+  ASSERT_TRUE(forward.ok());
+  ASSERT_EQ(forward->entries.size(), 8u);
+  // From the newest, pages of 3: 8 7 6 | 5 4 3 | 2 1 | (empty).
+  std::vector<Entry> back;
+  std::vector<uint64_t> positions;
+  uint64_t before = UINT64_MAX;
+  int pages = 0;
+  for (;;) {
+    Result<ArrivalPage> p = store().ReadArrivalBackward(before, 3);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    if (p->entries.empty()) {
+      EXPECT_EQ(p->next, before);
+      break;
+    }
+    ++pages;
+    EXPECT_LE(p->entries.size(), 3u);
+    EXPECT_EQ(p->next, p->positions.back());
+    back.insert(back.end(), p->entries.begin(), p->entries.end());
+    positions.insert(positions.end(), p->positions.begin(), p->positions.end());
+    before = p->next;
+  }
+  EXPECT_EQ(pages, 3);
+  std::vector<Entry> reversed(forward->entries.rbegin(), forward->entries.rend());
+  EXPECT_EQ(back, reversed);
+  EXPECT_EQ(positions, (std::vector<uint64_t>{8, 7, 6, 5, 4, 3, 2, 1}));
+  // Below a position in the middle; limit 0; before 1 and 0 hold nothing.
+  Result<ArrivalPage> mid = store().ReadArrivalBackward(5, 100);
+  ASSERT_TRUE(mid.ok());
+  EXPECT_EQ(mid->positions, (std::vector<uint64_t>{4, 3, 2, 1}));
+  EXPECT_EQ(mid->entries.front(), forward->entries[3]);
+  EXPECT_TRUE(store().ReadArrivalBackward(5, 0)->entries.empty());
+  EXPECT_TRUE(store().ReadArrivalBackward(1, 10)->entries.empty());
+  EXPECT_TRUE(store().ReadArrivalBackward(0, 10)->entries.empty());
+  // Far past the end is the same as from the newest.
+  EXPECT_EQ(store().ReadArrivalBackward(1000, 1)->positions, (std::vector<uint64_t>{8}));
+}
+
 INSTANTIATE_TEST_SUITE_P(Stores, ReplicationSupportTest,
                          ::testing::Values(Kind::kRocksDb, Kind::kMemory),
                          [](const auto& param_info) {
