@@ -5,15 +5,13 @@
 #include <gtest/gtest.h>
 
 #include "storage/msgpack_reader.h"
+#include "tests/storage/store_test_util.h"
 
 namespace plumlog::replication {
 namespace {
 
 FeedId Fid(std::initializer_list<uint8_t> first) {
-  FeedId f;
-  size_t i = 0;
-  for (uint8_t b : first) f.mutable_bytes()[i++] = b;
-  return f;
+  return plumlog::testing::FeedIdStartingWith(first);
 }
 
 ReconcileMessage Sample() {

@@ -6,15 +6,13 @@
 
 #include "storage/feed_summary.h"
 #include "storage/keys.h"
+#include "tests/storage/store_test_util.h"
 
 namespace plumlog {
 namespace {
 
 FeedId IdOf(std::initializer_list<uint8_t> first_bytes) {
-  FeedId id;
-  size_t i = 0;
-  for (uint8_t b : first_bytes) id.mutable_bytes()[i++] = b;
-  return id;
+  return testing::FeedIdStartingWith(first_bytes);
 }
 
 EntryId RandomId(std::mt19937_64& rng) {

@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -62,6 +63,14 @@ inline StoreOptions ReaderOptions() {
   o.create_if_missing = false;
   o.read_only = true;
   return o;
+}
+
+// A feed id whose first bytes are `first`, the rest zero.
+inline FeedId FeedIdStartingWith(std::initializer_list<uint8_t> first) {
+  FeedId id;
+  size_t i = 0;
+  for (uint8_t b : first) id.mutable_bytes()[i++] = b;
+  return id;
 }
 
 inline crypto::KeyPair KeyFromByte(uint8_t b) {
