@@ -21,6 +21,7 @@
 //             entries from 20 peers (20 feeds of 50k) and stays connected;
 //             its VmRSS. Baseline: the same child idle with an empty store.
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -29,8 +30,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <malloc.h>
 
 #include <algorithm>
 #include <atomic>
@@ -48,13 +47,19 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "crypto/keypair.h"
 #include "plumlog/node.h"
 #include "plumlog/store.h"
 #include "format/entry_codec.h"
 
 namespace fs = std::filesystem;
-using SteadyClock = std::chrono::steady_clock;
+using plumlog::bench::Content200;
+using plumlog::bench::Median;
+using plumlog::bench::Percentile;
+using plumlog::bench::ProcStatusKb;
+using plumlog::bench::Seconds;
+using plumlog::bench::SteadyClock;
 
 namespace {
 
@@ -68,42 +73,16 @@ bool g_rss_hub = false;  // --rss-hub: the peers want every feed back
 
 bool Want(const char* key) { return g_only.empty() || g_only == key; }
 
-double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
 int64_t Nanos(SteadyClock::time_point t) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 int64_t NowNs() { return Nanos(SteadyClock::now()); }
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  if (n == 0) return 0;
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-// Nearest-rank percentile, p in [0, 100].
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  size_t rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(v.size())));
-  rank = std::clamp<size_t>(rank, 1, v.size());
-  return v[rank - 1];
-}
 
 const char* Verdict(bool pass) { return pass ? "PASS" : "MISS"; }
 
 [[noreturn]] void Die(const std::string& what) {
   std::fprintf(stderr, "node_bench: %s\n", what.c_str());
   std::exit(1);
-}
-
-std::string Content200() {
-  std::string c;
-  c.push_back(static_cast<char>(0xd9));
-  c.push_back(static_cast<char>(198));
-  for (int i = 0; i < 198; ++i) c.push_back(static_cast<char>('a' + i % 26));
-  return c;
 }
 
 int g_dir_counter = 0;
@@ -195,24 +174,6 @@ class CountingListener : public plumlog::NodeListener {
   std::atomic<uint64_t> count_{0};
   std::atomic<int64_t> done_ns_{0};
 };
-
-// Reads a "Key:   N kB" line of /proc/<pid>/status, in kB.
-long ProcStatusKb(pid_t pid, const char* key) {
-  std::string path = pid == 0 ? "/proc/self/status" : "/proc/" + std::to_string(pid) + "/status";
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (!f) return -1;
-  char line[256];
-  long kb = -1;
-  const size_t klen = std::strlen(key);
-  while (std::fgets(line, sizeof line, f)) {
-    if (std::strncmp(line, key, klen) == 0 && line[klen] == ':') {
-      kb = std::atol(line + klen + 1);
-      break;
-    }
-  }
-  std::fclose(f);
-  return kb;
-}
 
 double CpuSeconds() {
   struct rusage ru;

@@ -5,24 +5,27 @@
 //   store_bench [--runs N] [--quick] [--dir DIR]
 //
 // Content is 200 bytes of msgpack (a str8 of 198 characters).
+#include <fcntl.h>
 #include <rocksdb/db.h>
 #include <sodium.h>
-#include <fcntl.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "crypto/keypair.h"
 #include "crypto/signature_verifier.h"
 #include "crypto/signer.h"
@@ -31,6 +34,9 @@
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+using plumlog::bench::Content200;
+using plumlog::bench::Median;
+using plumlog::bench::Seconds;
 
 namespace {
 
@@ -41,16 +47,6 @@ std::string g_only;  // run only figures whose key contains this
 
 bool Want(const char* key) { return g_only.empty() || std::strstr(key, g_only.c_str()); }
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-double Median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 // Median over g_runs of ops/s, each run timed by `run` returning (ops, seconds).
 double MedianRate(const std::function<std::pair<double, double>()>& run) {
   std::vector<double> rates;
@@ -59,14 +55,6 @@ double MedianRate(const std::function<std::pair<double, double>()>& run) {
     rates.push_back(ops / secs);
   }
   return Median(rates);
-}
-
-std::string Content200() {
-  std::string c;
-  c.push_back(static_cast<char>(0xd9));
-  c.push_back(static_cast<char>(198));
-  for (int i = 0; i < 198; ++i) c.push_back(static_cast<char>('a' + i % 26));
-  return c;
 }
 
 std::string FreshDir(const std::string& name) {
@@ -372,6 +360,46 @@ int main(int argc, char** argv) {
     char what[80];
     std::snprintf(what, sizeof what, "Ingest %zuk (batches of 1000)   [>=1.5]", feed.size() / 1000);
     Row(what, f, "verify/1 core");
+  }
+  // ---- Ingest 100k of 1000 authors, one entry of each per batch: every
+  // entry moves a feed head (the worst case for the feed summaries) ----
+  if (Want("ingest-many")) {
+    std::vector<plumlog::crypto::KeyPair> keys;
+    for (uint32_t a = 0; a < 1000; ++a) {
+      std::array<uint8_t, 32> seed{};
+      std::memcpy(seed.data(), &a, sizeof a);
+      seed[31] = 0x11;
+      keys.push_back(plumlog::crypto::KeyPair::FromSeed(seed));
+    }
+    const size_t per_author = kIngestN / keys.size();
+    std::vector<std::vector<plumlog::Entry>> rounds(per_author);
+    std::vector<std::optional<plumlog::EntryId>> heads(keys.size());
+    for (size_t seq = 1; seq <= per_author; ++seq) {
+      for (size_t a = 0; a < keys.size(); ++a) {
+        plumlog::EntryCodec::Fields f;
+        f.author = keys[a].public_key();
+        f.seq = seq;
+        f.previous = heads[a];
+        f.lamport = seq;
+        f.timestamp_ms = 1700000000000 + seq;
+        f.content = content;
+        rounds[seq - 1].push_back(
+            plumlog::EntryCodec::Build(keys[a], f).value());
+        heads[a] = rounds[seq - 1].back().id();
+      }
+    }
+    int run = 0;
+    Figure f = MeasureAgainst(verify_1core, [&] {
+      auto dst = OpenStore(FreshDir("ingest-many-" + std::to_string(run++)));
+      std::vector<std::vector<plumlog::Entry>> chunks =
+          rounds;  // Ingest takes them by value
+      auto t0 = Clock::now();
+      for (auto& chunk : chunks) {
+        if (!dst->Ingest(std::move(chunk)).ok()) std::abort();
+      }
+      return std::make_pair(double(kIngestN), Seconds(t0, Clock::now()));
+    });
+    Row("Ingest, 1000 feeds per batch of 1000", f, "verify/1 core");
   }
   // ---- full scan in arrival order ----
   if (Want("scan")) {

@@ -16,6 +16,15 @@ std::array<uint8_t, 32> Blake2b256(std::string_view data) {
   return out;
 }
 
+std::array<uint8_t, 16> Blake2b128Keyed(const std::array<uint8_t, 16>& key,
+                                        std::string_view data) {
+  std::array<uint8_t, 16> out;
+  crypto_generichash(out.data(), out.size(),
+                     reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), key.data(), key.size());
+  return out;
+}
+
 Blake2b256Hasher::Blake2b256Hasher() {
   EnsureSodium();
   crypto_generichash_init(reinterpret_cast<crypto_generichash_state*>(state_),

@@ -10,6 +10,10 @@ namespace plumlog::crypto {
 // BLAKE2b with a 32-byte digest and no key.
 std::array<uint8_t, 32> Blake2b256(std::string_view data);
 
+// Keyed BLAKE2b-128 (RFC 7693's keyed mode) of `data` under a 16-byte key.
+std::array<uint8_t, 16> Blake2b128Keyed(const std::array<uint8_t, 16>& key,
+                                        std::string_view data);
+
 // Incremental BLAKE2b-256, for streams.
 class Blake2b256Hasher {
  public:

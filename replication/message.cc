@@ -73,6 +73,8 @@ const char* MessageTypeName(MessageType t) {
     case MessageType::kDigest: return "digest";
     case MessageType::kWant: return "want";
     case MessageType::kForkProof: return "fork proof";
+    case MessageType::kReconcile:
+      return "reconcile";
   }
   return "unknown";
 }

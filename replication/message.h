@@ -24,6 +24,10 @@ enum class MessageType : uint8_t {
   kDigest = 3,
   kWant = 4,
   kForkProof = 5,
+  // Range-based set reconciliation (docs/protocol.md section 19): encoded and
+  // decoded by replication/reconcile_message.h, not part of Message (the
+  // replicator does not take it yet).
+  kReconcile = 6,
 };
 
 // Limits (docs/protocol.md).

@@ -14,17 +14,24 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <map>
 
 #include "crypto/sodium_init.h"
 #include "format/entry_codec.h"
 #include "storage/db_setup.h"
+#include "storage/feed_sum_merge_operator.h"
+#include "format/feed_summary.h"
 #include "storage/info_log.h"
 #include "storage/ingest_rules.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
 
 namespace plumlog::storage {
+
+using format::CheckSummaryRequest;
+using format::CountsInSummary;
+using format::SummaryOf;
 namespace {
 
 namespace fs = std::filesystem;
@@ -152,7 +159,9 @@ FeedStore::~FeedStore() {
     }
   }
   if (db_) {
-    for (auto* h : cfs_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : cfs_) {
+      if (h) db_->DestroyColumnFamilyHandle(h);
+    }
     (void)db_->Close();
     db_.reset();
   }
@@ -170,19 +179,41 @@ Status FeedStore::OpenDb() {
   rocksdb::Options opts = DbOptions(options_);
   rocksdb::DB* raw = nullptr;
   const std::string path = DbPath(home_);
-  rocksdb::Status rs;
+  // A store of schema version 1 has no `feed_sums` family yet: open the
+  // families that exist, and add it below.
+  std::vector<std::string> present;
+  rocksdb::Status rs = rocksdb::DB::ListColumnFamilies(opts, path, &present);
+  if (rs.IsCorruption()) return DamagedStoreError(home_, rs.ToString());
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(rs, "cannot open database " + path));
+  std::vector<rocksdb::ColumnFamilyDescriptor> all = CfDescriptors(opts),
+                                               wanted;
+  std::vector<int> index;
+  for (int i = 0; i < kCfCount; ++i) {
+    if (std::find(present.begin(), present.end(), kCfNames[i]) !=
+        present.end()) {
+      wanted.push_back(all[i]);
+      index.push_back(i);
+    } else if (i != kCfFeedSums) {
+      return Status::Corruption("the database at " + path +
+                                " has no column family " + kCfNames[i]);
+    }
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
   if (options_.read_only) {
     char tmpl[] = "/tmp/plumlog-reader-XXXXXX";
     if (::mkdtemp(tmpl) == nullptr) return Status::IOError("cannot create a reader directory");
     secondary_dir_ = tmpl;
     opts.max_open_files = -1;  // required by secondary instances
-    rs = rocksdb::DB::OpenAsSecondary(opts, path, secondary_dir_, CfDescriptors(opts), &cfs_,
-                                      &raw);
+    rs = rocksdb::DB::OpenAsSecondary(opts, path, secondary_dir_, wanted,
+                                      &handles, &raw);
   } else {
     // Our own info logger: RocksDB's aborts on a full disk (storage/info_log.h).
     if (auto log = InfoLog::Open(path, opts.max_log_file_size)) opts.info_log = std::move(log);
-    rs = rocksdb::DB::Open(opts, path, CfDescriptors(opts), &cfs_, &raw);
+    rs = rocksdb::DB::Open(opts, path, wanted, &handles, &raw);
   }
+  cfs_.assign(kCfCount, nullptr);
+  for (size_t k = 0; k < handles.size(); ++k)
+    cfs_[static_cast<size_t>(index[k])] = handles[k];
   Status st = FromRocks(rs, "cannot open database " + path);
   if (st.code() == Status::Code::kCorruption)
     return DamagedStoreError(home_, rs.ToString());
@@ -201,10 +232,19 @@ Status FeedStore::OpenDb() {
     return Status::Corruption("the database at " + path + " has no schema version");
   }
   PLUMLOG_RETURN_IF_ERROR(st);
+  if (schema == kSchemaVersionWithoutFeedSums) {
+    // A reader leaves the store as it is and answers SummarizeFeeds from the
+    // heads; the writer upgrades it.
+    return options_.read_only ? Status::OK() : AddFeedSums(all[kCfFeedSums]);
+  }
   if (schema != kSchemaVersion) {
     return Status::FailedPrecondition("the store at " + home_ + " has schema version " +
                                       schema + "; this build reads version " +
                                       std::string(kSchemaVersion));
+  }
+  if (cfs_[kCfFeedSums] == nullptr) {
+    return Status::Corruption("the database at " + path +
+                              " has no column family " + kCfNames[kCfFeedSums]);
   }
   return Status::OK();
 }
@@ -289,6 +329,41 @@ Status FeedStore::ConfirmOwnFeed() {
   }
   own_feed_hold_.reset();
   return Status::OK();
+Status FeedStore::AddFeedSums(
+    const rocksdb::ColumnFamilyDescriptor& descriptor) {
+  if (cfs_[kCfFeedSums] == nullptr) {
+    PLUMLOG_RETURN_IF_ERROR(
+        FromRocks(db_->CreateColumnFamily(descriptor.options, descriptor.name,
+                                          &cfs_[kCfFeedSums]),
+                  "cannot add the feed summaries to the store"));
+  }
+  // One record per range at each level, from the heads, and the new schema
+  // version in the same batch: a crash leaves version 1 (and an empty
+  // family), which the next open upgrades again.
+  std::map<std::string, FeedRangeSummary> sums;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfHeads]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    FeedInfo info;
+    if (!ParseHeadValue(
+            std::string_view(it->key().data(), it->key().size()),
+            std::string_view(it->value().data(), it->value().size()), &info)) {
+      return Status::Corruption("malformed feed head record");
+    }
+    if (!CountsInSummary(info)) continue;
+    for (uint32_t bits : kFeedSumLevels)
+      sums[FeedSumKey(bits, info.author)].Add(info.head);
+  }
+  PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "cannot read feed heads"));
+  rocksdb::WriteBatch wb;
+  for (const auto& [key, sum] : sums)
+    wb.Put(cfs_[kCfFeedSums], key, FeedSumValue(sum));
+  wb.Put(cfs_[kCfMeta], std::string(kMetaSchemaKey),
+         std::string(kSchemaVersion));
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  std::lock_guard<std::mutex> w(db_write_mu_);
+  return FromRocks(db_->Write(wo, &wb), "cannot write the feed summaries");
 }
 
 Status FeedStore::LoadHeads() {
@@ -683,8 +758,22 @@ void FeedStore::CommitGroup(std::vector<WriteOp*>& group) {
       }
     }
   }
+  // Each feed whose head changed moves its item in the summaries from the
+  // old head to the new one (docs/storage.md, "Feed summaries"): one merge
+  // operand per summary record touched. heads_ is still the committed state,
+  // which only this leader changes.
+  std::map<std::string, FeedRangeSummary> sum_deltas;
   for (const auto& [author, head] : g.heads) {
     wb.Put(cfs_[kCfHeads], author.view(), HeadValue(head));
+    FeedRangeSummary delta = SummaryOf(head);
+    if (auto old = heads_.find(author); old != heads_.end()) {
+      delta.Subtract(SummaryOf(old->second));
+    }
+    if (delta.empty()) continue;
+    for (uint32_t bits : kFeedSumLevels) sum_deltas[FeedSumKey(bits, author)].Add(delta);
+  }
+  for (const auto& [key, delta] : sum_deltas) {
+    if (!delta.empty()) wb.Merge(cfs_[kCfFeedSums], key, FeedSumValue(delta));
   }
   Status st;
   if (wb.Count() > 0) {
@@ -868,6 +957,18 @@ void FeedStore::CommitDelete(WriteOp* op) {
   op->status = FromRocks(forks->status(), "cannot read the fork proofs of " + author.ToString());
   if (!op->status.ok()) return;
   wb.Delete(cfs_[kCfHeads], author.view());
+  // The feed leaves the summaries (docs/storage.md, "Feed summaries").
+  // heads_ is the committed state, which only the write leader changes.
+  FeedRangeSummary gone;
+  {
+    std::shared_lock<std::shared_mutex> l(state_mu_);
+    if (auto old = heads_.find(author); old != heads_.end())
+      gone.Subtract(SummaryOf(old->second));
+  }
+  if (!gone.empty() && cfs_[kCfFeedSums] != nullptr) {
+    for (uint32_t bits : kFeedSumLevels)
+      wb.Merge(cfs_[kCfFeedSums], FeedSumKey(bits, author), FeedSumValue(gone));
+  }
   {
     std::lock_guard<std::mutex> w(db_write_mu_);
     op->status = FromRocks(db_->Write(write_options_, &wb),
@@ -1109,6 +1210,89 @@ Result<std::vector<ForkProof>> FeedStore::Forks() const {
     out.push_back(ForkProof{std::move(stored), std::move(conflicting)});
   }
   PLUMLOG_RETURN_IF_ERROR(Rocks(it->status(), "cannot read fork proofs"));
+  return out;
+}
+
+// ---- feed summaries (docs/storage.md, "Feed summaries") ----
+
+namespace {
+
+// Visits the heads of `range` in id order until `fn` returns false.
+Status ForEachHead(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* heads,
+                   const FeedRange& range,
+                   const std::function<bool(const FeedInfo&)>& fn) {
+  const FeedId last = range.Last();
+  std::unique_ptr<rocksdb::Iterator> it(
+      db->NewIterator(rocksdb::ReadOptions(), heads));
+  for (it->Seek(rocksdb::Slice(range.First().view().data(), FeedId::kSize));
+       it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() == FeedId::kSize && key > last.view()) break;
+    FeedInfo info;
+    if (!ParseHeadValue(
+            key, std::string_view(it->value().data(), it->value().size()),
+            &info)) {
+      return Status::Corruption("malformed feed head record");
+    }
+    if (!fn(info)) break;
+  }
+  return FromRocks(it->status(), "cannot read feed heads");
+}
+
+}  // namespace
+
+Result<std::vector<FeedRangeSummary>> FeedStore::SummarizeFeeds(
+    const FeedRange& range, uint32_t split_bits) const {
+  PLUMLOG_RETURN_IF_ERROR(CheckSummaryRequest(range, split_bits));
+  std::vector<FeedRangeSummary> out(size_t{1} << split_bits);
+  const uint32_t child_bits = range.bits + split_bits;
+  // The stored level whose records are exactly as fine as the children, or
+  // finer: each record then adds to one child. Finer children than the
+  // deepest level are summed from the heads themselves.
+  uint32_t level = 0;
+  for (uint32_t bits : kFeedSumLevels) {
+    if (level == 0 && child_bits <= bits) level = bits;
+  }
+  if (level == 0 || cfs_[kCfFeedSums] == nullptr) {
+    PLUMLOG_RETURN_IF_ERROR(
+        ForEachHead(db_.get(), cfs_[kCfHeads], range, [&](const FeedInfo& h) {
+          if (CountsInSummary(h))
+            out[range.ChildIndex(split_bits, h.author)].Add(h.head);
+          return true;
+        }));
+    return out;
+  }
+  const std::string first = FeedSumKey(level, range.First());
+  const std::string last = FeedSumKey(level, range.Last());
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), cfs_[kCfFeedSums]));
+  for (it->Seek(first); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key > last) break;
+    FeedRange node;
+    FeedRangeSummary sum;
+    if (!ParseFeedSumKey(key, &node) ||
+        !ParseFeedSumValue(
+            std::string_view(it->value().data(), it->value().size()), &sum)) {
+      return Status::Corruption("malformed feed summary record");
+    }
+    out[range.ChildIndex(split_bits, node.prefix)].Add(sum);
+  }
+  PLUMLOG_RETURN_IF_ERROR(
+      FromRocks(it->status(), "cannot read feed summaries"));
+  return out;
+}
+
+Result<std::vector<FeedInfo>> FeedStore::FeedsInRange(const FeedRange& range,
+                                                      size_t limit) const {
+  PLUMLOG_RETURN_IF_ERROR(CheckSummaryRequest(range, 0));
+  std::vector<FeedInfo> out;
+  if (limit == 0) return out;
+  PLUMLOG_RETURN_IF_ERROR(
+      ForEachHead(db_.get(), cfs_[kCfHeads], range, [&](const FeedInfo& h) {
+        if (CountsInSummary(h)) out.push_back(h);
+        return out.size() < limit;
+      }));
   return out;
 }
 

@@ -59,6 +59,11 @@ class FeedStore final : public ReplicationStore {
   Result<std::set<FeedId>> LoadBlocks() const override;
   Status SaveBlock(const FeedId& feed, bool blocked) override;
   Result<uint64_t> DeleteFeed(const FeedId& author) override;
+  // From the `feed_sums` index (docs/storage.md, "Feed summaries").
+  Result<std::vector<FeedRangeSummary>> SummarizeFeeds(
+      const FeedRange& range, uint32_t split_bits) const override;
+  Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
+                                             size_t limit) const override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 
@@ -70,6 +75,9 @@ class FeedStore final : public ReplicationStore {
 
   FeedStore(std::string home, const StoreOptions& options, crypto::KeyPair key);
   Status OpenDb();
+  // Upgrades a schema version 1 store: creates `feed_sums` (if missing) and
+  // fills it from the heads.
+  Status AddFeedSums(const rocksdb::ColumnFamilyDescriptor& descriptor);
   Status LoadHeads();
   Status Submit(WriteOp* op);
   void CommitGroup(std::vector<WriteOp*>& group);
@@ -121,6 +129,7 @@ class FeedStore final : public ReplicationStore {
   std::string salvage_dir_;  // OpenDamaged: the scratch copy, removed on close
 
   std::unique_ptr<rocksdb::DB> db_;
+  // By Cf index; cfs_[kCfFeedSums] is null in a reader of a version 1 store.
   std::vector<rocksdb::ColumnFamilyHandle*> cfs_;
   rocksdb::WriteOptions write_options_;
 

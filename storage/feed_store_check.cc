@@ -8,10 +8,15 @@
 
 #include "format/entry_codec.h"
 #include "storage/feed_store.h"
+#include "format/feed_summary.h"
 #include "storage/keys.h"
 #include "storage/rocksdb_status.h"
 
 namespace plumlog::storage {
+
+using format::CheckSummaryRequest;
+using format::CountsInSummary;
+using format::SummaryOf;
 namespace {
 
 // Signatures are checked in batches of this many entries, on all cores.
@@ -63,6 +68,54 @@ Result<CheckReport> FeedStore::Check() const {
       heads[info.author] = info;
     }
     unreadable(it->status(), "feed heads");
+  }
+
+  // Feed summaries: each record equals the sum over the heads in its range.
+  if (cfs_[kCfFeedSums] != nullptr) {
+    std::map<std::string, FeedRangeSummary> expected;
+    for (const auto& [author, head] : heads) {
+      if (!CountsInSummary(head)) continue;
+      for (uint32_t bits : kFeedSumLevels)
+        expected[FeedSumKey(bits, author)].Add(head.head);
+    }
+    auto where = [](const std::string& key) {
+      static const char kHex[] = "0123456789abcdef";
+      std::string w = "feed summary of ids starting ";
+      for (size_t i = 1; i < key.size(); ++i) {
+        w.push_back(kHex[static_cast<uint8_t>(key[i]) >> 4]);
+        w.push_back(kHex[static_cast<uint8_t>(key[i]) & 15]);
+      }
+      return w;
+    };
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(ro, cfs_[kCfFeedSums]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const std::string key(it->key().data(), it->key().size());
+      FeedRange node;
+      FeedRangeSummary got;
+      if (!ParseFeedSumKey(key, &node) ||
+          !ParseFeedSumValue(
+              std::string_view(it->value().data(), it->value().size()), &got)) {
+        problem("feed summaries", "malformed record");
+        continue;
+      }
+      FeedRangeSummary want;
+      if (auto e = expected.find(key); e != expected.end()) {
+        want = e->second;
+        expected.erase(e);
+      }
+      if (!(got == want)) {
+        problem(where(key), "counts " + std::to_string(got.count) +
+                                " feeds, the heads " +
+                                std::to_string(want.count) +
+                                ", or the sums of head ids differ");
+      }
+    }
+    PLUMLOG_RETURN_IF_ERROR(FromRocks(it->status(), "reading feed summaries"));
+    for (const auto& [key, want] : expected) {
+      problem(where(key), "missing; the heads hold " +
+                              std::to_string(want.count) + " feeds there");
+    }
   }
 
   // Walk every feed in (author, seq) order: chain, ids, signatures.

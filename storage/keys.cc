@@ -1,5 +1,7 @@
 #include "storage/keys.h"
 
+#include <cstring>
+
 namespace plumlog::storage {
 
 void PutU64BE(std::string* out, uint64_t v) {
@@ -107,6 +109,43 @@ std::string BlockKey(const FeedId& feed) {
   std::string k(kMetaBlockPrefix);
   k.append(feed.view());
   return k;
+}
+
+std::string FeedSumKey(uint32_t bits, const FeedId& feed) {
+  std::string k(1, static_cast<char>(bits));
+  k.append(feed.view().substr(0, bits / 8));
+  return k;
+}
+
+bool ParseFeedSumKey(std::string_view key, FeedRange* range) {
+  if (key.empty()) return false;
+  const uint32_t bits = static_cast<uint8_t>(key[0]);
+  if ((bits != kFeedSumLevels[0] && bits != kFeedSumLevels[1]) ||
+      key.size() != 1 + bits / 8) {
+    return false;
+  }
+  FeedId id;
+  std::memcpy(id.mutable_bytes().data(), key.data() + 1, bits / 8);
+  *range = FeedRange::Of(id, bits);
+  return true;
+}
+
+std::string FeedSumValue(const FeedRangeSummary& s) {
+  std::string v(kFeedSumValueSize, '\0');
+  for (int i = 0; i < 8; ++i)
+    v[static_cast<size_t>(i)] = static_cast<char>((s.count >> (8 * i)) & 0xff);
+  std::memcpy(v.data() + 8, s.sum.data(), 32);
+  return v;
+}
+
+bool ParseFeedSumValue(std::string_view v, FeedRangeSummary* s) {
+  if (v.size() != kFeedSumValueSize) return false;
+  s->count = 0;
+  for (int i = 7; i >= 0; --i)
+    s->count =
+        (s->count << 8) | static_cast<uint8_t>(v[static_cast<size_t>(i)]);
+  std::memcpy(s->sum.data(), v.data() + 8, 32);
+  return true;
 }
 
 }  // namespace plumlog::storage

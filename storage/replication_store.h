@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 #include <span>
+#include <vector>
 
 #include "plumlog/status.h"
 #include "plumlog/store.h"
@@ -48,6 +49,18 @@ class ReplicationStore : public Store {
   // be deleted (InvalidArgument). Arrival positions of the deleted entries
   // stay unused.
   virtual Result<uint64_t> DeleteFeed(const FeedId& author) = 0;
+
+  // Set reconciliation (docs/storage.md, "Feed summaries"). Only feeds with
+  // at least one entry that are not forked count. For each of the
+  // 2^split_bits children of `range` (FeedRange::Child order), the number of
+  // such feeds in it and the sum of their head ids. InvalidArgument unless
+  // split_bits <= 16 and range.bits + split_bits <= 256. The default
+  // implementations read Feeds(); FeedStore keeps an index.
+  virtual Result<std::vector<FeedRangeSummary>> SummarizeFeeds(
+      const FeedRange& range, uint32_t split_bits) const;
+  // The heads of such feeds in `range`, ordered by id: the first `limit`.
+  virtual Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
+                                                     size_t limit) const;
 };
 
 }  // namespace plumlog::storage

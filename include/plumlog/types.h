@@ -157,6 +157,43 @@ struct FeedInfo {
 // author -> latest stored sequence.
 using Clock = std::map<FeedId, uint64_t>;
 
+// A range of feed ids, for set reconciliation (docs/storage.md, "Feed
+// summaries"): every id whose first `bits` bits equal those of `prefix`.
+// The bits of `prefix` after the first `bits` are zero; bits = 0 is every
+// feed, bits = 256 one id.
+struct FeedRange {
+  FeedId prefix;
+  uint32_t bits = 0;  // 0..256
+
+  // A range of the first `bits` bits of `id` (the other bits cleared).
+  static FeedRange Of(const FeedId& id, uint32_t bits);
+  bool Contains(const FeedId& id) const;
+  // The lowest and highest ids in the range.
+  FeedId First() const { return prefix; }
+  FeedId Last() const;
+  // Child i of the split of this range into 2^split_bits ranges of equal
+  // size, in id order (bits + split_bits <= 256, i < 2^split_bits).
+  FeedRange Child(uint32_t split_bits, uint32_t i) const;
+  // Which child of that split holds `id` (Contains(id) must hold).
+  uint32_t ChildIndex(uint32_t split_bits, const FeedId& id) const;
+  bool operator==(const FeedRange&) const = default;
+};
+
+// What a store holds in a FeedRange: how many feeds (with at least one
+// entry and not forked), and the sum modulo 2^256 of their head ids, each
+// read as a 256-bit little-endian number. Sums of disjoint ranges add up.
+struct FeedRangeSummary {
+  uint64_t count = 0;
+  std::array<uint8_t, 32> sum{};
+
+  void Add(const EntryId& head);
+  void Subtract(const EntryId& head);
+  void Add(const FeedRangeSummary& other);
+  void Subtract(const FeedRangeSummary& other);
+  bool empty() const;  // count 0 and sum 0
+  bool operator==(const FeedRangeSummary&) const = default;
+};
+
 // Two valid entries by one author with the same sequence and different ids.
 struct ForkProof {
   Entry stored;    // the one that was in the store first

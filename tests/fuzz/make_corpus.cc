@@ -17,6 +17,7 @@
 #include <fstream>
 #include <initializer_list>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@
 #include "replication/membership_message.h"
 #include "replication/message.h"
 #include "replication/note.h"
+#include "replication/range_reconciler.h"
+#include "replication/reconcile_message.h"
+#include "replication/reconcile_session.h"
+#include "replication/sorted_reconcile_source.h"
 #include "format/entry_codec.h"
 #include "storage/export_stream.h"
 #include "core/msgpack_reader.h"
@@ -300,6 +305,61 @@ int main(int argc, char** argv) {
   // Longer array headers, which the decoder accepts (array32 for fixarray).
   WriteSeed(frames, "frame-want-long-headers",
             Bytes({0xdd, 0, 0, 0, 2, 4, 0xdd, 0, 0, 0, 0}));
+
+  // ---- reconcile frames (replication/reconcile_message.h): every message of
+  // a session between two sets of 2,000 feeds differing in 40, plus the
+  // opening of a small set (items) and a session's end ----
+  {
+    const fs::path dir = out / "reconcile_message";
+    std::mt19937_64 rng(5);
+    std::vector<rep::SortedReconcileSource::Item> x, y;
+    auto item = [&] {
+      rep::SortedReconcileSource::Item it;
+      for (auto& byte : it.key.mutable_bytes())
+        byte = static_cast<uint8_t>(rng());
+      for (auto& byte : it.hash.mutable_bytes())
+        byte = static_cast<uint8_t>(rng());
+      it.seq = 1 + rng() % 1000;
+      return it;
+    };
+    for (int i = 0; i < 2000; ++i) {
+      x.push_back(item());
+      y.push_back(x.back());
+    }
+    for (int i = 0; i < 40; ++i) {
+      if (i % 2) {
+        y[rng() % 2000] = item();
+      } else {
+        x.push_back(item());
+      }
+    }
+    const rep::SortedReconcileSource sx(x), sy(y);
+    const rep::RangeReconciler rx(&sx, rep::ReconcileOptions()),
+        ry(&sy, rep::ReconcileOptions());
+    rep::ReconcileSession sa(&rx, 77, true), sb(&ry, 77, false);
+    std::optional<rep::ReconcileMessage> m = sa.Start().value();
+    for (int n = 0; m; ++n) {
+      WriteSeed(dir, "session-" + std::to_string(n),
+                rep::EncodeReconcileMessage(*m));
+      m = (n % 2 == 0 ? sb : sa).OnMessage(*m).value().send;
+    }
+    const rep::SortedReconcileSource small({x[0], x[1]});
+    const rep::RangeReconciler rs(&small, rep::ReconcileOptions());
+    WriteSeed(dir, "open-small",
+              rep::EncodeReconcileMessage(rs.Initiate(1).value()));
+    rep::ReconcileMessage
+        wide;  // 16-byte fingerprints, 8-bit splits, truncated
+    wide.session = ~uint64_t{0};
+    wide.round = rep::kMaxReconcileRound;
+    wide.fingerprint_bytes = rep::kMaxFingerprintBytes;
+    wide.truncated = true;
+    rep::ReconcilePart part;
+    part.range = plumlog::FeedRange::Of(x[5].key, 248);
+    part.split_bits = 8;
+    part.fingerprints = std::string(256 * 16, '\x5a');
+    wide.parts.push_back(part);
+    WriteSeed(dir, "wide", rep::EncodeReconcileMessage(wide));
+  }
 
   // ---- application frame streams (net/frame_decoder.h), as app_frames reads
   // them: [h][chunk sizes][limit?][stream] ----

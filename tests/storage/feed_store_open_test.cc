@@ -265,12 +265,12 @@ TEST(StoreOpen, SchemaVersionMismatchIsFailedPrecondition) {
   ASSERT_TRUE(Store::Init(home).ok());
   {
     RawDb raw(home);
-    raw.Put(storage::kCfMeta, storage::kMetaSchemaKey, "2");
+    raw.Put(storage::kCfMeta, storage::kMetaSchemaKey, "3");
   }
   Result<std::unique_ptr<Store>> s = Store::Open(home, StoreOptions::Default());
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), Status::Code::kFailedPrecondition);
-  EXPECT_NE(s.status().message().find("schema version 2"), std::string::npos)
+  EXPECT_NE(s.status().message().find("schema version 3"), std::string::npos)
       << s.status().message();
   {
     RawDb raw(home);

@@ -7,8 +7,10 @@
 #include <rocksdb/db.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +18,7 @@
 #include "crypto/keypair.h"
 #include "plumlog/store.h"
 #include "format/entry_codec.h"
+#include "storage/feed_sum_merge_operator.h"
 #include "storage/keys.h"
 
 namespace plumlog::testing {
@@ -61,6 +64,14 @@ inline StoreOptions ReaderOptions() {
   o.create_if_missing = false;
   o.read_only = true;
   return o;
+}
+
+// A feed id whose first bytes are `first`, the rest zero.
+inline FeedId FeedIdStartingWith(std::initializer_list<uint8_t> first) {
+  FeedId id;
+  size_t i = 0;
+  for (uint8_t b : first) id.mutable_bytes()[i++] = b;
+  return id;
 }
 
 inline crypto::KeyPair KeyFromByte(uint8_t b) {
@@ -175,21 +186,41 @@ inline void FlipBytes(const std::string& path, uintmax_t offset, size_t n) {
 // A closed store's database, opened directly with every column family.
 class RawDb {
  public:
+  // Opens the families the database has (a version 1 store has no
+  // `feed_sums`; its handle is then null).
   explicit RawDb(const std::string& home) {
     rocksdb::Options opts;
+    std::vector<std::string> present;
+    EXPECT_TRUE(
+        rocksdb::DB::ListColumnFamilies(opts, home + "/db", &present).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : storage::kCfNames) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+    std::vector<size_t> index;
+    for (size_t i = 0; i < std::size(storage::kCfNames); ++i) {
+      if (std::find(present.begin(), present.end(), storage::kCfNames[i]) ==
+          present.end()) {
+        continue;
+      }
+      cfs.emplace_back(storage::kCfNames[i], rocksdb::ColumnFamilyOptions());
+      if (i == storage::kCfFeedSums) {
+        cfs.back().options.merge_operator =
+            std::make_shared<storage::FeedSumMergeOperator>();
+      }
+      index.push_back(i);
     }
     rocksdb::DB* raw = nullptr;
+    std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::Status st =
-        rocksdb::DB::Open(opts, home + "/db", cfs, &handles_, &raw);
+        rocksdb::DB::Open(opts, home + "/db", cfs, &handles, &raw);
     EXPECT_TRUE(st.ok()) << st.ToString();
     db_.reset(raw);
+    handles_.assign(std::size(storage::kCfNames), nullptr);
+    for (size_t k = 0; k < handles.size(); ++k) handles_[index[k]] = handles[k];
   }
   ~RawDb() {
     if (!db_) return;
-    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
+    for (auto* h : handles_) {
+      if (h) db_->DestroyColumnFamilyHandle(h);
+    }
     EXPECT_TRUE(db_->Close().ok());
   }
   rocksdb::DB* db() { return db_.get(); }
