@@ -25,6 +25,7 @@
 #include "cli/output.h"
 #include "cli/repair_command.h"
 #include "cli/web_chat.h"
+#include "core/host_port.h"
 #include "net/host_port.h"
 #include "net/logger.h"
 #include "plumlog/node.h"

@@ -234,7 +234,7 @@ void NodeCore::OnFrame(const FrameReceived& e, TimeMs now) {
       ++counters_.malformed_frames;
       Log(ReportKind::kConnection,
           "malformed membership frame from " + peer.Short() + ": disconnecting",
-          peer);
+          peer, true, LogLevel::kWarn);
       CloseConn(e.conn, CloseReason::kMalformedFrame,
                 Status::Corruption("malformed membership frame"), false, now);
     }
@@ -275,7 +275,7 @@ void NodeCore::OnSendQueue(const SendQueue& e, TimeMs now) {
     Log(ReportKind::kConnection,
         "peer " + peer.Short() + " too slow (" +
             std::to_string(e.queued_bytes) + " bytes queued): disconnecting",
-        peer);
+        peer, true, LogLevel::kWarn);
     CloseConn(e.conn, CloseReason::kLocal,
               Status::Busy("send queue over its limit"), false, now);
     return;
@@ -353,10 +353,17 @@ void NodeCore::Closed(ConnId conn, CloseReason reason, const Status& why,
                c.peer, now);
   } else if (reason != CloseReason::kLocal &&
              reason != CloseReason::kPeerClosed) {
+    // A peer that fails the handshake or sends garbage is worth a warning;
+    // dial failures and timeouts of an unreachable peer are routine.
+    const bool bad_peer = reason == CloseReason::kHandshakeFailed ||
+                          reason == CloseReason::kHandshakeTimeout ||
+                          reason == CloseReason::kStreamError ||
+                          reason == CloseReason::kOversizedFrame ||
+                          reason == CloseReason::kMalformedFrame;
     Log(ReportKind::kConnection,
         std::string("connection ") + (c.outbound ? "to " : "from ") +
             c.address + " closed: " + DescribeClose(reason, why),
-        c.peer);
+        c.peer, true, bad_peer ? LogLevel::kWarn : LogLevel::kInfo);
   } else if (reason == CloseReason::kPeerClosed) {
     Log(ReportKind::kConnection, c.peer.Short() + " closed the connection",
         c.peer);

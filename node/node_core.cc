@@ -35,6 +35,14 @@ MemberEventKind ToKind(replication::MembershipEvent e) {
   return MemberEventKind::kUp;
 }
 
+// A peer's address as `plumlog whoami --address` prints it (what
+// PeerAddress::ToString, in net/, writes): net:HOST:PORT~shs:KEY.
+std::string AddressText(const FeedId& id, const std::string& host_port) {
+  const std::string id_text = id.ToString();  // "@" + base64 + ".ed25519"
+  return "net:" + host_port + "~shs:" +
+         id_text.substr(1, id_text.size() - 1 - 8);
+}
+
 }  // namespace
 
 const char* CloseReasonName(CloseReason r) {
@@ -314,7 +322,7 @@ Status NodeCore::OnAddPeer(const AddPeer& c, TimeMs now) {
   }
   Log(ReportKind::kConnection,
       std::string(c.persistent ? "peer added " : "connecting to ") +
-          peer.id.ToString() + " at " + conf.host_port);
+          AddressText(peer.id, conf.host_port));
   UpdateReplicationPeer(peer.id, now);
   if (started_) DialConfigured(now);
   return Status::OK();

@@ -28,10 +28,20 @@ FeedId IdFromByte(uint8_t b) {
   return *FeedId::FromBytes(raw);
 }
 
+// Built field by field: these ids are not curve points, which
+// PeerAddress::Parse refuses.
+PeerAddress AddressOf(const std::string& host, const FeedId& id) {
+  PeerAddress a;
+  a.host = host;
+  a.port = 8640;
+  a.id = id;
+  return a;
+}
+
 NodeStatus SampleStatus() {
   NodeStatus s;
   s.id = IdFromByte(1);
-  s.address = *PeerAddress::Parse("net:10.0.0.1:8640~shs:" + s.id.ToString());
+  s.address = AddressOf("10.0.0.1", s.id);
   s.uptime_ms = 12345;
   ConnectionStatus c;
   c.peer = IdFromByte(2);
@@ -40,8 +50,7 @@ NodeStatus SampleStatus() {
   ConnectionStatus handshaking;
   handshaking.peer = IdFromByte(3);
   s.connections.push_back(handshaking);
-  s.configured_peers.push_back(
-      *PeerAddress::Parse("net:10.0.0.2:8640~shs:" + c.peer.ToString()));
+  s.configured_peers.push_back(AddressOf("10.0.0.2", c.peer));
   s.active_view = {IdFromByte(2)};
   s.passive_view = {IdFromByte(3), IdFromByte(4)};
   s.members_alive = 4;

@@ -27,7 +27,7 @@ using ::testing::StartsWith;
 
 // A peer address nobody listens at.
 const char* const kSomePeer =
-    "net:127.0.0.1:9~shs:Ff8S3bCCSy0cbmUtSh1C/GLGYzKZbj7A+Vi1WCtA8Cg=";
+    "net:127.0.0.1:9~shs:dUNwAdvu3QTzA/5Ud5G3P3ssyQ9RuPZLXz8onYsHm9s=";
 
 bool FileExists(const std::string& path) {
   struct stat st;

@@ -36,6 +36,7 @@ struct Recorder : Connection::Handler {
   }
   void OnWritable(Connection*) override {}
   void OnThrottled(Connection*) override {}
+  void OnReceiveBudgetExceeded(Connection*) override {}
   void OnFreed(Connection*) override {
     ++freed;
     conn = nullptr;
