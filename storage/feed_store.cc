@@ -329,6 +329,8 @@ Status FeedStore::ConfirmOwnFeed() {
   }
   own_feed_hold_.reset();
   return Status::OK();
+}
+
 Status FeedStore::AddFeedSums(
     const rocksdb::ColumnFamilyDescriptor& descriptor) {
   if (cfs_[kCfFeedSums] == nullptr) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "format/entry_codec.h"
+#include "format/feed_summary.h"
 #include "storage/ingest_rules.h"
 
 namespace plumlog::storage {
@@ -339,6 +340,26 @@ void MemoryStore::RemoveListener(StoreListener* listener) {
 size_t MemoryStore::entry_count() const {
   std::lock_guard<std::recursive_mutex> l(mu_);
   return static_cast<size_t>(std::count(deleted_.begin(), deleted_.end(), false));
+}
+
+Result<std::vector<FeedRangeSummary>> MemoryStore::SummarizeFeeds(
+    const FeedRange& range, uint32_t split_bits) const {
+  PLUMLOG_RETURN_IF_ERROR(format::CheckSummaryRequest(range, split_bits));
+  PLUMLOG_ASSIGN_OR_RETURN(std::vector<FeedInfo> heads, Feeds());
+  return format::SummarizeHeads(heads, range, split_bits);
+}
+
+Result<std::vector<FeedInfo>> MemoryStore::FeedsInRange(
+    const FeedRange& range, size_t limit) const {
+  PLUMLOG_RETURN_IF_ERROR(format::CheckSummaryRequest(range, 0));
+  PLUMLOG_ASSIGN_OR_RETURN(std::vector<FeedInfo> heads, Feeds());
+  std::vector<FeedInfo> out;
+  for (const FeedInfo& h : heads) {
+    if (out.size() >= limit) break;
+    if (format::CountsInSummary(h) && range.Contains(h.author))
+      out.push_back(h);
+  }
+  return out;
 }
 
 }  // namespace plumlog::storage

@@ -57,6 +57,11 @@ class MemoryStore final : public ReplicationStore {
   Result<std::set<FeedId>> LoadBlocks() const override;
   Status SaveBlock(const FeedId& feed, bool blocked) override;
   Result<uint64_t> DeleteFeed(const FeedId& author) override;
+  // From Feeds() (no index).
+  Result<std::vector<FeedRangeSummary>> SummarizeFeeds(
+      const FeedRange& range, uint32_t split_bits) const override;
+  Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
+                                             size_t limit) const override;
   void AddListener(StoreListener* listener) override;
   void RemoveListener(StoreListener* listener) override;
 

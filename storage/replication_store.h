@@ -54,13 +54,13 @@ class ReplicationStore : public Store {
   // at least one entry that are not forked count. For each of the
   // 2^split_bits children of `range` (FeedRange::Child order), the number of
   // such feeds in it and the sum of their head ids. InvalidArgument unless
-  // split_bits <= 16 and range.bits + split_bits <= 256. The default
-  // implementations read Feeds(); FeedStore keeps an index.
+  // split_bits <= 16 and range.bits + split_bits <= 256. MemoryStore reads
+  // Feeds(); FeedStore keeps an index.
   virtual Result<std::vector<FeedRangeSummary>> SummarizeFeeds(
-      const FeedRange& range, uint32_t split_bits) const;
+      const FeedRange& range, uint32_t split_bits) const = 0;
   // The heads of such feeds in `range`, ordered by id: the first `limit`.
   virtual Result<std::vector<FeedInfo>> FeedsInRange(const FeedRange& range,
-                                                     size_t limit) const;
+                                                     size_t limit) const = 0;
 };
 
 }  // namespace plumlog::storage
