@@ -229,6 +229,33 @@ TEST(MembershipScenarios, LeaveIsSeenByAll) {
   }
 }
 
+// A node that left and starts again (a daemon stopped and started) comes
+// back at incarnation 0, below the one the others saw it leave at: they tell
+// it it left (news about the recipient goes first in every ack), it refutes
+// above that, and all see it alive again.
+TEST(MembershipScenarios, ALeftNodeThatStartsAgainIsAliveAgain) {
+  const uint64_t seed = SeedFromEnv(4011);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
+  sim.AddNodes(30);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  const int leaver = 5;
+  sim.Leave(leaver);
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(leaver, MemberState::kLeft) == sim.UpCount(); },
+      30000));
+  sim.Crash(leaver, /*reset=*/true);
+  sim.Restart(leaver, {0});
+  const TimeMs back_at = sim.now();
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(leaver, MemberState::kAlive) == sim.UpCount() - 1; },
+      60000))
+      << sim.CountState(leaver, MemberState::kAlive) << " of " << sim.UpCount() - 1
+      << " see it alive, " << sim.CountState(leaver, MemberState::kLeft) << " left";
+  std::printf("rejoin after leave: alive to all %d after %lld ms\n", sim.UpCount() - 1,
+              static_cast<long long>(sim.now() - back_at));
+}
+
 // A killed process (not a vanished host): its connections are reset, and
 // HyParView replaces the lost neighbours from the passive view at once,
 // long before SWIM's suspicion could have run out.
