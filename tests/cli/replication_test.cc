@@ -127,7 +127,12 @@ TEST_P(SyncTest, OneShotWithoutADaemon) {
   RunResult r = Sync(c, {da->address(), "--preset", "test", "--timeout", "60"});
   ASSERT_EQ(r.exit_code, 0) << Show(r) << da->log();
   EXPECT_THAT(r.out, HasSubstr("in sync with " + a_id));
-  EXPECT_THAT(r.out, HasSubstr("received 500 new entries, sent 300"));
+  // "sent" counts entries written to the peer, resends included (a slow
+  // machine repairs some twice): at least C's 300.
+  EXPECT_THAT(r.out, HasSubstr("received 500 new entries, sent "));
+  const size_t at = r.out.find(", sent ");
+  ASSERT_NE(at, std::string::npos);
+  EXPECT_GE(std::stoul(r.out.substr(at + 7)), 300u) << r.out;
   // stderr is not a terminal: no progress bar.
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(Head(c, a_id), 500u);

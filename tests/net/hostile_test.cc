@@ -526,6 +526,9 @@ TEST_F(HostilePeerTest, NotesForAbsurdSequencesKeepTheNodeUpAndOthersSyncing) {
   // 4x.
 #if defined(__SANITIZE_ADDRESS__)
   constexpr long kBoundKiB = 128 * 1024;
+#elif defined(__SANITIZE_THREAD__)
+  // TSan keeps shadow memory and a history per access: 8x.
+  constexpr long kBoundKiB = 256 * 1024;
 #else
   constexpr long kBoundKiB = 32 * 1024;
 #endif
