@@ -636,7 +636,10 @@ std::optional<ConnId> NodeCore::PrimaryConnection(const FeedId& peer) const {
 }
 
 bool NodeCore::InSyncWith(const FeedId& peer) const {
-  return PrimaryConnection(peer).has_value() && replicator_->InSyncWith(peer);
+  // Entries received but still on their way into the store (the Ingest
+  // effect has not come back) are not held yet.
+  return ingest_bytes_ == 0 && PrimaryConnection(peer).has_value() &&
+         replicator_->InSyncWith(peer);
 }
 
 uint64_t NodeCore::EntriesVerified() const {

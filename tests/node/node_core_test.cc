@@ -440,6 +440,30 @@ TEST(NodeCoreTest, IngestionIsAnEffectAndReadsPauseWhileItIsBehind) {
   EXPECT_EQ(h.core().replicator().stats().entries_stored, 8000u);
 }
 
+TEST(NodeCoreTest, NotInSyncWhileReceivedEntriesAreStillBeingIngested) {
+  Harness h;
+  h.ingest_now = false;
+  (void)h.Post(Start{}, kT0);
+  storage::MemoryStore author(Key(2), storage::MemoryStoreOptions());
+  const FeedId p = author.local_id();
+  std::vector<Entry> chain;
+  for (int i = 0; i < 5; ++i) chain.push_back(author.Append(TextContent("e")).value());
+  const ConnId c = OpenInbound(h, p, kT0);
+  // The peer's notes (it holds 5 of its feed), then the entries.
+  NotesMessage notes;
+  notes.notes.push_back(replication::NoteItem{p, replication::MakeNote(5, false), 0});
+  (void)h.Post(FrameReceived{c, EncodeMessage(notes)}, kT0 + 1);
+  EntriesMessage m;
+  m.entries = chain;
+  std::vector<Effect> fx = h.Post(FrameReceived{c, EncodeMessage(m)}, kT0 + 2);
+  ASSERT_EQ(All<Ingest>(fx).size(), 1u);
+  // Received, not stored: `plumlog sync` must not stop here.
+  EXPECT_FALSE(h.core().InSyncWith(p));
+  (void)h.FinishIngests();
+  EXPECT_EQ(h.store().Feed(p)->seq, 5u);
+  EXPECT_TRUE(h.core().InSyncWith(p));
+}
+
 // ---- replication policy ----
 
 TEST(NodeCoreTest, FollowsAreContactEntriesAndHopsFollowTheGraph) {
