@@ -736,7 +736,6 @@ void Node::Impl::BeginStop() {
   }
   // Store writes already queued finish; nothing more is asked.
   worker_.reset();
-  Log(LogLevel::kInfo, "stopping");
   std::vector<Connection*> all(all_.begin(), all_.end());
   for (Connection* c : all) c->Close(CloseReason::kLocal, Status::OK(), true);
   conns_.clear();

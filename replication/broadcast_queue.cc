@@ -30,10 +30,13 @@ void Membership::Enqueue(const MemberUpdate& u) {
 
 std::vector<MemberUpdate> Membership::Piggyback(const FeedId& to) {
   std::vector<MemberUpdate> out;
-  // News about the recipient first: it is the one that must refute it.
+  // News about the recipient first: it is the one that must refute it. That
+  // includes "you left": a node that left and started again (a restarted
+  // daemon) announces itself at incarnation 0, which the others ignore
+  // below the one it left at, until it hears this and refutes above it. (A
+  // node still leaving ignores news about itself.)
   auto mit = members_.find(to);
-  if (mit != members_.end() && mit->second.state != MemberState::kAlive &&
-      mit->second.state != MemberState::kLeft) {
+  if (mit != members_.end() && mit->second.state != MemberState::kAlive) {
     out.push_back(MemberUpdate{
         to, mit->second.incarnation, mit->second.state, {}, self_});
   }

@@ -99,10 +99,29 @@ void Membership::Proven(Member& m) {
   m.introducer.reset();
 }
 
+std::optional<FeedId> Membership::RandomNonNeighbour() {
+  if (member_list_.empty()) return std::nullopt;
+  std::uniform_int_distribution<size_t> pick(0, member_list_.size() - 1);
+  for (int tries = 0; tries < 4; ++tries) {
+    const FeedId& id = member_list_[pick(rng_)];
+    auto it = members_.find(id);
+    if (it != members_.end() && it->second.state == MemberState::kAlive &&
+        !InActive(id))
+      return id;
+  }
+  return std::nullopt;
+}
+
 void Membership::Forget(const FeedId& id) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
   Proven(it->second);
+  const size_t index = it->second.list_index;
+  if (index + 1 != member_list_.size()) {
+    member_list_[index] = member_list_.back();
+    members_[member_list_[index]].list_index = index;
+  }
+  member_list_.pop_back();
   members_.erase(it);
   gone_.erase(id);
   suspects_.erase(id);
@@ -123,6 +142,8 @@ Membership::Member* Membership::Learn(const FeedId& id,
     }
     it = members_.emplace(id, Member()).first;
     it->second.state_since = now;
+    it->second.list_index = member_list_.size();
+    member_list_.push_back(id);
     if (teller) it->second.introducer = *teller;
     ++live_count_;
   }

@@ -154,6 +154,7 @@ class Membership {
     // until our own direct pings fail (a peer cannot get a member declared
     // dead by lying). kSuspect: none.
     MemberState verdict = MemberState::kSuspect;
+    size_t list_index = 0;  // its place in member_list_
     // confirmations.size() when we last sent our suspicion directly to the
     // other suspecters (0: never).
     size_t told = 0;
@@ -284,6 +285,8 @@ class Membership {
   std::vector<FeedId> passive_;
   std::map<FeedId, Pending> pending_;
   std::unordered_map<FeedId, Member, IdHash> members_;
+  // The ids of members_, in no order, for picking one at random in O(1).
+  std::vector<FeedId> member_list_;
   std::unordered_map<FeedId, size_t, IdHash> introduced_;  // by teller, unproven members
   size_t live_count_ = 0;  // members alive or suspect
   std::set<FeedId> suspects_;  // members in kSuspect (timers)
@@ -304,6 +307,8 @@ class Membership {
   // active view, so that a dead one is suspected and declared like any
   // other. At most 2 * active_view_size.
   std::vector<FeedId> recheck_;
+  // A random live member outside the active view, or none (a few tries).
+  std::optional<FeedId> RandomNonNeighbour();
   uint64_t next_seq_ = 1;
   std::map<uint64_t, Relay> relays_;  // by our ping seq
 

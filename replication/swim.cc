@@ -88,16 +88,27 @@ void Membership::ProbeRound(TimeMs now) {
   }
   if (probe_index_ >= probe_order_.size()) {
     probe_order_ = active_;
+    // Once per cycle, also a random member outside the active view: a
+    // member whose neighbours all failed with it (a correlated crash) is in
+    // nobody's active view and nobody's recheck list, and would stay "alive"
+    // in every list forever. memberlist probes every member in turn; this
+    // keeps probes on neighbours (no new connection) but for one in
+    // active_view_size + 1 (last in the cycle).
     std::shuffle(probe_order_.begin(), probe_order_.end(), rng_);
+    if (std::optional<FeedId> other = RandomNonNeighbour())
+      probe_order_.push_back(*other);
     probe_index_ = 0;
   }
-  while (probe_index_ < probe_order_.size() &&
-         !InActive(probe_order_[probe_index_])) {
+  while (probe_index_ < probe_order_.size()) {
+    const FeedId& t = probe_order_[probe_index_];
+    auto mit = members_.find(t);
+    if (InActive(t) ||
+        (mit != members_.end() && mit->second.state == MemberState::kAlive))
+      break;
     ++probe_index_;
   }
-  if (probe_index_ >= probe_order_.size()) return;
-  const FeedId target = probe_order_[probe_index_++];
-  StartProbe(target, now);
+  if (probe_index_ < probe_order_.size())
+    StartProbe(probe_order_[probe_index_++], now);
 }
 
 void Membership::CheckProbe(TimeMs now) {

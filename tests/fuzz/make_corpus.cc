@@ -573,6 +573,8 @@ int main(int argc, char** argv) {
     std::string bin;
     mp::AppendMsgpackBin(&bin, std::string("\x00\x01\xfe", 3));
     WriteSeed(dir, "bin", bin);
+  }
+
   // ---- contact entries (node/contact.h) ----
   {
     const fs::path dir = out / "contact_content";

@@ -45,27 +45,9 @@ int64_t MsSince(Clock::time_point t) {
 }
 
 // VmRSS of a process in KiB (0 if it is gone).
-long RssKiB(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
-    }
-    std::string rest;
-    std::getline(in, rest);
-  }
-  return 0;
-}
+long RssKiB(pid_t pid) { return RssKiBOf(std::to_string(pid)); }
 
-crypto::NetworkKey Net() {
-  crypto::NetworkKey k;
-  NetworkKey d = DefaultNetworkKey();
-  std::copy(d.begin(), d.end(), k.begin());
-  return k;
-}
+crypto::NetworkKey Net() { return DefaultNet(); }
 
 crypto::KeyPair FreshKey(uint64_t n) {
   std::array<uint8_t, 32> seed{};

@@ -59,27 +59,9 @@ int64_t MsSince(Clock::time_point t) {
 }
 
 // Resident set of this process (the node runs in it), in KiB.
-long RssKiB() {
-  std::ifstream in("/proc/self/status");
-  std::string key;
-  while (in >> key) {
-    if (key == "VmRSS:") {
-      long kib = 0;
-      in >> kib;
-      return kib;
-    }
-    std::string rest;
-    std::getline(in, rest);
-  }
-  return 0;
-}
+long RssKiB() { return testing::RssKiBOf("self"); }
 
-crypto::NetworkKey Net() {
-  crypto::NetworkKey k;
-  NetworkKey d = DefaultNetworkKey();
-  std::copy(d.begin(), d.end(), k.begin());
-  return k;
-}
+crypto::NetworkKey Net() { return testing::DefaultNet(); }
 
 
 NodeOptions BaseOptions() {

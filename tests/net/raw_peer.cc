@@ -10,10 +10,34 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <fstream>
 
 #include "net/frame_decoder.h"
+#include "plumlog/node.h"
 
 namespace plumlog::testing {
+
+crypto::NetworkKey DefaultNet() {
+  crypto::NetworkKey k;
+  NetworkKey d = DefaultNetworkKey();
+  std::copy(d.begin(), d.end(), k.begin());
+  return k;
+}
+
+long RssKiBOf(const std::string& process) {
+  std::ifstream in("/proc/" + process + "/status");
+  std::string key;
+  while (in >> key) {
+    if (key == "VmRSS:") {
+      long kib = 0;
+      in >> kib;
+      return kib;
+    }
+    std::string rest;
+    std::getline(in, rest);
+  }
+  return 0;
+}
 
 std::unique_ptr<RawPeer> RawPeer::Connect(uint16_t port, const char* source) {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -16,6 +16,13 @@
 
 namespace plumlog::testing {
 
+// The default network key (plumlog::DefaultNetworkKey()) as the handshake
+// takes it.
+crypto::NetworkKey DefaultNet();
+
+// VmRSS of a process in KiB ("self", or a pid as text); 0 if it is gone.
+long RssKiBOf(const std::string& process);
+
 class RawPeer {
  public:
   // Connects to 127.0.0.1:port, from `source` (an IPv4 address such as

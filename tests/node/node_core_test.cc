@@ -517,6 +517,46 @@ TEST(NodeCoreTest, PurgeDeletesTheBlockedFeedsEntries) {
             1u);  // only our own feed
 }
 
+// ---- the own-feed hold (docs/storage.md, "Own feed") ----
+
+// Notes from `peer`'s side saying it holds `seq` entries of `feed`.
+std::string NoteFrame(const FeedId& feed, uint64_t seq) {
+  NotesMessage m;
+  m.notes.push_back(replication::NoteItem{feed, replication::MakeNote(seq, false), 0});
+  return EncodeMessage(m);
+}
+
+TEST(NodeCoreTest, AHeldOwnFeedIsConfirmedOnlyOnceAPeerHoldsNoMoreOfIt) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(h.store().Append(TextContent("mine")).ok());
+  h.store().HoldOwnFeed("restored from a backup");
+  std::vector<Effect> fx = h.Post(Start{}, kT0);
+  bool warned = false;
+  for (const Report& r : All<Report>(fx)) {
+    warned = warned || (r.level == LogLevel::kWarn &&
+                        r.text.find("appends to the own feed are held") != std::string::npos);
+  }
+  EXPECT_TRUE(warned);
+  // A peer that holds 5 of our entries: we are behind, the hold stays.
+  const FeedId p = Key(2).public_key();
+  const ConnId c = OpenInbound(h, p, kT0);
+  fx = h.Post(FrameReceived{c, NoteFrame(h.id(), 5)}, kT0 + 1);
+  EXPECT_TRUE(All<ConfirmOwnFeed>(fx).empty());
+  EXPECT_TRUE(h.store().OwnFeedHold().has_value());
+  EXPECT_FALSE(h.store().Append(TextContent("fork?")).ok());
+  // The same peer says 3 (as much as we hold): confirmed once, and the
+  // harness carried the effect out on the store.
+  fx = h.Post(FrameReceived{c, NoteFrame(h.id(), 3)}, kT0 + 2);
+  std::vector<ConfirmOwnFeed> confirms = All<ConfirmOwnFeed>(fx);
+  ASSERT_EQ(confirms.size(), 1u);
+  EXPECT_EQ(confirms[0].heard, 3u);
+  EXPECT_EQ(confirms[0].have, 3u);
+  EXPECT_FALSE(h.store().OwnFeedHold().has_value());
+  EXPECT_TRUE(h.store().Append(TextContent("now")).ok());
+  fx = h.Post(FrameReceived{c, NoteFrame(h.id(), 4)}, kT0 + 3);
+  EXPECT_TRUE(All<ConfirmOwnFeed>(fx).empty());
+}
+
 // ---- store errors and the timer ----
 
 TEST(NodeCoreTest, StoreErrorsReachTheLogAndStatus) {

@@ -229,6 +229,57 @@ TEST(MembershipScenarios, LeaveIsSeenByAll) {
   }
 }
 
+// A node that left and starts again (a daemon stopped and started) comes
+// back at incarnation 0, below the one the others saw it leave at: they tell
+// it it left (news about the recipient goes first in every ack), it refutes
+// above that, and all see it alive again.
+TEST(MembershipScenarios, ALeftNodeThatStartsAgainIsAliveAgain) {
+  const uint64_t seed = SeedFromEnv(4011);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
+  sim.AddNodes(30);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  const int leaver = 5;
+  sim.Leave(leaver);
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(leaver, MemberState::kLeft) == sim.UpCount(); },
+      30000));
+  sim.Crash(leaver, /*reset=*/true);
+  sim.Restart(leaver, {0});
+  const TimeMs back_at = sim.now();
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(leaver, MemberState::kAlive) == sim.UpCount() - 1; },
+      60000))
+      << sim.CountState(leaver, MemberState::kAlive) << " of " << sim.UpCount() - 1
+      << " see it alive, " << sim.CountState(leaver, MemberState::kLeft) << " left";
+  std::printf("rejoin after leave: alive to all %d after %lld ms\n", sim.UpCount() - 1,
+              static_cast<long long>(sim.now() - back_at));
+}
+
+// A member that crashed together with all its neighbours (a rack losing
+// power) is in no survivor's active view, and SWIM here probes active
+// neighbours: without the one random non-neighbour probed per cycle it
+// stayed "alive" in every member list forever (found when the simulator gave
+// each node its own address).
+TEST(MembershipScenarios, AMemberWhoseNeighboursAllCrashedWithItIsDeclaredDead) {
+  const uint64_t seed = SeedFromEnv(4012);
+  SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
+  Simulator sim(seed, SimOptions::Membership(MembershipOptions::Test()), Lan());
+  sim.AddNodes(60);
+  ASSERT_TRUE(JoinAll(sim, 5, 60000));
+  const int victim = 7;
+  std::vector<int> rack = sim.Active(victim);
+  rack.push_back(victim);
+  for (int i : rack) sim.Crash(i, /*reset=*/true);
+  const TimeMs crashed_at = sim.now();
+  ASSERT_TRUE(sim.RunUntil(
+      [&] { return sim.CountState(victim, MemberState::kDead) == sim.UpCount(); }, 120000))
+      << sim.CountState(victim, MemberState::kDead) << " of " << sim.UpCount()
+      << " declared it dead; alive " << sim.CountState(victim, MemberState::kAlive);
+  std::printf("crash of a member and its %zu neighbours: declared dead by all %d after %lld ms\n",
+              rack.size() - 1, sim.UpCount(), static_cast<long long>(sim.now() - crashed_at));
+}
+
 // A killed process (not a vanished host): its connections are reset, and
 // HyParView replaces the lost neighbours from the passive view at once,
 // long before SWIM's suspicion could have run out.
@@ -271,7 +322,11 @@ TEST(MembershipScenarios, ProcessCrashWithResetHealsViewsBeforeSwimCould) {
       static_cast<long long>(sim.now() - crashed_at), base);
   // SWIM still declares the dead members dead (the reset is not a verdict).
   ASSERT_TRUE(sim.RunUntil(
-      [&] { return sim.CountState(order[0], MemberState::kDead) == sim.UpCount(); }, 60000));
+      [&] { return sim.CountState(order[0], MemberState::kDead) == sim.UpCount(); }, 60000))
+      << sim.CountState(order[0], MemberState::kDead) << " of " << sim.UpCount()
+      << " declared it dead; suspect " << sim.CountState(order[0], MemberState::kSuspect)
+      << ", alive " << sim.CountState(order[0], MemberState::kAlive)
+      << ", left " << sim.CountState(order[0], MemberState::kLeft);
   for (int i = 0; i < sim.size(); ++i) {
     if (dead[i]) continue;
     EXPECT_EQ(sim.CountState(i, MemberState::kDead), 0) << "node " << i;

@@ -83,8 +83,26 @@ Simulator::~Simulator() {
   }
 }
 
+// Every node its own /24 (10.A.B.1, A.B = the node's index), as nodes on
+// different hosts and networks are: admission counts connections per address
+// and per /24 (node/admission.h), and one shared host name would make the
+// whole network a single flooding host. The port is the index + 1.
+std::string Simulator::HostOf(int node) {
+  if (getenv("SIM_ONE_HOST")) return "sim";
+  return "10." + std::to_string((node >> 8) & 0xff) + "." +
+         std::to_string(node & 0xff) + ".1";
+}
+
 std::string Simulator::AddressOf(int node) {
-  return "sim:" + std::to_string(node + 1);
+  return HostOf(node) + ":" + std::to_string(node + 1);
+}
+
+int Simulator::NodeAt(const std::string& address) const {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) return -1;
+  const int j = std::atoi(address.c_str() + colon + 1) - 1;
+  if (j < 0 || j >= size()) return -1;
+  return j;
 }
 
 void Simulator::AddNodes(int n, StoreFactory factory) {
@@ -317,8 +335,7 @@ void Simulator::DoDial(int i, const node::Dial& d) {
   link->dialer_conn = d.conn;
   link->last_rx[0] = now();
   links_[{i, d.conn}] = link;
-  int j = -1;
-  if (d.address.rfind("sim:", 0) == 0) j = std::atoi(d.address.c_str() + 4) - 1;
+  const int j = NodeAt(d.address);
   const uint64_t incarnation = nodes_[i]->incarnation;
   // A failed dial: the dialler hears after a round trip.
   auto fail = [this, i, incarnation, link](node::CloseReason reason,
@@ -566,7 +583,7 @@ void Simulator::Connect(int a, int b) {
   adjacent_[a].insert(b);
   adjacent_[b].insert(a);
   PeerAddress addr;
-  addr.host = "sim";
+  addr.host = HostOf(b);
   addr.port = static_cast<uint16_t>(b + 1);
   addr.id = id(b);
   (void)Command(a, node::AddPeer{addr, true});
@@ -783,7 +800,7 @@ void Simulator::Restart(int i, const std::vector<int>& contacts) {
   for (const auto& [a, b] : std::set<std::pair<int, int>>(overlay_)) {
     if (a != i) continue;
     PeerAddress addr;
-    addr.host = "sim";
+    addr.host = HostOf(b);
     addr.port = static_cast<uint16_t>(b + 1);
     addr.id = id(b);
     (void)Command(i, node::AddPeer{addr, true});

@@ -141,8 +141,12 @@ class Simulator {
   replication::Replicator& replicator(int node);
   replication::Membership& membership(int node);
   const FeedId& id(int node) const;
-  // "sim:<node + 1>": what the nodes dial.
+  // "10.A.B.1:<node + 1>" (A.B: the index; every node its own /24): what
+  // the nodes dial and what a connection from it shows.
   static std::string AddressOf(int node);
+  static std::string HostOf(int node);
+  // The node listening at `address`, or -1.
+  int NodeAt(const std::string& address) const;
   bool up(int node) const;
   int IndexOf(const FeedId& id) const;
 
