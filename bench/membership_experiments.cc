@@ -5,6 +5,7 @@
 //                          [--seed N] [--nodes 1000,2000] [--fails 50,80,90,95]
 //                          [--failure silent|reset|both] [--join random|first]
 //                          [--quick] [--out DIR]
+//                          [--duration SECONDS] [--default-only]
 //
 // Every node is a NodeCore with NodeOptions::Lan() (its connection limit,
 // idle timeout and redial backoff included) run by tests/sim/simulator.h;
@@ -23,7 +24,10 @@
 // fp:          false positives (live members declared dead) among 500 members
 //              in 5 simulated minutes at 10 % and 30 % loss, with and without
 //              indirect probes and suspicion.
-// fp-hour:     the goal run: 500 members, 10 % loss, one simulated hour.
+//              --nodes N (first value) and --duration S change the size and
+//              the simulated time; --default-only runs only the first row.
+// fp-hour:     the goal run: 500 members, 10 % loss, one simulated hour
+//              (--duration S: S simulated seconds instead).
 // cost:        membership messages per member per second (LAN preset, no loss).
 //
 // Tables go to stdout, plots (SVG) to DIR (default: docs/img of the source
@@ -86,6 +90,10 @@ struct Flags {
   std::vector<int> fails = {50, 80, 90, 95};
   std::string failure = "both";  // silent | reset | both
   bool quick = false;
+  // fp / fp-hour: simulated seconds after joining (0: 300 / 3600), and
+  // `fp` runs only its first row (10 % loss, indirect probes, suspicion).
+  int duration_s = 0;
+  bool default_only = false;
   std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
 };
 
@@ -424,13 +432,13 @@ FpResult FalsePositives(uint64_t seed, int n, double loss, bool indirect,
 }
 
 void Fp(const Flags& f) {
-  const int n = f.quick ? 100 : 500;
-  const TimeMs duration = 5 * 60 * 1000;
+  const int n = !f.nodes.empty() ? f.nodes[0] : f.quick ? 100 : 500;
+  const TimeMs duration =
+      static_cast<TimeMs>(f.duration_s > 0 ? f.duration_s : 300) * 1000;
   std::printf(
-      "\n## False positives under loss (%d members, LAN preset, 5 simulated "
-      "min, no "
-      "crash)\n\n",
-      n);
+      "\n## False positives under loss (%d members, LAN preset, %lld "
+      "simulated s, no crash)\n\n",
+      n, static_cast<long long>(duration / 1000));
   std::printf(
       "| loss | indirect probes | suspicion | false down events | live members "
       "declared "
@@ -438,6 +446,7 @@ void Fp(const Flags& f) {
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
   for (double loss : {0.10, 0.30}) {
     for (int mode = 0; mode < 4; ++mode) {
+      if (f.default_only && (mode != 0 || loss > 0.2)) continue;
       const bool indirect = !(mode & 1), suspicion = !(mode & 2);
       const auto t0 = std::chrono::steady_clock::now();
       FpResult r = FalsePositives(f.seed * 31 + mode, n, loss, indirect,
@@ -456,7 +465,9 @@ void Fp(const Flags& f) {
 
 void FpHour(const Flags& f) {
   const auto t0 = std::chrono::steady_clock::now();
-  FpResult r = FalsePositives(f.seed * 97, 500, 0.10, true, true, 3600 * 1000);
+  const TimeMs duration =
+      static_cast<TimeMs>(f.duration_s > 0 ? f.duration_s : 3600) * 1000;
+  FpResult r = FalsePositives(f.seed * 97, 500, 0.10, true, true, duration);
   std::printf(
       "\n## Goal run: 500 members, 10 %% loss, 1 simulated hour (LAN "
       "preset)\n\n");
@@ -502,6 +513,10 @@ int main(int argc, char** argv) {
       f.failure = next();
     else if (a == "--quick")
       f.quick = true;
+    else if (a == "--duration")
+      f.duration_s = std::atoi(next());
+    else if (a == "--default-only")
+      f.default_only = true;
     else if (a == "--join")
       g_join_through_first = std::string(next()) == "first";
     else if (a == "--out")

@@ -23,6 +23,12 @@ void Membership::Enqueue(const MemberUpdate& u) {
   Broadcast& b = it->second;
   if (!inserted) broadcast_queue_.erase(KeyOf(b));
   b.update = u;
+  if (b.update.address.empty() && u.id != self_) {
+    // News about a member carries where it can be reached, so that whoever
+    // learns of it (a suspicion of a member it did not know yet) can ping it
+    // directly; a third party's address only fills a gap (Apply).
+    b.update.address = AddressOf(u.id);
+  }
   b.transmits = 0;
   b.order = ++broadcast_order_;
   broadcast_queue_.insert(KeyOf(b));

@@ -105,8 +105,10 @@ std::optional<FeedId> Membership::RandomNonNeighbour() {
   for (int tries = 0; tries < 4; ++tries) {
     const FeedId& id = member_list_[pick(rng_)];
     auto it = members_.find(id);
+    // Without an address the ping could not leave (no connection to carry
+    // it): the probe would fail and make a false suspicion.
     if (it != members_.end() && it->second.state == MemberState::kAlive &&
-        !InActive(id))
+        !it->second.address.empty() && !InActive(id))
       return id;
   }
   return std::nullopt;
@@ -365,6 +367,7 @@ void Membership::Tick(TimeMs now) {
   CheckSuspicions(now);
   if (now >= next_probe_) {
     next_probe_ = now + options_.probe_interval_ms;
+    PingOwnSuspects();
     if (!probe_) ProbeRound(now);
     FillActive(now);
   }

@@ -128,6 +128,8 @@ class Membership {
   // Replicator::SetMembers.
   std::vector<FeedId> LiveMembers() const;
   std::optional<MemberState> StateOf(const FeedId& id) const;
+  // Where `id` can be dialled, as far as we know ("" if unknown).
+  std::string AddressOf(const FeedId& id) const;
   uint64_t incarnation() const { return incarnation_; }
   bool left() const { return left_; }
   // n of the formulas (members alive or suspect, self included).
@@ -206,7 +208,6 @@ class Membership {
 
   void Send(const FeedId& peer, const MembershipMessage& m, std::string_view address = {});
   void Report(MembershipEvent e, const FeedId& peer, uint64_t incarnation = 0);
-  std::string AddressOf(const FeedId& id) const;
   // Records `id` (and its address: a claim by the node itself replaces what
   // we have, a third party's only fills a gap). Null if the table is full.
   // `teller` is the peer a third-party claim came from (empty: the member
@@ -256,6 +257,9 @@ class Membership {
   void ProbeRound(TimeMs now);
   void CheckProbe(TimeMs now);
   void CheckSuspicions(TimeMs now);
+  // Once per probe interval, a direct ping to every member we suspect after
+  // failing to reach it ourselves (not the current probe target).
+  void PingOwnSuspects();
   void ProbeTheDead(TimeMs now);
   // Applies one piece of news; `from` is the peer that told us.
   void Apply(const MemberUpdate& u, const FeedId& from, TimeMs now);
@@ -307,7 +311,8 @@ class Membership {
   // active view, so that a dead one is suspected and declared like any
   // other. At most 2 * active_view_size.
   std::vector<FeedId> recheck_;
-  // A random live member outside the active view, or none (a few tries).
+  // A random live member outside the active view whose address we know, or
+  // none (a few tries).
   std::optional<FeedId> RandomNonNeighbour();
   uint64_t next_seq_ = 1;
   std::map<uint64_t, Relay> relays_;  // by our ping seq

@@ -255,6 +255,24 @@ void Membership::CheckSuspicions(TimeMs now) {
   }
 }
 
+void Membership::PingOwnSuspects() {
+  // A member we suspect first-hand hears of it only by gossip, and its
+  // refutation reaches us only by gossip, unless we ask again: a neighbour
+  // comes round in the probe order, but a member outside the active view (the
+  // cycle's non-neighbour probe) would never be pinged again, and with no
+  // confirmation its suspicion runs the full timeout on gossip alone. The
+  // ping tells it that it is suspected (Piggyback puts news about the
+  // recipient first), and a live member's ack carries its refutation. A
+  // crashed member's detection time does not change.
+  for (const FeedId& id : suspects_) {  // ordered: deterministic
+    const Member& m = members_.at(id);
+    if (!m.confirmations.count(self_) || (probe_ && probe_->target == id))
+      continue;
+    ++stats_.pings_sent;
+    Send(id, PingMessage{next_seq_++, Piggyback(id)});
+  }
+}
+
 void Membership::DeclareDead(const FeedId& id, TimeMs now, MemberState state) {
   auto it = members_.find(id);
   if (it == members_.end()) return;
@@ -317,6 +335,13 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
     return;
   }
   auto it = members_.find(u.id);
+  if (it != members_.end() && it->second.address.empty() &&
+      !u.address.empty() && u.address.size() <= kMaxAddressBytes) {
+    // Any news may fill a gap in what we know of the member's address (a
+    // member first heard of through a suspicion, or that dialled us): with
+    // none, a ping to it cannot leave unless a connection happens to exist.
+    it->second.address = u.address;
+  }
   switch (u.state) {
     case MemberState::kAlive: {
       Member* m = nullptr;
@@ -350,7 +375,7 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
         // push-pull sync makes everyone know everyone; here a dropped
         // suspicion never reaches the member's other neighbours, whose
         // confirmations bring the timeout down.
-        Member* fresh = Learn(u.id, {}, false, now, &from);
+        Member* fresh = Learn(u.id, u.address, false, now, &from);
         if (!fresh) return;
         fresh->incarnation = u.incarnation;
         it = members_.find(u.id);
@@ -372,7 +397,7 @@ void Membership::Apply(const MemberUpdate& u, const FeedId& from, TimeMs now) {
     case MemberState::kLeft: {
       Member* m = nullptr;
       if (it == members_.end()) {
-        m = Learn(u.id, {}, false, now, &from);
+        m = Learn(u.id, u.address, false, now, &from);
         if (!m) return;
       } else {
         m = &it->second;

@@ -826,6 +826,137 @@ TEST_F(MembershipTest, SuspectersTellEachOtherDirectly) {
   EXPECT_TRUE(e.Sends(T::kPing, &ten).empty());
 }
 
+// Under NodeCore a frame to a member needs an open connection or an address
+// to dial. Suspicion news used to travel without the member's address, so a
+// node that first heard of the member through it could not send its
+// last-chance pings, and declared a live member dead (docs/membership.md,
+// false positives).
+TEST_F(MembershipTest, SuspicionNewsCarriesTheMembersAddress) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  AddNeighbor(*m, 3);
+  auto ping = NextPing(*m);
+  ASSERT_TRUE(ping);
+  const FeedId target = ping->peer;
+  const FeedId other = target == Id(2) ? Id(3) : Id(2);
+  const std::string address = target == Id(2) ? "addr-2" : "addr-3";
+  now_ += o_.probe_interval_ms;  // unanswered, the ping-req too: we suspect it
+  m->Tick(now_);
+  ASSERT_EQ(m->StateOf(target), MemberState::kSuspect);
+  Take(*m);
+  m->OnFrame(other, Frame(PingMessage{7, {}}), now_);
+  Effects e = Take(*m);
+  auto acks = e.Sends(T::kAck, &other);
+  ASSERT_EQ(acks.size(), 1u);
+  bool found = false;
+  for (const MemberUpdate& u : AckUpdates(acks[0])) {
+    if (u.id != target || u.state != MemberState::kSuspect) continue;
+    found = true;
+    EXPECT_EQ(u.address, address);
+  }
+  EXPECT_TRUE(found) << "our suspicion is not piggybacked";
+}
+
+TEST_F(MembershipTest,
+       AMemberFirstHeardOfThroughASuspicionIsPingedAtItsAddress) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  const FeedId nine = Id(9);
+  m->OnFrame(Id(2),
+             Frame(PingMessage{
+                 1, {{nine, 0, MemberState::kSuspect, "addr-9", Id(2)}}}),
+             now_);
+  Take(*m);
+  ASSERT_EQ(m->StateOf(nine), MemberState::kSuspect);
+  EXPECT_EQ(m->AddressOf(nine), "addr-9");
+  // Hearsay only: when the timeout runs out we ask the member directly.
+  std::optional<TimeMs> deadline = m->SuspicionDeadline(nine);
+  ASSERT_TRUE(deadline);
+  now_ = *deadline;
+  m->Tick(now_);
+  auto pings = Take(*m).Sends(T::kPing, &nine);
+  ASSERT_EQ(pings.size(), 1u);
+  EXPECT_EQ(pings[0].address, "addr-9");
+}
+
+TEST_F(MembershipTest, AnyNewsFillsAMissingAddressButOnlyTheMemberReplacesOne) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  const FeedId nine = Id(9);
+  // It dialled us: known, but with no address.
+  m->OnFrame(nine, Frame(PingMessage{1, {}}), now_);
+  Take(*m);
+  ASSERT_EQ(m->StateOf(nine), MemberState::kAlive);
+  EXPECT_EQ(m->AddressOf(nine), "");
+  // Its join news arrives later, at the incarnation we already hold.
+  m->OnFrame(
+      Id(2),
+      Frame(PingMessage{2, {{nine, 0, MemberState::kAlive, "addr-9", nine}}}),
+      now_);
+  EXPECT_EQ(m->AddressOf(nine), "addr-9");
+  // A third party's claim does not replace it.
+  m->OnFrame(Id(2),
+             Frame(PingMessage{
+                 3, {{nine, 0, MemberState::kSuspect, "elsewhere", Id(2)}}}),
+             now_);
+  EXPECT_EQ(m->AddressOf(nine), "addr-9");
+}
+
+// The probe cycle's non-neighbour is probed once; if that probe failed, it
+// was never pinged again, and a suspicion nobody confirmed ran its full
+// timeout on gossip alone (the last false positives of the 500-member run).
+TEST_F(MembershipTest, AMemberSuspectedFirstHandIsPingedUntilItRefutes) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  const FeedId three = Id(3);
+  m->OnFrame(
+      Id(2),
+      Frame(PingMessage{1, {{three, 0, MemberState::kAlive, "addr-3", three}}}),
+      now_);
+  Take(*m);
+  // Neighbour 2 answers its probes; 3 comes last in a cycle.
+  std::optional<MembershipEffect> ping;
+  for (int i = 0; i < 20; ++i) {
+    ping = NextPing(*m);
+    ASSERT_TRUE(ping);
+    if (ping->peer == three) break;
+    m->OnFrame(ping->peer,
+               Frame(AckMessage{std::get<PingMessage>(Decoded(*ping)).seq, {}}),
+               now_);
+    Take(*m);
+  }
+  ASSERT_EQ(ping->peer, three) << "3 never probed as the non-neighbour";
+  now_ += o_.probe_interval_ms;  // unanswered, the ping-req to 2 too
+  m->Tick(now_);
+  ASSERT_EQ(m->StateOf(three), MemberState::kSuspect);
+  std::optional<TimeMs> deadline = m->SuspicionDeadline(three);
+  ASSERT_TRUE(deadline);
+  Take(*m);
+  // Well before the timeout we ping it again, telling it it is suspected.
+  std::optional<MembershipEffect> again;
+  const TimeMs until = now_ + 2 * o_.probe_interval_ms;
+  ASSERT_LT(until, *deadline);
+  while (!again && now_ < until) {
+    now_ = std::max(now_ + 1, m->NextTimeout(now_));
+    m->Tick(now_);
+    auto to3 = Take(*m).Sends(T::kPing, &three);
+    if (!to3.empty()) again = to3[0];
+  }
+  ASSERT_TRUE(again)
+      << "no ping to the member we suspect within 2 probe intervals";
+  EXPECT_EQ(again->address, "addr-3");
+  const PingMessage p = std::get<PingMessage>(Decoded(*again));
+  ASSERT_FALSE(p.updates.empty());
+  EXPECT_EQ(p.updates[0].id, three);
+  EXPECT_EQ(p.updates[0].state, MemberState::kSuspect);
+  // Its ack carries the refutation.
+  m->OnFrame(three,
+             Frame(AckMessage{
+                 p.seq, {{three, 1, MemberState::kAlive, "addr-3", three}}}),
+             now_);
+  EXPECT_EQ(m->StateOf(three), MemberState::kAlive);
+}
+
 TEST_F(MembershipTest, OnePeerCannotFillTheMemberTable) {
   o_.max_members = 64;  // one teller may introduce 64 / 4 = 16
   auto m = Make();
