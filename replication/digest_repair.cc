@@ -24,47 +24,50 @@ void Replicator::HandleDigest(Peer& p, const DigestMessage& m, TimeMs now) {
     }
   };
   for (const DigestItem& item : m.clock) {
-    const FeedId& feed = item.feed;
-    send_missing_upto(&feed);
-    uint64_t mine = 0;
-    uint64_t my_head = 0;
-    bool forked = false;
-    auto ours_prev = feeds_.end();
-    if (ours != feeds_.end() && ours->first == feed) {
-      mine = ours->second.seq;
-      my_head = ours->second.head_prefix;
-      forked = ours->second.forked;
-      ours_prev = ours;
-      ++ours;
-    }
-    if (forked || !SharedWith(feed, p.id)) continue;
-    if (item.seq > mine) {
-      // Probably on its way by push: solicit only if still missing after a
-      // graft timeout.
-      const TimeMs deadline = now + options_.graft_timeout_ms;
-      if (pending_wants_.size() >= options_.max_claims_per_peer &&
-          !pending_wants_.count(feed)) {
-        ++stats_.claims_refused;  // digests naming too many feeds at once
-        continue;
-      }
-      auto [it, inserted] = pending_wants_.try_emplace(
-          feed, PendingWant{p.id, item.seq, deadline});
-      if (inserted) {
-        want_timers_.emplace(deadline, feed);
-      } else if (item.seq > it->second.seq) {
-        it->second.peer = p.id;
-        it->second.seq = item.seq;
-      }
-    } else if (mine > item.seq) {
-      // Only what we have held long enough that push should have delivered it.
-      const uint64_t stable = StableSeq(ours_prev->second, now);
-      if (stable > item.seq) SendRepair(p, feed, item.seq, &budget, stable);
-    } else if (mine > 0 && my_head != item.head_prefix) {
-      // Same sequence, different head: a fork. Our head lets them prove it.
-      SendRepair(p, feed, mine - 1, &budget);
-    }
+    send_missing_upto(&item.feed);
+    if (ours != feeds_.end() && ours->first == item.feed) ++ours;
+    RepairItem(p, item.feed, item.seq, item.head_prefix, &budget, now);
   }
   send_missing_upto(nullptr);
+}
+
+void Replicator::RepairItem(Peer& p, const FeedId& feed, uint64_t their_seq,
+                            uint64_t their_head, size_t* budget, TimeMs now) {
+  auto ours = feeds_.find(feed);
+  uint64_t mine = 0;
+  uint64_t my_head = 0;
+  bool forked = false;
+  if (ours != feeds_.end()) {
+    mine = ours->second.seq;
+    my_head = ours->second.head_prefix;
+    forked = ours->second.forked;
+  }
+  if (forked || !SharedWith(feed, p.id)) return;
+  if (their_seq > mine) {
+    // Probably on its way by push: solicit only if still missing after a
+    // graft timeout.
+    const TimeMs deadline = now + options_.graft_timeout_ms;
+    if (pending_wants_.size() >= options_.max_claims_per_peer &&
+        !pending_wants_.count(feed)) {
+      ++stats_.claims_refused;  // digests naming too many feeds at once
+      return;
+    }
+    auto [it, inserted] = pending_wants_.try_emplace(
+        feed, PendingWant{p.id, their_seq, deadline});
+    if (inserted) {
+      want_timers_.emplace(deadline, feed);
+    } else if (their_seq > it->second.seq) {
+      it->second.peer = p.id;
+      it->second.seq = their_seq;
+    }
+  } else if (mine > their_seq) {
+    // Only what we have held long enough that push should have delivered it.
+    const uint64_t stable = StableSeq(ours->second, now);
+    if (stable > their_seq) SendRepair(p, feed, their_seq, budget, stable);
+  } else if (mine > 0 && my_head != their_head) {
+    // Same sequence, different head: a fork. Our head lets them prove it.
+    SendRepair(p, feed, mine - 1, budget);
+  }
 }
 
 uint64_t Replicator::StableSeq(FeedState& fs, TimeMs now) {
@@ -143,7 +146,6 @@ void Replicator::SendRepair(Peer& p, const FeedId& feed, uint64_t after,
 }
 
 void Replicator::DigestRound(TimeMs now) {
-  (void)now;
   std::vector<FeedId> candidates;
   if (targets_ != nullptr) candidates = targets_->DigestCandidates();
   std::erase(candidates, self_);
@@ -151,6 +153,12 @@ void Replicator::DigestRound(TimeMs now) {
   if (candidates.empty()) return;
   std::uniform_int_distribution<size_t> pick(0, candidates.size() - 1);
   const FeedId target = candidates[pick(rng_)];
+  if (options_.reconcile) {
+    // A session of range-based reconciliation instead of a digest of every
+    // feed (not while one of ours with this member still runs).
+    StartReconcile(target, /*first_contact=*/false, now);
+    return;
+  }
   std::vector<DigestItem> clock;
   for (const auto& [feed, fs] : feeds_) {
     if (fs.seq > 0 && !fs.forked && SharedWith(feed, target)) {

@@ -9,6 +9,39 @@
 
 namespace plumlog::replication {
 
+void Replicator::AnnounceFeed(Peer& p, const FeedId& feed, bool ask_own,
+                              bool skip_unchanged) {
+  if (!SharedWith(feed, p.id)) return;
+  FeedState& fs = Feed(feed);
+  if (fs.forked) return;
+  auto it = p.stored_clock.find(feed);
+  if (skip_unchanged && !(ask_own && feed == self_) &&
+      it != p.stored_clock.end() && NoteReplicates(it->second) &&
+      NoteSeq(it->second) == fs.seq) {
+    PeerFeed& pf = p.feeds[feed];
+    pf.known = true;
+    pf.seq = fs.seq;
+    pf.sent = fs.seq;
+    return;
+  }
+  // The first peer to connect becomes the eager source of what we hold (as
+  // in EBT), but not of a feed we hold nothing of unless this peer is known
+  // to have some: for a new feed, two nodes connecting to each other first
+  // would become each other's source and miss its first entries until a
+  // graft timeout; with no source, the first announcement of an entry picks
+  // its sender at once.
+  const bool known_ahead = it != p.stored_clock.end() &&
+                           NoteReplicates(it->second) &&
+                           NoteSeq(it->second) > fs.seq;
+  if (!fs.eager &&
+      (known_ahead || (fs.seq > 0 && (it == p.stored_clock.end() ||
+                                      !NoteReplicates(it->second))))) {
+    fs.eager = p.id;
+    fs.last_delivery = p.last_seen;
+  }
+  QueueNote(p, feed, MakeNote(fs.seq, fs.eager == p.id));
+}
+
 void Replicator::SendInitialNotes(Peer& p) {
   // Request skipping: a feed whose sequence equals what this peer last told us
   // has not changed on either side since; if the peer's copy changed, it sends
@@ -16,36 +49,6 @@ void Replicator::SendInitialNotes(Peer& p) {
   // While the store holds its own feed unconfirmed (Store::OwnFeedHold), our
   // note for it always goes out, so every peer answers with what it holds.
   const bool ask_own = store_->OwnFeedHold().has_value();
-  auto consider = [&](const FeedId& feed) {
-    if (!SharedWith(feed, p.id)) return;
-    FeedState& fs = Feed(feed);
-    if (fs.forked) return;
-    auto it = p.stored_clock.find(feed);
-    if (!(ask_own && feed == self_) && it != p.stored_clock.end() &&
-        NoteReplicates(it->second) && NoteSeq(it->second) == fs.seq) {
-      PeerFeed& pf = p.feeds[feed];
-      pf.known = true;
-      pf.seq = fs.seq;
-      pf.sent = fs.seq;
-      return;
-    }
-    // The first peer to connect becomes the eager source of what we hold (as
-    // in EBT), but not of a feed we hold nothing of unless this peer is known
-    // to have some: for a new feed, two nodes connecting to each other first
-    // would become each other's source and miss its first entries until a
-    // graft timeout; with no source, the first announcement of an entry picks
-    // its sender at once.
-    const bool known_ahead = it != p.stored_clock.end() &&
-                             NoteReplicates(it->second) &&
-                             NoteSeq(it->second) > fs.seq;
-    if (!fs.eager &&
-        (known_ahead || (fs.seq > 0 && (it == p.stored_clock.end() ||
-                                        !NoteReplicates(it->second))))) {
-      fs.eager = p.id;
-      fs.last_delivery = p.last_seen;
-    }
-    QueueNote(p, feed, MakeNote(fs.seq, fs.eager == p.id));
-  };
   // Feeds we hold nothing of are announced only when we want them (the
   // policy's follows) or they are our own: under replicate-all, announcing
   // every empty feed heard of would spread O(members) notes to every peer.
@@ -58,9 +61,9 @@ void Replicator::SendInitialNotes(Peer& p) {
       ids.push_back(id);
     }
   }
-  for (const FeedId& id : ids) consider(id);
+  for (const FeedId& id : ids) AnnounceFeed(p, id, ask_own, true);
   for (const FeedId& id : wanted) {
-    if (!feeds_.count(id)) consider(id);
+    if (!feeds_.count(id)) AnnounceFeed(p, id, ask_own, true);
   }
   // What the peer had last time, of feeds we still hold nothing of: asked
   // of it again as claims (and no longer kept in its stored clock: only

@@ -3,6 +3,7 @@
 #include <cassert>
 
 #include "replication/note.h"
+#include "replication/reconcile_message.h"
 #include "replication/wire.h"
 #include "core/msgpack_reader.h"
 
@@ -120,6 +121,8 @@ std::string EncodeMessage(const Message& m) {
     core::AppendMsgpackArrayHeader(&out, 2);
     core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kWant));
     WriteSeqList(&out, w->after);
+  } else if (const auto* rm = std::get_if<ReconcileMessage>(&m)) {
+    out = EncodeReconcileMessage(*rm);
   } else if (const auto* f = std::get_if<ForkProofMessage>(&m)) {
     core::AppendMsgpackArrayHeader(&out, 3);
     core::AppendMsgpackUint(&out, static_cast<uint64_t>(MessageType::kForkProof));
@@ -133,6 +136,10 @@ Result<Message> DecodeMessage(std::string_view frame) {
   if (frame.size() > kMaxFrameBytes) {
     return Status::TooLarge("frame of " + std::to_string(frame.size()) + " bytes (limit " +
                             std::to_string(kMaxFrameBytes) + ")");
+  }
+  if (IsReconcileFrame(frame)) {
+    PLUMLOG_ASSIGN_OR_RETURN(ReconcileMessage rm, DecodeReconcileMessage(frame));
+    return Message(std::move(rm));
   }
   MsgpackReader r(frame);
   uint32_t fields;

@@ -24,9 +24,8 @@ enum class MessageType : uint8_t {
   kDigest = 3,
   kWant = 4,
   kForkProof = 5,
-  // Range-based set reconciliation (docs/protocol.md section 19): encoded and
-  // decoded by replication/reconcile_message.h, not part of Message (the
-  // replicator does not take it yet).
+  // Range-based set reconciliation (docs/protocol.md section 19); its codec
+  // is replication/reconcile_message.h, EncodeMessage/DecodeMessage call it.
   kReconcile = 6,
 };
 
@@ -88,8 +87,43 @@ struct ForkProofMessage {
   Entry second;
 };
 
+// Wire enum: append-only, explicit values.
+enum class ReconcileMode : uint8_t {
+  kFingerprints =
+      1,       // the range split in 2^split_bits children, one fingerprint each
+  kItems = 2,  // every item the sender holds in the range
+};
+
+// One range of feed ids and what the sender says about it.
+struct ReconcilePart {
+  FeedRange range;
+  ReconcileMode mode = ReconcileMode::kFingerprints;
+  uint32_t split_bits = 0;  // kFingerprints: 1..kMaxReconcileSplitBits
+  // kFingerprints: 2^split_bits fingerprints of the message's
+  // fingerprint_bytes each, in FeedRange::Child order.
+  std::string fingerprints;
+  // kItems: the sender's feeds in the range (strictly increasing ids, each
+  // with its sequence >= 1 and the HeadPrefix of its head).
+  std::vector<DigestItem> items;
+  bool operator==(const ReconcilePart&) const = default;
+};
+
+struct ReconcileMessage {
+  uint64_t session =
+      0;  // chosen by the initiator, echoed; also keys the fingerprints
+  uint32_t round = 0;  // 0 for the initiator's first message, +1 per reply
+  uint32_t fingerprint_bytes = 8;  // kMinFingerprintBytes..kMaxFingerprintBytes
+  // The sender left differing ranges out to stay within the limits; another
+  // session will find them.
+  bool truncated = false;
+  // Disjoint ranges in increasing id order. None: the sender is done.
+  std::vector<ReconcilePart> parts;
+  bool operator==(const ReconcileMessage&) const = default;
+};
+
 using Message =
-    std::variant<NotesMessage, EntriesMessage, DigestMessage, WantMessage, ForkProofMessage>;
+    std::variant<NotesMessage, EntriesMessage, DigestMessage, WantMessage,
+                 ForkProofMessage, ReconcileMessage>;
 
 MessageType TypeOf(const Message& m);
 const char* MessageTypeName(MessageType t);

@@ -16,6 +16,11 @@ Status ReplicationOptions::Validate() const {
   PLUMLOG_RETURN_IF_ERROR(positive(graft_retry_ms, "graft_retry_ms"));
   PLUMLOG_RETURN_IF_ERROR(positive(digest_interval_ms, "digest_interval_ms"));
   PLUMLOG_RETURN_IF_ERROR(positive(peer_clock_save_ms, "peer_clock_save_ms"));
+  PLUMLOG_RETURN_IF_ERROR(positive(reconcile_timeout_ms, "reconcile_timeout_ms"));
+  if (max_reconcile_sessions == 0) {
+    return Status::InvalidArgument(
+        "ReplicationOptions.max_reconcile_sessions must be at least 1");
+  }
   if (repair_max_entries == 0) {
     return Status::InvalidArgument("ReplicationOptions.repair_max_entries must be at least 1");
   }

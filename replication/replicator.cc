@@ -36,7 +36,9 @@ Replicator::Replicator(const storage::ReplicationStore* store,
       options_(options),
       filter_(filter),
       self_(store->local_id()),
-      rng_(seed) {
+      rng_(seed),
+      recon_source_(store),
+      reconciler_(&recon_source_, ReconcileOptions()) {
   Result<std::vector<FeedInfo>> feeds = store_->Feeds();
   if (feeds.ok()) {
     for (const FeedInfo& f : *feeds) {
@@ -196,12 +198,18 @@ void Replicator::OnPeerUp(const FeedId& peer, TimeMs now) {
   uint64_t sum = 0;
   for (const auto& [id, fs] : feeds_) sum += fs.seq;
   p.progress_start = sum;
-  SendInitialNotes(p);
-  if (p.out_notes.empty()) {
-    // Nothing changed since the last connection: an empty Notes frame still
-    // tells the peer our clock is complete (InSyncWith waits for it).
-    ++stats_.frames_sent;
-    Send(p.id, EncodeMessage(NotesMessage{}), MessageType::kNotes);
+  recon_.erase(peer);  // sessions of an earlier connection are over
+  if (options_.reconcile && p.stored_clock.empty()) {
+    // Never talked (or nothing in common): find what differs first.
+    StartFirstContact(p, now);
+  } else {
+    SendInitialNotes(p);
+    if (p.out_notes.empty()) {
+      // Nothing changed since the last connection: an empty Notes frame
+      // still tells the peer our clock is complete (InSyncWith waits for it).
+      ++stats_.frames_sent;
+      Send(p.id, EncodeMessage(NotesMessage{}), MessageType::kNotes);
+    }
   }
   FlushAll();
 }
@@ -211,6 +219,7 @@ void Replicator::OnPeerDown(const FeedId& peer, TimeMs now) {
   if (!p) return;
   if (p->connected) SavePeerClock(*p);
   std::erase(peer_order_, peer);
+  recon_.erase(peer);
   std::vector<FeedId> orphaned;
   for (auto& [id, fs] : feeds_) {
     if (fs.eager == peer) {
@@ -241,6 +250,7 @@ class Replicator::Dispatch {
   void operator()(DigestMessage& m) { r_->HandleDigest(*p_, m, now_); }
   void operator()(WantMessage& m) { r_->HandleWant(*p_, m, now_); }
   void operator()(ForkProofMessage& m) { r_->HandleForkProof(*p_, m, now_); }
+  void operator()(ReconcileMessage& m) { r_->HandleReconcile(*p_, m, now_); }
 
  private:
   Replicator* r_;
@@ -371,6 +381,7 @@ bool Replicator::TimersConsistent() const {
 void Replicator::Tick(TimeMs now) {
   CheckGrafts(now);
   SendPendingWants(now);
+  ExpireReconciles(now);
   if (now >= next_digest_) {
     if (next_digest_ != 0) DigestRound(now);
     // Jitter of +-10% keeps nodes from synchronising their rounds.
@@ -471,7 +482,8 @@ bool Replicator::InSyncWith(const FeedId& peer) const {
   const Peer* pp = FindPeer(peer);
   if (pp == nullptr) return false;
   const Peer& p = *pp;
-  if (!p.connected || !p.notes_received) return false;
+  // During a first contact the feeds not announced yet are unknown.
+  if (!p.connected || !p.notes_received || p.first_contact) return false;
   if (!p.backlog.empty() || !p.out_push.empty() || !p.out_repair.empty() ||
       !p.out_notes.empty()) {
     return false;

@@ -6,8 +6,9 @@
 // and bimodal-multicast digest rounds that repair whatever push missed. The
 // code is split by concern: replicator.cc (peers, dispatch, timers, policy,
 // observation), ebt_notes.cc (notes and the output of frames),
-// plumtree.cc (eager/lazy push, grafts, prunes, ingestion, forks) and
-// digest_repair.cc (digests and wants).
+// plumtree.cc (eager/lazy push, grafts, prunes, ingestion, forks),
+// digest_repair.cc (repair rounds, digests and wants) and reconcile.cc
+// (range-based reconciliation for repair rounds and first contacts).
 //
 // Events in: OnPeerUp/OnPeerDown (a peer to replicate with came or went),
 // OnMessage/OnFrame (a message from a peer), OnStoreEntry (every entry that
@@ -37,6 +38,9 @@
 
 #include "plumlog/options.h"
 #include "replication/message.h"
+#include "replication/range_reconciler.h"
+#include "replication/reconcile_session.h"
+#include "replication/store_reconcile_source.h"
 #include "storage/replication_store.h"
 
 namespace plumlog::replication {
@@ -121,6 +125,15 @@ struct ReplicationStats {
   uint64_t entries_sent = 0;  // payload entries pushed or repaired
   uint64_t notes_sent = 0;    // note items
   uint64_t digests_sent = 0;
+  // Reconciliation (ReplicationOptions::reconcile): sessions we started
+  // (rounds and first contacts), Reconcile frames sent, feeds found to
+  // differ, sessions abandoned (timeout) or broken by the peer (protocol
+  // violation), and first contacts that fell back to notes of every feed.
+  uint64_t reconcile_sessions = 0;
+  uint64_t reconcile_messages_sent = 0;
+  uint64_t reconcile_diffs = 0;
+  uint64_t reconcile_failures = 0;
+  uint64_t first_contact_fallbacks = 0;
   uint64_t wants_sent = 0;
   uint64_t entries_received = 0;
   uint64_t entries_stored = 0;
@@ -241,6 +254,7 @@ class Replicator {
   struct FeedState;
   struct PendingWant;
   struct PendingIngest;
+  struct ReconcileState;
   class Dispatch;
 
   bool Replicates(const FeedId& feed) const;
@@ -259,6 +273,19 @@ class Replicator {
   // `feed` now has entries here: the claims of it become peer state.
   void PromoteClaims(const FeedId& feed);
   void SendInitialNotes(Peer& p);
+  // Our note of `feed` to `p` as on connect (makes us its eager source when
+  // it is the first peer for a feed we hold). With `skip_unchanged`, a feed
+  // the peer's stored clock already holds at our sequence is marked known
+  // instead (request skipping).
+  void AnnounceFeed(Peer& p, const FeedId& feed, bool ask_own,
+                    bool skip_unchanged);
+  // First contact by reconciliation: notes of what cannot be in the session
+  // (our own feed while held, wanted feeds we hold nothing of), then a
+  // session; the rest is announced as the sessions find differences.
+  void StartFirstContact(Peer& p, TimeMs now);
+  // Our first-contact session with `p` ended: every shared feed not
+  // announced either way is the same on both sides.
+  void FinishFirstContact(Peer& p, TimeMs now);
   void QueueNote(Peer& p, const FeedId& feed, int64_t note);
   void Pump(Peer& p);
   void Flush(Peer& p);
@@ -285,6 +312,23 @@ class Replicator {
   uint64_t StableSeq(FeedState& fs, TimeMs now);
   void SendPendingWants(TimeMs now);
   void DigestRound(TimeMs now);
+  // What to do about one feed `p` holds differently (a digest item or a
+  // reconciliation difference): solicit it after a grace period, send what
+  // it lacks, or prove a fork.
+  void RepairItem(Peer& p, const FeedId& feed, uint64_t their_seq,
+                  uint64_t their_head, size_t* budget, TimeMs now);
+
+  // ---- reconciliation (reconcile.cc) ----
+  void HandleReconcile(Peer& p, const ReconcileMessage& m, TimeMs now);
+  // Starts a session with `peer` (not if one of ours is running); false if
+  // none was started.
+  bool StartReconcile(const FeedId& peer, bool first_contact, TimeMs now);
+  void HandleReconcileDiffs(Peer& p, const std::vector<ReconcileDiff>& diffs,
+                            bool first_contact, TimeMs now);
+  void SendReconcile(const FeedId& peer, const ReconcileMessage& m);
+  // Drops sessions that ran out of time (a first contact falls back).
+  void ExpireReconciles(TimeMs now);
+  ReconcileState& ReconcileFor(const FeedId& peer, TimeMs now);
 
   // ---- timers ----
   // When `feed`'s timer fires: its graft deadline, or the moment a silent
@@ -332,6 +376,12 @@ class Replicator {
   TimeMs next_digest_ = 0;
   TimeMs next_clock_save_ = 0;
   uint64_t digest_round_ = 0;
+  // Reconciliation of feed heads against the store's feed_sums index.
+  StoreReconcileSource recon_source_;
+  RangeReconciler reconciler_;
+  // Sessions by peer (connected or not), at most max_reconcile_sessions
+  // besides connected peers'.
+  std::unordered_map<FeedId, std::unique_ptr<ReconcileState>> recon_;
   std::vector<Effect> effects_;
   ReplicationStats stats_;
 };

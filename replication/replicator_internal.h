@@ -5,6 +5,7 @@
 #define PLUMLOG_REPLICATION_REPLICATOR_INTERNAL_H_
 
 #include <deque>
+#include <memory>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -50,6 +51,10 @@ struct Replicator::Peer {
   bool congested =
       false;  // the transport's send queue is full: no backlog pumping
   bool notes_received = false;  // their notes arrived since they connected
+  // First contact by reconciliation (no stored clock): only differing feeds
+  // are announced until our session with it ends (FinishFirstContact).
+  bool first_contact = false;
+  uint32_t first_contact_sessions = 0;  // sessions started for it
   TimeMs last_seen = 0;
   std::unordered_map<FeedId, PeerFeed> feeds;
   std::map<FeedId, int64_t>
@@ -93,6 +98,17 @@ struct Replicator::PendingIngest {
   // A copy of what was handed to the store: the verdict on a failed entry
   // (a gap, or a forgery) depends on the entry itself.
   std::vector<Entry> batch;
+};
+
+// Reconciliation sessions with one peer: at most one we started and one it
+// started (docs/protocol.md section 19.3).
+struct Replicator::ReconcileState {
+  std::unique_ptr<ReconcileSession> ours;
+  TimeMs ours_deadline = 0;
+  bool ours_first_contact = false;
+  std::unique_ptr<ReconcileSession> theirs;
+  TimeMs theirs_deadline = 0;
+  TimeMs last_used = 0;
 };
 
 }  // namespace plumlog::replication

@@ -142,9 +142,27 @@ struct ReplicationOptions {
   // replaces it. 0 disables. Default: 3 (the plumtree paper's example value).
   uint32_t optimize_hops = 3;
 
-  // Bimodal-multicast anti-entropy: every interval, a digest of our clock goes
-  // to one random member. Default: 1000 ms.
+  // Anti-entropy rounds: every interval, one random member (a view member,
+  // else a connected peer) is compared with us. Default: 1000 ms.
   int64_t digest_interval_ms = 1000;
+
+  // How a round compares: true, a range-based reconciliation session over
+  // the two stores' feed heads (docs/protocol.md section 19: an identical
+  // pair costs one round trip and ~150 bytes, a difference bytes in
+  // proportion to it); false, a bimodal-multicast digest listing every feed
+  // (~46 bytes a feed). With true, a first contact (no stored clock of the
+  // peer) also starts with a session, and notes go out only for the feeds
+  // found to differ. Default: true.
+  bool reconcile = true;
+
+  // A reconciliation session that has not ended after this long is
+  // abandoned (a first contact then falls back to notes of every feed). A
+  // session normally takes a few round trips. Default: 5000 ms.
+  int64_t reconcile_timeout_ms = 5000;
+
+  // Reconciliation sessions other nodes started with us that are kept at
+  // once (each a few dozen bytes; the oldest goes first). Default: 256.
+  size_t max_reconcile_sessions = 256;
 
   // Most entries sent in answer to one digest or want (bounds repair load per
   // round). Default: 1024.
@@ -187,6 +205,7 @@ struct ReplicationOptions {
     o.graft_timeout_ms = 3000;
     o.graft_retry_ms = 1500;
     o.digest_interval_ms = 5000;
+    o.reconcile_timeout_ms = 15000;
     return o;
   }
   // Fast timers for tests and the simulator.
@@ -195,6 +214,7 @@ struct ReplicationOptions {
     o.graft_timeout_ms = 200;
     o.graft_retry_ms = 100;
     o.digest_interval_ms = 200;
+    o.reconcile_timeout_ms = 1000;
     o.peer_clock_save_ms = 500;
     return o;
   }

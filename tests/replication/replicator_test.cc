@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -113,9 +114,19 @@ class TestTargets : public DigestTargets {
   std::vector<FeedId> members;
 };
 
+// The tests below drive the notes, plumtree and digest layers frame by frame,
+// so their nodes announce feeds on connect and send digests (reconcile
+// off); ReplicatorReconcileTest at the end of this file covers
+// reconciliation.
+ReplicationOptions NotesOptions() {
+  ReplicationOptions o = ReplicationOptions::Test();
+  o.reconcile = false;
+  return o;
+}
+
 class Node {
  public:
-  explicit Node(uint8_t seed, const ReplicationOptions& options = ReplicationOptions::Test())
+  explicit Node(uint8_t seed, const ReplicationOptions& options = NotesOptions())
       : key_(Key(seed)), store_(key_, {}), filter_(options.replicate_all) {
     store_.AddListener(&listener_);
     rep_ = std::make_unique<Replicator>(&store_, options, seed, &filter_);
@@ -543,7 +554,7 @@ TEST(ReplicatorTest, GraftAfterTimeoutThenRotateAfterRetry) {
   GraftSetup s;
   const FeedId feed = s.a.id();
   ASSERT_EQ(s.c.rep().EagerSource(feed), s.a.id());
-  const ReplicationOptions o = ReplicationOptions::Test();
+  const ReplicationOptions o = NotesOptions();
   const TimeMs t1 = kT0 + 100;
 
   // A appends two entries; its pushes reach B but are lost on the way to C.
@@ -627,7 +638,7 @@ TEST(ReplicatorTest, SilentEagerSourceThatClaimsMoreIsAskedAgain) {
   // The eager source itself announces 3 but pushes nothing.
   c.Receive(p, NotesMessage{{NoteItem{x.id(), MakeNote(3, false), 0}}}, kT0);
   c.Take();
-  const int64_t timeout = ReplicationOptions::Test().graft_timeout_ms;
+  const int64_t timeout = NotesOptions().graft_timeout_ms;
   c.rep().Tick(kT0 + timeout - 1);
   EXPECT_TRUE(NoteItems(c.Take(), p).empty());
   c.rep().Tick(kT0 + timeout);
@@ -791,7 +802,7 @@ TEST(ReplicatorTest, GapMakesTheReceiverAskAgainFromItsHead) {
 // ---- follow / block / policy ----
 
 TEST(ReplicatorTest, FollowListLimitsWhatIsReplicated) {
-  ReplicationOptions o = ReplicationOptions::Test();
+  ReplicationOptions o = NotesOptions();
   o.replicate_all = false;
   Node a(1), c(3, o);
   Net net({&a, &c});
@@ -870,7 +881,7 @@ TEST(ReplicatorTest, BlockFeedForPeerNeverSendsItToThatPeer) {
   // A digest from C claiming more does not make A solicit it from C.
   a.Receive(c.id(), FullRangeDigest({{x.id(), 3, HeadPrefix(chain[2].id())}}), kT0 + 5);
   a.rep().Tick(kT0 + 5);
-  a.rep().Tick(kT0 + 5 + ReplicationOptions::Test().graft_timeout_ms);
+  a.rep().Tick(kT0 + 5 + NotesOptions().graft_timeout_ms);
   EXPECT_TRUE(Frames(a.Take(), c.id(), MessageType::kWant).empty());
 }
 
@@ -883,7 +894,7 @@ TEST(ReplicatorTest, WantIsNotSentForAFeedBlockedForThatPeerDuringTheGracePeriod
   a.Receive(p, FullRangeDigest({{x.id(), 3, HeadPrefix(chain[2].id())}}), kT0);
   a.rep().BlockFeedForPeer(x.id(), p, kT0 + 1);
   a.rep().Tick(kT0 + 1);
-  a.rep().Tick(kT0 + 1 + ReplicationOptions::Test().graft_timeout_ms);
+  a.rep().Tick(kT0 + 1 + NotesOptions().graft_timeout_ms);
   EXPECT_TRUE(Frames(a.Take(), p, MessageType::kWant).empty());
   EXPECT_EQ(a.rep().stats().wants_sent, 0u);
 }
@@ -984,7 +995,7 @@ TEST(ReplicatorTest, MalformedFrameDisconnectsThePeer) {
 }
 
 TEST(ReplicatorTest, EntriesFramesRespectMaxEntriesPerFrame) {
-  ReplicationOptions o = ReplicationOptions::Test();
+  ReplicationOptions o = NotesOptions();
   o.max_entries_per_frame = 10;
   Node a(1, o), c(3);
   Net net({&a, &c});
@@ -1020,7 +1031,7 @@ TEST(ReplicatorTest, BigEntriesAreSplitToFitTheFrameLimit) {
 }
 
 TEST(ReplicatorTest, NotesAreSplitAtMaxNotesPerMessage) {
-  ReplicationOptions o = ReplicationOptions::Test();
+  ReplicationOptions o = NotesOptions();
   o.replicate_all = false;
   Node a(1, o), b(2);
   for (uint32_t i = 0; i < 3000; ++i) a.Follow(FakeFeed(i), true, kT0);
@@ -1063,7 +1074,7 @@ TEST(ReplicatorTest, DigestShowingTheSenderBehindGetsOnlyEntriesHeldPastTheGrace
   c.Inject({chain[0], chain[1], chain[2]}, kT0);
   c.Inject(y.Next(2), kT0);
   c.Inject({chain[3], chain[4]}, kT0 + 150);
-  const int64_t grace = ReplicationOptions::Test().graft_timeout_ms;  // 200
+  const int64_t grace = NotesOptions().graft_timeout_ms;  // 200
   const FeedId p = Key(20).public_key();  // not connected: digests come from any member
   const DigestMessage d = FullRangeDigest({{x.id(), 1, HeadPrefix(chain[0].id())}});
 
@@ -1086,7 +1097,7 @@ TEST(ReplicatorTest, DigestShowingTheSenderBehindGetsOnlyEntriesHeldPastTheGrace
 }
 
 TEST(ReplicatorTest, DigestRepairIsBoundedByRepairMaxEntries) {
-  ReplicationOptions o = ReplicationOptions::Test();
+  ReplicationOptions o = NotesOptions();
   o.repair_max_entries = 3;
   Node c(3, o);
   Author x(9);
@@ -1104,7 +1115,7 @@ TEST(ReplicatorTest, DigestShowingTheSenderAheadSendsAWantOnlyAfterTheGracePerio
   Author x(9);
   std::vector<Entry> chain = x.Next(5);
   c.Inject({chain[0]}, kT0);
-  const int64_t grace = ReplicationOptions::Test().graft_timeout_ms;
+  const int64_t grace = NotesOptions().graft_timeout_ms;
   const FeedId p = Key(20).public_key();
   c.Receive(p, FullRangeDigest({{x.id(), 3, HeadPrefix(chain[2].id())}}), kT0);
   EXPECT_TRUE(c.Take().empty());
@@ -1363,7 +1374,7 @@ TEST(ReplicatorTest, NextTimeoutIsInTheFutureWhenIdle) {
 }
 
 TEST(ReplicatorTest, BacklogBeyondOnePumpContinuesOnTick) {
-  ReplicationOptions o = ReplicationOptions::Test();
+  ReplicationOptions o = NotesOptions();
   o.max_push_per_pump = 10;
   Node a(1, o), c(3);
   Author x(9);
@@ -1394,7 +1405,7 @@ namespace plumlog::replication {
 namespace {
 
 TEST(ReplicatorLimitsTest, ClaimsAreBoundedPerPeerAskedOfItAloneAndNeitherSpreadNorSaved) {
-  ReplicationOptions o = ReplicationOptions::Test();
+  ReplicationOptions o = NotesOptions();
   o.max_claims_per_peer = 10;
   auto store = std::make_unique<storage::MemoryStore>(Key(1), storage::MemoryStoreOptions());
   Replicator rep(store.get(), o, 1);
@@ -1456,6 +1467,222 @@ TEST(ReplicatorLimitsTest, AClaimBecomesAFeedWhenItsEntriesVerify) {
   std::map<FeedId, int64_t> saved = a.store().LoadPeerClock(b.id()).value();
   ASSERT_TRUE(saved.count(x.id()));
   EXPECT_EQ(NoteSeq(saved[x.id()]), 3u);
+}
+
+// ---- reconciliation (ReplicationOptions::reconcile, the default) ----
+
+// Frames of `type` in `log` sent by `from`, and their bytes.
+size_t FramesOf(const std::vector<Net::Delivered>& log, const FeedId& from,
+                MessageType type, size_t* bytes = nullptr) {
+  size_t n = 0;
+  for (const Net::Delivered& d : log) {
+    if (d.from != from || d.effect.kind != Effect::Kind::kSend ||
+        d.effect.type != type)
+      continue;
+    ++n;
+    if (bytes != nullptr) *bytes += d.effect.frame.size();
+  }
+  return n;
+}
+
+size_t NoteItemsIn(const std::vector<Net::Delivered>& log, const FeedId& from) {
+  size_t n = 0;
+  for (const Net::Delivered& d : log) {
+    if (d.from != from || d.effect.kind != Effect::Kind::kSend ||
+        d.effect.type != MessageType::kNotes)
+      continue;
+    n += std::get<NotesMessage>(DecodeMessage(d.effect.frame).value())
+             .notes.size();
+  }
+  return n;
+}
+
+// `feeds` authors with `entries` each, injected into every node given.
+// (Authors' keys are seeds 100 + i: at most 150 feeds.)
+std::deque<Author> SharedFeeds(size_t feeds, size_t entries,
+                               std::vector<Node*> nodes) {
+  std::deque<Author> authors;
+  for (size_t i = 0; i < feeds; ++i) {
+    authors.emplace_back(static_cast<uint8_t>(100 + i));
+    std::vector<Entry> es = authors.back().Next(entries);
+    for (Node* n : nodes) n->Inject(es, kT0);
+  }
+  return authors;
+}
+
+TEST(ReplicatorReconcileTest, FirstContactOfIdenticalStoresAnnouncesNoFeed) {
+  Node a(1, ReplicationOptions::Test()), b(2, ReplicationOptions::Test());
+  Net net({&a, &b});
+  std::deque<Author> authors = SharedFeeds(60, 3, {&a, &b});
+  std::vector<Net::Delivered> log = net.Connect(a, b, kT0);
+  // One session each way finds nothing; only the empty own feeds (which no
+  // session lists: each side notes its own and answers about the other's)
+  // are noted, not the 60 feeds.
+  EXPECT_EQ(a.rep().stats().reconcile_sessions, 1u);
+  EXPECT_EQ(a.rep().stats().reconcile_diffs, 0u);
+  EXPECT_LE(NoteItemsIn(log, a.id()), 2u);
+  EXPECT_LE(NoteItemsIn(log, b.id()), 2u);
+  size_t bytes = 0;
+  FramesOf(log, a.id(), MessageType::kReconcile, &bytes);
+  EXPECT_LT(bytes, 400u) << "one round trip of 16 fingerprints";
+  EXPECT_EQ(FramesOf(log, a.id(), MessageType::kEntries), 0u);
+  EXPECT_TRUE(a.rep().InSyncWith(b.id()));
+  EXPECT_TRUE(b.rep().InSyncWith(a.id()));
+  EXPECT_EQ(a.rep().stats().first_contact_fallbacks, 0u);
+  // The feeds count as known at their sequence: saved for the next
+  // connect, and a new entry still replicates.
+  a.Inject(authors[7].Next(1), kT0 + 1);
+  net.Run(kT0 + 1);
+  EXPECT_EQ(b.Seq(authors[7].id()), 4u);
+  net.Disconnect(a, b, kT0 + 2);
+  std::map<FeedId, int64_t> saved = a.store().LoadPeerClock(b.id()).value();
+  EXPECT_GE(saved.size(), 60u);
+  EXPECT_EQ(NoteSeq(saved[authors[0].id()]), 3u);
+}
+
+TEST(ReplicatorReconcileTest, FirstContactAnnouncesOnlyWhatDiffers) {
+  Node a(1, ReplicationOptions::Test()), b(2, ReplicationOptions::Test());
+  Net net({&a, &b});
+  std::deque<Author> authors = SharedFeeds(80, 2, {&a, &b});
+  // A is ahead on two feeds, B on one, and each has a feed the other lacks.
+  a.Inject(authors[3].Next(2), kT0);
+  a.Inject(authors[50].Next(1), kT0);
+  b.Inject(authors[20].Next(3), kT0);
+  Author only_a(7), only_b(8);
+  a.Inject(only_a.Next(4), kT0);
+  b.Inject(only_b.Next(5), kT0);
+  std::vector<Net::Delivered> log = net.Connect(a, b, kT0);
+  EXPECT_EQ(b.Seq(authors[3].id()), 4u);
+  EXPECT_EQ(b.Seq(authors[50].id()), 3u);
+  EXPECT_EQ(a.Seq(authors[20].id()), 5u);
+  EXPECT_EQ(b.Seq(only_a.id()), 4u);
+  EXPECT_EQ(a.Seq(only_b.id()), 5u);
+  // Notes about the five differing feeds (and the own feeds), not 80.
+  EXPECT_LE(NoteItemsIn(log, a.id()), 10u);
+  EXPECT_LE(NoteItemsIn(log, b.id()), 10u);
+  EXPECT_GE(a.rep().stats().reconcile_diffs + b.rep().stats().reconcile_diffs,
+            5u);
+  EXPECT_TRUE(a.rep().InSyncWith(b.id()));
+  EXPECT_TRUE(b.rep().InSyncWith(a.id()));
+  // Each entry went once.
+  EXPECT_EQ(a.rep().stats().entries_sent, 2u + 1u + 4u);
+  EXPECT_EQ(b.rep().stats().entries_sent, 3u + 5u);
+}
+
+TEST(ReplicatorReconcileTest, FreshNodeGetsEveryFeedOnFirstContact) {
+  Node a(1, ReplicationOptions::Test()), b(2, ReplicationOptions::Test());
+  Net net({&a, &b});
+  std::deque<Author> authors = SharedFeeds(40, 5, {&a});
+  net.Connect(a, b, kT0);
+  for (const Author& x : authors) EXPECT_EQ(b.Seq(x.id()), 5u);
+  EXPECT_TRUE(b.rep().InSyncWith(a.id()));
+  EXPECT_TRUE(a.rep().InSyncWith(b.id()));
+  EXPECT_EQ(a.rep().stats().entries_sent, 200u);
+}
+
+TEST(ReplicatorReconcileTest, UnansweredFirstContactFallsBackToNotesOfEveryFeed) {
+  Node a(1, ReplicationOptions::Test());
+  std::deque<Author> authors = SharedFeeds(12, 1, {&a});
+  const FeedId peer = Key(2).public_key();
+  a.rep().OnPeerUp(peer, kT0);
+  std::vector<Effect> fx = a.Take();
+  EXPECT_EQ(Frames(fx, peer, MessageType::kReconcile).size(), 1u);
+  EXPECT_LE(Notes(fx, peer).size(), 1u);  // the empty own feed at most
+  // No answer: before the timeout nothing more, at it every feed is noted.
+  a.rep().Tick(kT0 + ReplicationOptions::Test().reconcile_timeout_ms - 1);
+  EXPECT_EQ(Notes(a.Take(), peer).size(), 0u);
+  a.rep().Tick(kT0 + ReplicationOptions::Test().reconcile_timeout_ms);
+  fx = a.Take();
+  std::map<FeedId, int64_t> notes = Notes(fx, peer);
+  for (const Author& x : authors) EXPECT_TRUE(notes.count(x.id()));
+  EXPECT_EQ(a.rep().stats().first_contact_fallbacks, 1u);
+  EXPECT_EQ(a.rep().stats().reconcile_failures, 1u);
+}
+
+TEST(ReplicatorReconcileTest, ARoundFindsWhatPushMissedAndRepairsIt) {
+  // A and C are not connected; C is A's only round target. C lacks the
+  // newest entries of two feeds and a whole feed.
+  Node a(1, ReplicationOptions::Test()), c(3, ReplicationOptions::Test());
+  Net net({&a, &c});
+  std::deque<Author> authors = SharedFeeds(30, 2, {&a, &c});
+  a.Inject(authors[4].Next(3), kT0);
+  a.Inject(authors[9].Next(1), kT0);
+  Author extra(7);
+  a.Inject(extra.Next(2), kT0);
+  a.SetMembers({c.id()});
+  const int64_t interval = ReplicationOptions::Test().digest_interval_ms;
+  const int64_t grace = ReplicationOptions::Test().graft_timeout_ms;
+  // Rounds until the repair arrives (entries held past the grace period).
+  TimeMs now = kT0 + grace + 1;
+  for (int i = 0; i < 20 && c.Seq(extra.id()) < 2; ++i) {
+    now += interval * 2;
+    a.rep().Tick(now);
+    c.rep().Tick(now);
+    net.Run(now);
+  }
+  EXPECT_EQ(c.Seq(authors[4].id()), 5u);
+  EXPECT_EQ(c.Seq(authors[9].id()), 3u);
+  EXPECT_EQ(c.Seq(extra.id()), 2u);
+  EXPECT_GT(a.rep().stats().reconcile_sessions, 0u);
+  EXPECT_EQ(a.rep().stats().digests_sent, 0u);
+  EXPECT_EQ(a.rep().stats().entries_sent, 3u + 1u + 2u) << "each entry once";
+}
+
+TEST(ReplicatorReconcileTest, AnIdenticalPairCostsOneSmallRoundTripPerRound) {
+  Node a(1, ReplicationOptions::Test()), b(2, ReplicationOptions::Test());
+  Net net({&a, &b});
+  SharedFeeds(150, 1, {&a, &b});
+  net.Connect(a, b, kT0);
+  const int64_t interval = ReplicationOptions::Test().digest_interval_ms;
+  size_t bytes = 0;
+  size_t frames = 0;
+  TimeMs now = kT0;
+  for (int i = 0; i < 10; ++i) {
+    now += interval * 2;
+    a.rep().Tick(now);
+    b.rep().Tick(now);
+    std::vector<Net::Delivered> log = net.Run(now);
+    frames += FramesOf(log, a.id(), MessageType::kReconcile, &bytes);
+    frames += FramesOf(log, b.id(), MessageType::kReconcile, &bytes);
+    EXPECT_EQ(FramesOf(log, a.id(), MessageType::kEntries), 0u);
+    EXPECT_EQ(FramesOf(log, a.id(), MessageType::kNotes), 0u);
+  }
+  // Each node starts one session per round (two rounds here per loop at
+  // most); a session of identical sets is two messages.
+  EXPECT_GE(frames, 20u);
+  EXPECT_LT(bytes / frames, 200u) << bytes << " bytes in " << frames;
+  EXPECT_EQ(a.rep().stats().reconcile_diffs, 0u);
+}
+
+TEST(ReplicatorReconcileTest, ARoundOutOfTurnDropsThePeer) {
+  Node a(1, ReplicationOptions::Test());
+  SharedFeeds(20, 1, {&a});
+  const FeedId peer = Key(2).public_key();
+  a.rep().OnPeerUp(peer, kT0);
+  std::vector<Message> first =
+      Frames(a.Take(), peer, MessageType::kReconcile);
+  ASSERT_EQ(first.size(), 1u);
+  const ReconcileMessage& start = std::get<ReconcileMessage>(first[0]);
+  // A reply of the right session but round 3 (A expects round 1).
+  ReconcileMessage bad;
+  bad.session = start.session;
+  bad.round = 3;
+  bad.fingerprint_bytes = start.fingerprint_bytes;
+  ReconcilePart part;
+  part.mode = ReconcileMode::kItems;
+  bad.parts.push_back(part);
+  a.Receive(peer, bad, kT0 + 1);
+  std::vector<Effect> fx = a.Take();
+  EXPECT_EQ(Events(fx, ReplicationEvent::kMalformedFrame).size(), 1u);
+  EXPECT_TRUE(std::any_of(fx.begin(), fx.end(), [&](const Effect& e) {
+    return e.kind == Effect::Kind::kDisconnect && e.peer == peer;
+  }));
+  // A stale session (one nobody runs) is ignored, not punished.
+  ReconcileMessage stale = bad;
+  stale.session = start.session + 1;
+  a.Receive(Key(3).public_key(), stale, kT0 + 2);
+  fx = a.Take();
+  EXPECT_TRUE(Events(fx, ReplicationEvent::kMalformedFrame).empty());
 }
 
 }  // namespace

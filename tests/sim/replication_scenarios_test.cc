@@ -114,21 +114,32 @@ TEST_F(ReplicationSim, PartitionAndHeal) {
   ExpectAllStoresValid(sim);
 }
 
-TEST_F(ReplicationSim, ThirtyPercentLossHealedByDigests) {
-  Simulator sim(Seed(3), SimOptions::Replication(ReplicationOptions::Test()), LinkModel{1, 10, 0.3});
-  sim.AddNodes(30);
-  sim.ConnectRandom(2);
-  sim.SetRandomMembers(8);
-  for (int round = 0; round < 3; ++round) {
-    for (int i = 0; i < 30; ++i) ASSERT_TRUE(sim.Append(i, TextContent("lossy")).ok());
-    sim.RunFor(100);
+TEST_F(ReplicationSim, ThirtyPercentLossHealedByRepairRounds) {
+  // Both kinds of round: reconciliation sessions (the default) and digests.
+  for (const bool reconcile : {true, false}) {
+    SCOPED_TRACE(reconcile ? "reconcile" : "digests");
+    ReplicationOptions ro = ReplicationOptions::Test();
+    ro.reconcile = reconcile;
+    Simulator sim(Seed(3), SimOptions::Replication(ro), LinkModel{1, 10, 0.3});
+    sim.AddNodes(30);
+    sim.ConnectRandom(2);
+    sim.SetRandomMembers(8);
+    for (int round = 0; round < 3; ++round) {
+      for (int i = 0; i < 30; ++i) ASSERT_TRUE(sim.Append(i, TextContent("lossy")).ok());
+      sim.RunFor(100);
+    }
+    ASSERT_TRUE(sim.RunUntil([&] { return sim.Converged(); }, 120'000))
+        << "not converged at t=" << sim.now();
+    EXPECT_GT(sim.stats().dropped, 0u);
+    if (reconcile) {
+      EXPECT_GT(sim.replicator(0).stats().reconcile_sessions, 0u);
+      EXPECT_EQ(sim.replicator(0).stats().digests_sent, 0u);
+    } else {
+      EXPECT_GT(sim.replicator(0).stats().digests_sent, 0u);
+    }
+    EXPECT_EQ(sim.stats().stale_timeouts, 0u);
+    ExpectAllStoresValid(sim);
   }
-  ASSERT_TRUE(sim.RunUntil([&] { return sim.Converged(); }, 120'000))
-      << "not converged at t=" << sim.now();
-  EXPECT_GT(sim.stats().dropped, 0u);
-  EXPECT_GT(sim.replicator(0).stats().digests_sent, 0u);
-  EXPECT_EQ(sim.stats().stale_timeouts, 0u);
-  ExpectAllStoresValid(sim);
 }
 
 TEST_F(ReplicationSim, CrashAndRestartMidSync) {
