@@ -5,7 +5,7 @@
 //
 //   many_feeds_sim [--nodes N] [--feeds-per-node F] [--entries E]
 //                  [--degree D] [--members M] [--rounds R] [--new-per-round K]
-//                  [--seed S]
+//                  [--seed S] [--digests]
 //
 // Defaults: 1,000 nodes x 10 feeds (10,000 feeds) of 1 entry, each node
 // connected to 3 random others (so ~6 links), 30 random digest members
@@ -53,6 +53,7 @@ struct ManyFeedsParams {
   int new_per_round =
       10;  // new entries per round (on random feeds) in the churn phase
   uint64_t seed = 1;
+  bool digests = false;  // repair rounds by digests (reconcile = false)
 };
 
 // Bytes and frames of each message type, summed over all nodes.
@@ -80,7 +81,8 @@ struct ManyFeedsReport {
 // The scenario. Every node injects its own F feeds (as an import would),
 // the overlay is random, and the network runs on Lan options.
 ManyFeedsReport RunManyFeeds(const ManyFeedsParams& p) {
-  const ReplicationOptions ro = ReplicationOptions::Lan();
+  ReplicationOptions ro = ReplicationOptions::Lan();
+  ro.reconcile = !p.digests;
   sim::SimOptions so = sim::SimOptions::Replication(ro);
   so.verify_signatures = false;  // every entry here is honestly signed
   sim::Simulator sim(p.seed, so, sim::LinkModel{1, 10, 0.0});
@@ -167,7 +169,8 @@ ManyFeedsReport RunManyFeeds(const ManyFeedsParams& p) {
 }
 
 void PrintReport(const ManyFeedsParams& p, const ManyFeedsReport& r) {
-  const char* names[] = {"notes", "entries", "digest", "want", "fork proof"};
+  const char* names[] = {"notes", "entries",    "digest",
+                         "want",  "fork proof", "reconcile"};
   std::printf("first sync %s after %.1f s of virtual time (%d rounds)\n",
               r.converged ? "converged" : "did NOT converge",
               static_cast<double>(r.sync_ms) / 1e3, r.phases[0].rounds);
@@ -178,7 +181,7 @@ void PrintReport(const ManyFeedsParams& p, const ManyFeedsReport& r) {
   for (const Phase& ph : r.phases) {
     const double per = static_cast<double>(p.nodes) * std::max(1, ph.rounds);
     std::printf("  %-12s", ph.name.c_str());
-    for (int t = 1; t <= 5; ++t) {
+    for (int t = 1; t <= 6; ++t) {
       const auto type = static_cast<MessageType>(t);
       auto b = ph.traffic.bytes.find(type);
       auto f = ph.traffic.frames.find(type);
@@ -217,6 +220,8 @@ int Main(int argc, char** argv) {
       p.rounds = static_cast<int>(next());
     } else if (a == "--new-per-round") {
       p.new_per_round = static_cast<int>(next());
+    } else if (a == "--digests") {
+      p.digests = true;
     } else if (a == "--seed") {
       p.seed = static_cast<uint64_t>(next());
     } else {
@@ -224,16 +229,17 @@ int Main(int argc, char** argv) {
                    "usage: many_feeds_sim [--nodes N] [--feeds-per-node F] "
                    "[--entries E] "
                    "[--degree D] [--members M] [--rounds R] [--new-per-round "
-                   "K] [--seed S]\n");
+                   "K] [--seed S] [--digests]\n");
       return 2;
     }
   }
   std::printf(
       "many_feeds_sim: %d nodes x %d feeds (%d feeds) of %d entries, degree "
       "%d, %d "
-      "digest members, seed %llu (load %.2f)\n",
+      "round members, repair rounds by %s, seed %llu (load %.2f)\n",
       p.nodes, p.feeds_per_node, p.nodes * p.feeds_per_node, p.entries_per_feed,
-      p.degree, p.members, static_cast<unsigned long long>(p.seed),
+      p.degree, p.members, p.digests ? "digests" : "reconciliation",
+      static_cast<unsigned long long>(p.seed),
       LoadAverage1());
   const auto t0 = SteadyClock::now();
   const ManyFeedsReport r = RunManyFeeds(p);

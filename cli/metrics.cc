@@ -105,6 +105,14 @@ const std::map<std::string, std::string, std::less<>>& CounterHelp() {
       {"claims_refused",
        "Notes about feeds nobody here holds that were over a peer's claim "
        "limit (dropped)."},
+      {"reconcile_sessions",
+       "Reconciliation sessions this node started (repair rounds and first "
+       "contacts)."},
+      {"reconcile_failures",
+       "Reconciliation sessions abandoned without an answer or broken by a "
+       "peer or a store error."},
+      {"first_contact_fallbacks",
+       "First contacts that fell back to announcing every feed."},
       {"store_errors", "Store reads or writes that failed."},
       {"stream_errors",
        "Box-stream frames that failed to authenticate, or truncated streams."},

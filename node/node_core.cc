@@ -681,6 +681,9 @@ void NodeCore::FillStatus(NodeStatus* s) const {
   s->counters.entries_sent = rs.entries_sent;
   s->counters.duplicates_received = rs.duplicates_received;
   s->counters.claims_refused = rs.claims_refused;
+  s->counters.reconcile_sessions = rs.reconcile_sessions;
+  s->counters.reconcile_failures = rs.reconcile_failures;
+  s->counters.first_contact_fallbacks = rs.first_contact_fallbacks;
   s->counters.entries_verified = EntriesVerified();
   for (const FeedId& p : replicator_->ConnectedPeers()) {
     const replication::Progress pp = replicator_->GetPeerProgress(p);

@@ -245,6 +245,13 @@ struct NodeCounters {
   // Notes about feeds we hold nothing of, ignored: their peer already had
   // ReplicationOptions::max_claims_per_peer claims outstanding.
   uint64_t claims_refused = 0;
+  // Reconciliation (docs/protocol.md sections 6.1, 11, 19): sessions this
+  // node started, sessions abandoned (no answer in time) or broken (a peer
+  // broke the rules, a store read failed), and first contacts that fell
+  // back to announcing every feed.
+  uint64_t reconcile_sessions = 0;
+  uint64_t reconcile_failures = 0;
+  uint64_t first_contact_fallbacks = 0;
   uint64_t stream_errors = 0;         // box-stream failed to authenticate / truncated
   uint64_t oversized_frames = 0;
   uint64_t malformed_frames = 0;

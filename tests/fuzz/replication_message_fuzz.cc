@@ -1,5 +1,6 @@
 // Fuzz target: DecodeMessage, which reads every replication frame a peer
-// sends: notes, entries, digest, want and fork proof (docs/protocol.md).
+// sends: notes, entries, digest, want, fork proof and reconcile
+// (docs/protocol.md; reconcile_message_fuzz.cc checks reconcile in depth).
 //
 // Checks:
 //  - the decoder never crashes and rejects with a message;
@@ -17,6 +18,7 @@
 
 #include "replication/message.h"
 #include "replication/note.h"
+#include "replication/reconcile_message.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {
@@ -53,6 +55,14 @@ void CheckLimits(const Message& m) {
     FUZZ_CHECK(f->first.author() == f->second.author());
     FUZZ_CHECK(f->first.seq() == f->second.seq());
     FUZZ_CHECK(f->first.id() != f->second.id());
+  } else if (const auto* r = std::get_if<ReconcileMessage>(&m)) {
+    FUZZ_CHECK(r->round <= kMaxReconcileRound);
+    FUZZ_CHECK(r->fingerprint_bytes >= kMinFingerprintBytes &&
+               r->fingerprint_bytes <= kMaxFingerprintBytes);
+    FUZZ_CHECK(r->parts.size() <= kMaxReconcileParts);
+    size_t items = 0;
+    for (const ReconcilePart& part : r->parts) items += part.items.size();
+    FUZZ_CHECK(items <= kMaxReconcileItems);
   }
 }
 
@@ -67,7 +77,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   CheckLimits(*m);
   const auto t = static_cast<uint8_t>(TypeOf(*m));
-  FUZZ_CHECK(t >= 1 && t <= 5);
+  FUZZ_CHECK(t >= 1 && t <= 6);
   FUZZ_CHECK(std::string_view(MessageTypeName(TypeOf(*m))) != "unknown");
   const std::string again = EncodeMessage(*m);
   FUZZ_CHECK(again.size() <= input.size());

@@ -205,6 +205,9 @@ TEST(NodeTest, AOneShotPeerWithoutMembershipSyncsWithAMembershipNode) {
   ASSERT_TRUE(WaitUntil([&] { return *client.node->InSyncWith(fm); }, 20000));
   EXPECT_EQ(client.Seq(fm), 300u);
   EXPECT_TRUE(WaitUntil([&] { return member.Seq(fc) == 200; }));
+  // The first contact went by reconciliation, and status says so.
+  EXPECT_GE(client.Counters().reconcile_sessions, 1u);
+  EXPECT_EQ(client.Counters().first_contact_fallbacks, 0u);
   NodeStatus st = *member.node->GetStatus();
   ASSERT_EQ(st.connections.size(), 1u);
   EXPECT_TRUE(st.connections[0].open);
