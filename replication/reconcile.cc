@@ -14,12 +14,6 @@
 namespace plumlog::replication {
 namespace {
 
-// ReconcileSession reports a broken rule of the protocol with this prefix;
-// anything else it returns is the store's failure.
-bool IsViolation(const Status& s) {
-  return s.message().rfind("reconcile session ", 0) == 0;
-}
-
 // First-contact sessions in a row that may end truncated before the node
 // falls back to notes of every feed.
 constexpr uint32_t kMaxFirstContactSessions = 8;
@@ -202,12 +196,13 @@ void Replicator::HandleReconcile(Peer& p, const ReconcileMessage& m,
   Result<ReconcileSession::Step> step = s->OnMessage(m);
   if (!step.ok()) {
     ++stats_.reconcile_failures;
+    const bool violated = s->violated();
     if (ours) {
       st.ours.reset();
     } else {
       st.theirs.reset();
     }
-    if (IsViolation(step.status())) {
+    if (violated) {
       ++stats_.malformed_frames;
       Report(ReplicationEvent::kMalformedFrame, p.id, FeedId(), 0,
              step.status().ToString());

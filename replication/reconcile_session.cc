@@ -26,6 +26,7 @@ Result<ReconcileSession::Step> ReconcileSession::OnMessage(
     const ReconcileMessage& m) {
   auto violation = [&](const std::string& what) {
     done_ = true;
+    violated_ = true;
     return Status::Corruption("reconcile session " + std::to_string(id_) +
                               ": " + what);
   };

@@ -31,6 +31,9 @@ class ReconcileSession {
   bool truncated() const { return truncated_; }
   // Messages received so far.
   uint32_t rounds() const { return received_; }
+  // The session ended because the peer broke its rules (OnMessage's error
+  // was a protocol violation, not the store's failure).
+  bool violated() const { return violated_; }
 
   // Initiator: the first message (once).
   Result<ReconcileMessage> Start();
@@ -52,6 +55,7 @@ class ReconcileSession {
   bool started_ = false;
   bool done_ = false;
   bool truncated_ = false;
+  bool violated_ = false;
   uint32_t expect_round_;           // round of the next message from the peer
   uint32_t fingerprint_bytes_ = 0;  // fixed by the session's first message
   uint32_t received_ = 0;

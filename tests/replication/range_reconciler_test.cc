@@ -345,8 +345,10 @@ TEST_F(SessionTest, MessagesOfAnotherSessionOrOutOfTurnAreViolations) {
     ReconcileSession resp(&b_, 1, false);
     ReconcileMessage other = *first;
     other.session = 2;
+    EXPECT_FALSE(resp.violated());
     EXPECT_EQ(resp.OnMessage(other).status().code(), Status::Code::kCorruption);
     EXPECT_TRUE(resp.done());
+    EXPECT_TRUE(resp.violated());
   }
   {
     ReconcileSession resp(&b_, 1, false);
