@@ -139,18 +139,23 @@ void Replicator::HandleReconcileDiffs(Peer& p,
   size_t budget = options_.repair_max_entries;
   for (const ReconcileDiff& d : diffs) {
     if (!first_contact) {
-      // A feed a connected peer and we have said nothing about on this
-      // connection (its session is its first contact, not ours): announced,
-      // as the peer counts every feed we do not announce as the same.
-      bool unspoken = false;
-      if (p.connected) {
+      // A feed a connected peer has never answered us about on this
+      // connection is announced (again): either neither side said anything
+      // of it (its session is its first contact, not ours, and it counts
+      // every feed we do not announce as the same), or it dropped our note
+      // (its table of claims was full, docs/protocol.md 7.1) and now has
+      // room. Other differences are repaired as a digest's would be.
+      bool announce = false;
+      if (p.connected && !p.claims.count(d.feed)) {
         auto pf = p.feeds.find(d.feed);
-        unspoken = !p.claims.count(d.feed) &&
-                   (pf == p.feeds.end() ||
-                    (!pf->second.known && !pf->second.heard &&
-                     pf->second.note_sent == -2));
+        if (pf == p.feeds.end()) {
+          announce = true;
+        } else if (!pf->second.known && !pf->second.heard) {
+          pf->second.note_sent = -2;  // so that QueueNote sends it again
+          announce = true;
+        }
       }
-      if (!unspoken) {
+      if (!announce) {
         RepairItem(p, d.feed, d.remote_seq, d.remote_head, &budget, now);
         continue;
       }

@@ -1654,6 +1654,43 @@ TEST(ReplicatorReconcileTest, AnIdenticalPairCostsOneSmallRoundTripPerRound) {
   EXPECT_EQ(a.rep().stats().reconcile_diffs, 0u);
 }
 
+// A fresh node with room for few claims (docs/protocol.md 7.1) drops the
+// notes of most feeds at first contact; the rounds after find those feeds
+// again and the peer announces them again as claims are delivered and room
+// frees up (not repaired as well: that would send entries twice).
+TEST(ReplicatorReconcileTest, FeedsBeyondTheClaimLimitAreAnnouncedAgainByLaterRounds) {
+  ReplicationOptions small = ReplicationOptions::Test();
+  small.max_claims_per_peer = 5;
+  small.repair_max_entries = 1;  // repairs alone would take 100 rounds
+  Node a(1, small), b(2, small);
+  Net net({&a, &b});
+  std::deque<Author> authors = SharedFeeds(30, 4, {&a});
+  net.Connect(a, b, kT0);
+  EXPECT_GT(b.rep().stats().claims_refused, 0u);
+  const int64_t interval = small.digest_interval_ms;
+  TimeMs now = kT0;
+  int rounds = 0;
+  auto all_there = [&] {
+    for (const Author& x : authors) {
+      if (b.Seq(x.id()) != 4) return false;
+    }
+    return true;
+  };
+  for (; rounds < 40 && !all_there(); ++rounds) {
+    now += interval * 2;
+    a.rep().Tick(now);
+    b.rep().Tick(now);
+    net.Run(now);
+  }
+  EXPECT_TRUE(all_there());
+  EXPECT_LE(rounds, 15) << "about 5 feeds a round";
+  EXPECT_TRUE(b.rep().InSyncWith(a.id()));
+  // Each entry once: had A repaired the feeds B dropped instead of
+  // announcing them again, B's claims of the same feeds (found in its own
+  // sessions) would have brought some twice (125 here).
+  EXPECT_EQ(a.rep().stats().entries_sent, 120u);
+}
+
 TEST(ReplicatorReconcileTest, ARoundOutOfTurnDropsThePeer) {
   Node a(1, ReplicationOptions::Test());
   SharedFeeds(20, 1, {&a});
