@@ -2,12 +2,20 @@
 //
 //   replication_experiments [--experiment all|gossip|digest|speed] [--seed N]
 //                           [--quick] [--nodes 1000,10000] [--runs 20]
-//                           [--out DIR]
+//                           [--digests] [--out DIR]
+//                           [--mode plumtree|flood|both] [--crash 0,20,...]
+//                           [--variant 0,1,2]
 //
 // gossip: plumtree vs flooding on one random overlay: RMR, last delivery hop
 //         and reliability, stable and after 20..80 % of the nodes crash.
-// digest: digest (anti-entropy) repair alone: share of 50 nodes holding one
-//         entry after each digest round at 0/10/30/50 % message loss.
+// digest: repair rounds alone: share of 50 nodes holding one entry after each
+//         round at 0/10/30/50 % message loss.
+//
+// Repair rounds are reconciliation sessions (ReplicationOptions::reconcile,
+// the default) or, with --digests, bimodal-multicast digests. --mode,
+// --crash (0 = the stable row) and --variant select rows of experiment 1
+// (no plots are written then); each crash row prints where the duplicate
+// copies of its entry came from.
 // speed:  wall-clock speed of the simulator on the 10,000-node plumtree run.
 //
 // Tables go to stdout, plots (SVG) to DIR (default: docs/img of the source
@@ -49,6 +57,13 @@ struct Flags {
   bool quick = false;
   std::vector<int> nodes;  // empty: default per mode
   int runs = 20;
+  // Repair rounds as bimodal-multicast digests (ReplicationOptions::reconcile
+  // = false) instead of range-based reconciliation sessions (the default).
+  bool digests = false;
+  // Experiment 1 only: restrict the runs (empty: all).
+  std::vector<int> crashes;   // crash percentages; 0 = the stable row
+  std::vector<int> variants;  // 0: t0-0, 1: t0-100, 2: t0-0+m
+  std::string mode = "both";  // plumtree|flood|both
   std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
 };
 
@@ -83,13 +98,47 @@ struct SpeedLog {
   TimeMs virtual_ms = 0;
 };
 
+// Where the copies of an entry beyond each node's first came from, told apart
+// by the Entries frame's repair flag and by whether the sender was the
+// receiver's eager source for the feed when the frame arrived.
+struct DupCounts {
+  uint64_t repair = 0;           // a repair frame (answer to a round or a want)
+  uint64_t push_from_eager = 0;  // pushed by the receiver's eager source (a graft's answer, or
+                                 // the eager push after another copy came first)
+  uint64_t push_from_other = 0;  // pushed by a peer the receiver no longer takes as eager
+                                 // (it grafted elsewhere meanwhile, or made it lazy)
+  uint64_t late = 0;             // of all three: arrived at or after t0 + graft_timeout_ms
+  uint64_t first_was_repair = 0; // of all three: the receiver's first copy was a repair frame
+  uint64_t close = 0;            // of all three: within kRace ms of the receiver's first copy
+  // Three link latencies (LinkModel 1..10 ms): a copy this close to the first
+  // was on its way before the receiver could have told its sender anything.
+  static constexpr TimeMs kRace = 30;
+  uint64_t total() const { return repair + push_from_eager + push_from_other; }
+  void Add(const DupCounts& o) {
+    repair += o.repair;
+    push_from_eager += o.push_from_eager;
+    push_from_other += o.push_from_other;
+    late += o.late;
+    first_was_repair += o.first_was_repair;
+    close += o.close;
+  }
+};
+
 // ---------------------------------------------------------------------------
 // Tracker: follows one entry of node 0's feed through the network via
 // Simulator::on_deliver. The hop at which a node got the entry is the Entries
 // frame's `hops` (the sender's distance to the author) + 1.
 class Tracker {
  public:
-  explicit Tracker(Simulator& sim) : sim_(sim), hop_(sim.size(), -1) {
+  // Duplicates at or after t0 + this count as "late" (the repair window:
+  // ReplicationOptions::Lan().graft_timeout_ms).
+  static constexpr TimeMs kRepairWindow = 1000;
+
+  explicit Tracker(Simulator& sim)
+      : sim_(sim),
+        hop_(sim.size(), -1),
+        first_by_repair_(sim.size(), 0),
+        first_time_(sim.size(), 0) {
     author_ = sim.id(0);
     sim.on_deliver = [this](const sim::Delivery& d) { OnDeliver(d); };
   }
@@ -98,12 +147,15 @@ class Tracker {
   void Start(uint64_t seq) {
     seq_ = seq;
     std::fill(hop_.begin(), hop_.end(), -1);
+    std::fill(first_by_repair_.begin(), first_by_repair_.end(), 0);
     hop_[0] = 0;
     reached_ = 1;
     payload_ = 0;
     repair_payload_ = 0;
     reached_by_repair_ = 0;
+    dups_ = DupCounts();
     t0_ = sim_.now();
+    first_time_[0] = t0_;
     last_first_delivery_ = t0_;
   }
 
@@ -111,6 +163,8 @@ class Tracker {
   uint64_t payload() const { return payload_; }
   uint64_t repair_payload() const { return repair_payload_; }
   int reached_by_repair() const { return reached_by_repair_; }
+  // Copies beyond each node's first, by kind (see DupCounts).
+  const DupCounts& dups() const { return dups_; }
   int hop(int node) const { return hop_[node]; }
   int MaxHop() const { return *std::max_element(hop_.begin(), hop_.end()); }
   TimeMs last_first_delivery() const { return last_first_delivery_ - t0_; }
@@ -135,7 +189,26 @@ class Tracker {
       if (en.seq() != seq_ || en.author() != author_) continue;
       ++payload_;
       if (em.repair) ++repair_payload_;
+      if (hop_[to] >= 0) {
+        // A duplicate. on_deliver runs before the receiver handles the
+        // frame, so EagerSource is the receiver's choice as it arrives.
+        const std::optional<FeedId> eager = sim_.replicator(to).EagerSource(author_);
+        const bool from_eager = eager && sim_.IndexOf(*eager) == d.from;
+        const bool late = sim_.now() - t0_ >= kRepairWindow;
+        if (em.repair) {
+          ++dups_.repair;
+        } else if (from_eager) {
+          ++dups_.push_from_eager;
+        } else {
+          ++dups_.push_from_other;
+        }
+        dups_.late += late;
+        if (first_by_repair_[to]) ++dups_.first_was_repair;
+        if (sim_.now() - first_time_[to] <= DupCounts::kRace) ++dups_.close;
+      }
       if (hop_[to] < 0) {
+        first_by_repair_[to] = em.repair;
+        first_time_[to] = sim_.now();
         hop_[to] = static_cast<int>(em.hops) + 1;
         ++reached_;
         last_first_delivery_ = sim_.now();
@@ -148,6 +221,9 @@ class Tracker {
   FeedId author_;
   uint64_t seq_ = 0;
   std::vector<int> hop_;
+  std::vector<char> first_by_repair_;  // the node's first copy was a repair frame
+  std::vector<TimeMs> first_time_;     // when the node's first copy arrived
+  DupCounts dups_;
   int reached_ = 0;
   uint64_t payload_ = 0;
   uint64_t repair_payload_ = 0;
@@ -165,11 +241,13 @@ struct GossipSetup {
   uint64_t seed = 1;
   int warmup = 5;
   int measured = 10;
+  bool reconcile = true;  // repair rounds: reconciliation (true) or digests
 };
 
-ReplicationOptions GossipOptions(bool flood) {
+ReplicationOptions GossipOptions(bool flood, bool reconcile = true) {
   ReplicationOptions o = ReplicationOptions::Lan();
   o.flood = flood;
+  o.reconcile = reconcile;
   return o;
 }
 constexpr LinkModel kGossipLink{1, 10, 0.0};
@@ -205,6 +283,8 @@ struct EntryStats {
   // plumtree IHAVE timer, graft_timeout_ms).
   int frontier = 0;
   int frontier_waiting = 0;
+  DupCounts dups;
+  uint64_t grafts = 0;  // grafts by alive nodes, t0 to the end (every feed)
 };
 
 struct GossipRow {
@@ -224,6 +304,8 @@ struct GossipRow {
   double time_all = 0;
   int alive = 0, bound = 0, missed = 0;
   int frontier = 0, frontier_waiting = 0;
+  DupCounts dups;
+  uint64_t grafts = 0;
   uint64_t payload = 0, repair_payload = 0;
   int reached_by_repair = 0;
   double wall = 0;
@@ -232,7 +314,7 @@ struct GossipRow {
 };
 
 std::unique_ptr<Simulator> BuildGossipSim(const GossipSetup& s) {
-  auto sim = std::make_unique<Simulator>(s.seed, SimOptionsFor(GossipOptions(s.flood)),
+  auto sim = std::make_unique<Simulator>(s.seed, SimOptionsFor(GossipOptions(s.flood, s.reconcile)),
                                          kGossipLink);
   sim->AddNodes(s.nodes, FastStores());
   sim->ConnectRandom(kOverlayDegree);
@@ -302,6 +384,14 @@ EntryStats BroadcastOne(Simulator& sim, Tracker& tracker, uint64_t seq, TimeMs r
   EntryStats st;
   st.alive = CountUp(sim);
   st.bound = ReachableBound(sim);
+  auto grafts = [&] {
+    uint64_t n = 0;
+    for (int i = 0; i < sim.size(); ++i) {
+      if (sim.up(i)) n += sim.replicator(i).stats().grafts;
+    }
+    return n;
+  };
+  const uint64_t grafts0 = grafts();
   const TimeMs t0 = sim.now();
   Result<Entry> e = sim.Append(0, TextContent(Cat("entry ", std::to_string(seq))));
   if (!e.ok() || e->seq() != seq) {
@@ -338,6 +428,8 @@ EntryStats BroadcastOne(Simulator& sim, Tracker& tracker, uint64_t seq, TimeMs r
   st.payload = tracker.payload();
   st.repair_payload = tracker.repair_payload();
   st.reached_by_repair = tracker.reached_by_repair();
+  st.dups = tracker.dups();
+  st.grafts = grafts() - grafts0;
   st.rmr = st.holders_after > 1
                ? static_cast<double>(st.payload) / (st.holders_after - 1) - 1
                : 0;
@@ -390,6 +482,8 @@ GossipRow RunStable(const GossipSetup& s) {
     row.payload += st.payload;
     row.repair_payload += st.repair_payload;
     row.reached_by_repair += st.reached_by_repair;
+    row.dups.Add(st.dups);
+    row.grafts += st.grafts;
   }
   row.rmr = rmr_sum / s.measured;
   row.ldh = ldh_sum / s.measured;
@@ -467,6 +561,8 @@ GossipRow RunCrash(const GossipSetup& s, int crash_pct, TimeMs delay, bool refre
   row.reached_by_repair = st.reached_by_repair;
   row.frontier = st.frontier;
   row.frontier_waiting = st.frontier_waiting;
+  row.dups = st.dups;
+  row.grafts = st.grafts;
   if (verbose && row.missed > 0) DescribeMissed(*sim, seq, 10);
   Accumulate(row, *sim, Now() - w0);
   return row;
@@ -492,14 +588,30 @@ void PrintGossipRow(const GossipRow& r) {
       r.flood ? "flood" : "plumtree", r.nodes, r.crash_pct, at, r.alive, 100 * r.rel_before,
       100 * r.rel_after, r.bound, r.rmr, r.ldh, r.ldh_max, r.push_end, r.time_all,
       r.reached_by_repair, r.wall);
+  const DupCounts& d = r.dups;
+  std::printf("    payload %llu, duplicates %llu: repair %llu, push from the eager source %llu, "
+              "push from another peer %llu (late %llu, after a first copy by repair %llu, "
+              "within %lld ms of the first copy %llu); grafts %llu\n",
+              static_cast<unsigned long long>(r.payload),
+              static_cast<unsigned long long>(d.total()),
+              static_cast<unsigned long long>(d.repair),
+              static_cast<unsigned long long>(d.push_from_eager),
+              static_cast<unsigned long long>(d.push_from_other),
+              static_cast<unsigned long long>(d.late),
+              static_cast<unsigned long long>(d.first_was_repair),
+              static_cast<long long>(DupCounts::kRace), static_cast<unsigned long long>(d.close),
+              static_cast<unsigned long long>(r.grafts));
   std::fflush(stdout);
 }
 
 void RunGossip(const Flags& f, SpeedLog* speed) {
   std::vector<int> sizes = f.nodes;
   if (sizes.empty()) sizes = f.quick ? std::vector<int>{1000} : std::vector<int>{1000, 10000};
-  const std::vector<int> crashes = {20, 40, 60, 80};
-  const ReplicationOptions o = GossipOptions(false);
+  const std::vector<int> all_crashes = {20, 40, 60, 80};
+  auto wanted = [](const std::vector<int>& only, int x) {
+    return only.empty() || std::find(only.begin(), only.end(), x) != only.end();
+  };
+  const ReplicationOptions o = GossipOptions(false, !f.digests);
   std::printf(
       "\n== Experiment 1: plumtree vs flooding (seed %llu) ==\n"
       "ReplicationOptions::Lan() (graft_timeout %lld ms, graft_retry %lld ms, digest every "
@@ -512,7 +624,7 @@ void RunGossip(const Flags& f, SpeedLog* speed) {
       "rel.pre = share of alive nodes holding the entry at t0+%lld ms (before any graft or "
       "digest timer can act); rel.post = after repair;\nbound = alive nodes connected to the "
       "author by alive overlay or member links; RMR = payload/(holders-1)-1; LDH = last "
-      "delivery hop (stable: mean, and max over entries);\npre_ms / all_ms = last "
+      "delivery hop (stable: mean, and max over entries);\nrepair rounds: %s;\npre_ms / all_ms = last "
       "first delivery before the repair window / overall (ms after append; -1: some "
       "reachable node never got it); repaired = nodes first reached by a repair frame "
       "(digest or want answer).\n",
@@ -520,31 +632,40 @@ void RunGossip(const Flags& f, SpeedLog* speed) {
       static_cast<long long>(o.graft_retry_ms), static_cast<long long>(o.digest_interval_ms),
       o.optimize_hops, static_cast<long long>(kGossipLink.min_latency_ms),
       static_cast<long long>(kGossipLink.max_latency_ms), kOverlayDegree, kDigestMembers,
-      static_cast<long long>(o.graft_timeout_ms - 1));
+      static_cast<long long>(o.graft_timeout_ms - 1),
+      o.reconcile ? "range-based reconciliation (reconcile = true)"
+                  : "bimodal-multicast digests (reconcile = false)");
   // (nodes, flood) -> stable row, then crash rows for each delay.
   std::map<std::pair<int, bool>, std::vector<GossipRow>> rows;
   for (int n : sizes) {
     for (bool flood : {false, true}) {
+      if (f.mode != "both" && (f.mode == "flood") != flood) continue;
       GossipSetup s;
       s.nodes = n;
       s.flood = flood;
       s.seed = f.seed;
       s.warmup = f.quick ? 3 : 5;
       s.measured = f.quick ? 5 : 10;
+      s.reconcile = !f.digests;
       PrintGossipHeader();
-      GossipRow stable = RunStable(s);
-      PrintGossipRow(stable);
-      rows[{n, flood}].push_back(stable);
-      if (speed && n == 10000 && !flood) {
+      GossipRow stable;
+      if (wanted(f.crashes, 0)) {
+        stable = RunStable(s);
+        PrintGossipRow(stable);
+        rows[{n, flood}].push_back(stable);
+      }
+      if (speed && n == 10000 && !flood && stable.wall > 0) {
         speed->wall = stable.wall;
         speed->deliveries = stable.deliveries;
         speed->events = stable.events;
         speed->virtual_ms = stable.virtual_ms;
       }
       for (int variant = 0; variant < 3; ++variant) {
+        if (!wanted(f.variants, variant)) continue;
         const TimeMs d = variant == 1 ? 100 : 0;
         const bool refresh = variant == 2;
-        for (int c : crashes) {
+        for (int c : all_crashes) {
+          if (!wanted(f.crashes, c)) continue;
           GossipRow r = RunCrash(s, c, d, refresh, /*verbose=*/true);
           PrintGossipRow(r);
           std::printf("    at t0+%lld ms: %d alive nodes lack it but have a neighbour holding "
@@ -554,12 +675,17 @@ void RunGossip(const Flags& f, SpeedLog* speed) {
           rows[{n, flood}].push_back(r);
         }
       }
+      if (stable.wall == 0) continue;  // no stable row in this selection
       std::printf("  (average overlay degree %.2f; stable row: %d entries after %d warm-up "
                   "entries, payload %llu of which repair %llu)\n",
                   stable.avg_degree, stable.entries, s.warmup,
                   static_cast<unsigned long long>(stable.payload),
                   static_cast<unsigned long long>(stable.repair_payload));
     }
+  }
+  if (!f.crashes.empty() || !f.variants.empty() || f.mode != "both") {
+    std::printf("(a selection of rows: no plots written)\n");
+    return;
   }
   // The series of one (nodes, mode, delay): the stable row at 0 %, then crashes.
   auto series_of = [&](int n, bool flood, TimeMs delay) {
@@ -654,17 +780,21 @@ void RunDigest(const Flags& f) {
   o.graft_timeout_ms = 1;  // no grace: a digest round is a full repair round
   o.graft_retry_ms = 1;
   o.digest_interval_ms = 1000;
+  o.reconcile = !f.digests;
   const TimeMs interval = o.digest_interval_ms;
   std::printf(
-      "\n== Experiment 2: digest repair alone (seed %llu; run r uses seed %llu*1000+r) ==\n"
+      "\n== Experiment 2: repair rounds alone (seed %llu; run r uses seed %llu*1000+r) ==\n"
+      "repair rounds: %s;\n"
       "%d nodes, no overlay links (no push), every node has all others as digest members;\n"
       "ReplicationOptions::Lan() with digest_interval %lld ms, graft_timeout 1 ms (so a "
       "digest gap is solicited at once and\nrepair answers carry entries held 1 ms);"
       " links 1..10 ms with the given loss on every frame; one entry appended at node 0 at "
       "t=0.\nShare of the %d nodes holding the entry at t=(r+1/2)*%lld ms, i.e. after "
       "digest round r; min/median/max over %d runs.\n",
-      static_cast<unsigned long long>(f.seed), static_cast<unsigned long long>(f.seed), kNodes,
-      static_cast<long long>(interval), kNodes, static_cast<long long>(interval), runs);
+      static_cast<unsigned long long>(f.seed), static_cast<unsigned long long>(f.seed),
+      o.reconcile ? "range-based reconciliation sessions (reconcile = true)"
+                  : "bimodal-multicast digests (reconcile = false)",
+      kNodes, static_cast<long long>(interval), kNodes, static_cast<long long>(interval), runs);
   // share[loss][round][run]
   std::vector<std::vector<std::vector<double>>> share(
       losses.size(), std::vector<std::vector<double>>(rounds + 1, std::vector<double>(runs)));
@@ -717,8 +847,11 @@ void RunDigest(const Flags& f) {
   }
   // Plot: medians with min..max bands.
   PlotOptions po;
-  po.title = std::string("Digest repair alone: 50 nodes, one digest per node per round");
-  po.x_label = std::string("digest round");
+  po.title = o.reconcile
+                 ? std::string("Repair rounds alone (reconciliation): 50 nodes, one round per "
+                               "node per second")
+                 : std::string("Digest repair alone: 50 nodes, one digest per node per round");
+  po.x_label = std::string(o.reconcile ? "repair round" : "digest round");
   po.y_label = std::string("nodes holding the entry (%)");
   po.y_suffix = std::string("%");
   po.x_min = 0;
@@ -742,7 +875,7 @@ void RunDigest(const Flags& f) {
     plot.AddBand(band);
     plot.AddSeries(med);
   }
-  plot.WriteFile(f.out + "/digest_repair.svg");
+  plot.WriteFile(f.out + (o.reconcile ? "/reconcile_repair.svg" : "/digest_repair.svg"));
 }
 
 // ---------------------------------------------------------------------------
@@ -805,8 +938,25 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       if (a == name && i + 1 < argc) return argv[++i];
       return nullptr;
     };
+    auto ints = [](const char* v) {
+      std::vector<int> out;
+      for (char* p = const_cast<char*>(v); *p;) {
+        out.push_back(static_cast<int>(std::strtol(p, &p, 10)));
+        if (*p != ',') break;
+        ++p;
+      }
+      return out;
+    };
     if (a == "--quick") {
       f->quick = true;
+    } else if (a == "--digests") {
+      f->digests = true;
+    } else if (const char* c = value("--crash")) {
+      f->crashes = ints(c);
+    } else if (const char* vv = value("--variant")) {
+      f->variants = ints(vv);
+    } else if (const char* m = value("--mode")) {
+      f->mode = std::string(m);
     } else if (const char* v = value("--experiment")) {
       f->experiment = std::string(v);
     } else if (const char* v2 = value("--seed")) {
@@ -824,7 +974,9 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
     } else {
       std::fprintf(stderr,
                    "usage: %s [--experiment all|gossip|digest|speed] [--seed N] [--quick] "
-                   "[--nodes 1000,10000] [--runs 20] [--out DIR]\n",
+                   "[--nodes 1000,10000] [--runs 20] [--digests] [--out DIR]\n"
+                   "  gossip rows only: [--mode plumtree|flood|both] [--crash 0,20,40,60,80] "
+                   "[--variant 0,1,2] (0: t0-0, 1: t0-100, 2: t0-0+m)\n",
                    argv[0]);
       return false;
     }
