@@ -114,6 +114,7 @@ const std::vector<CounterField>& CounterFields() {
       {"reconcile_sessions", &NodeCounters::reconcile_sessions},
       {"reconcile_failures", &NodeCounters::reconcile_failures},
       {"first_contact_fallbacks", &NodeCounters::first_contact_fallbacks},
+      {"frames_unsendable", &NodeCounters::frames_unsendable},
       {"stream_errors", &NodeCounters::stream_errors},
       {"oversized_frames", &NodeCounters::oversized_frames},
       {"malformed_frames", &NodeCounters::malformed_frames},

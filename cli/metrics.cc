@@ -113,6 +113,9 @@ const std::map<std::string, std::string, std::less<>>& CounterHelp() {
        "peer or a store error."},
       {"first_contact_fallbacks",
        "First contacts that fell back to announcing every feed."},
+      {"frames_unsendable",
+       "Frames for a member without a connection that could not be dialled "
+       "(no address known, redial backing off, no room): dropped."},
       {"store_errors", "Store reads or writes that failed."},
       {"stream_errors",
        "Box-stream frames that failed to authenticate, or truncated streams."},

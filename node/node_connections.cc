@@ -444,10 +444,15 @@ void NodeCore::SendTo(const FeedId& peer, std::string frame,
     }
   }
   const std::string addr = address.empty() ? AddressOf(peer) : address;
-  if (addr.empty()) return;  // nowhere to send it: like a lost datagram
-  if (BackingOff(peer, now)) return;  // dialled in vain lately
-  const ConnId c = DialPeer(peer, addr, now);
-  if (c != 0) SendOn(c, std::move(frame), now);
+  // Nowhere to send it, dialled in vain lately, or no room to dial: dropped
+  // like a lost datagram, and counted.
+  ConnId c = 0;
+  if (!addr.empty() && !BackingOff(peer, now)) c = DialPeer(peer, addr, now);
+  if (c == 0) {
+    ++counters_.frames_unsendable;
+    return;
+  }
+  SendOn(c, std::move(frame), now);
 }
 
 ConnId NodeCore::DialPeer(const FeedId& peer, const std::string& address,

@@ -266,6 +266,10 @@ struct NodeCounters {
   uint64_t duplicates_received = 0;
   uint64_t frames_sent = 0;
   uint64_t frames_received = 0;
+  // Frames for a member we had no connection to and could not dial: no
+  // address known, redial backing off, or no room for another connection
+  // (dropped like a lost datagram; the protocols repair or retry).
+  uint64_t frames_unsendable = 0;
   uint64_t bytes_sent = 0;
   uint64_t bytes_received = 0;
   // Received entries whose signature was verified before they were stored or

@@ -326,6 +326,28 @@ TEST(NodeCoreTest, KeepalivesGoToQuietReplicationPeersOnly) {
   EXPECT_GT(h.core().NextDeadline(), kT0 + 3000);
 }
 
+// A repair round to a member we have no connection to and no address for
+// goes nowhere: counted in status, not silent.
+TEST(NodeCoreTest, FramesForAMemberWithoutAnAddressAreCounted) {
+  Harness h;
+  (void)h.Post(Start{}, kT0);
+  (void)h.Post(SetMembers{{Contact{Key(5).public_key(), ""}}}, kT0);
+  TimeMs now = kT0;
+  std::vector<Dial> dials;
+  for (int i = 0; i < 5; ++i) {
+    now += NodeOptions::Test().replication.digest_interval_ms * 2;
+    for (const Dial& d : All<Dial>(h.Post(Tick{}, now))) dials.push_back(d);
+  }
+  EXPECT_TRUE(dials.empty());
+  NodeStatus st;
+  h.core().FillStatus(&st);
+  EXPECT_GE(st.counters.frames_unsendable, 2u);
+  // With an address, the member is dialled instead.
+  (void)h.Post(SetMembers{{Contact{Key(5).public_key(), "10.9.9.9:9"}}}, now);
+  now += NodeOptions::Test().replication.digest_interval_ms * 2;
+  EXPECT_EQ(All<Dial>(h.Post(Tick{}, now)).size(), 1u);
+}
+
 TEST(NodeCoreTest, ASlowPeerIsDisconnectedAndCongestionIsPassedOn) {
   Harness h;
   (void)h.Post(Start{}, kT0);
