@@ -119,6 +119,16 @@ TEST(NodeOptionsTest, PresetsValidateAndBadValuesAreNamed) {
   o.no_listen = true;
   o.listen = "garbage";
   EXPECT_TRUE(o.Validate().ok());
+  // Reconciliation's options (docs/protocol.md section 14).
+  ReplicationOptions r = ReplicationOptions::Wan();
+  EXPECT_TRUE(r.Validate().ok());
+  r.reconcile_timeout_ms = 0;
+  EXPECT_NE(r.Validate().message().find("reconcile_timeout_ms"),
+            std::string::npos);
+  r = ReplicationOptions();
+  r.max_reconcile_sessions = 0;
+  EXPECT_NE(r.Validate().message().find("max_reconcile_sessions"),
+            std::string::npos);
 }
 
 }  // namespace
