@@ -156,7 +156,7 @@ void Replicator::DigestRound(TimeMs now) {
   if (options_.reconcile) {
     // A session of range-based reconciliation instead of a digest of every
     // feed (not while one of ours with this member still runs).
-    StartReconcile(target, /*first_contact=*/false, now);
+    StartReconcile(target, now);
     return;
   }
   std::vector<DigestItem> clock;

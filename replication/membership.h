@@ -261,6 +261,9 @@ class Membership {
   // failing to reach it ourselves (not the current probe target).
   void PingOwnSuspects();
   void ProbeTheDead(TimeMs now);
+  // A random live member outside the active view whose address we know, or
+  // none (a few tries).
+  std::optional<FeedId> RandomNonNeighbour();
   // Applies one piece of news; `from` is the peer that told us.
   void Apply(const MemberUpdate& u, const FeedId& from, TimeMs now);
   void ApplyAll(const std::vector<MemberUpdate>& updates, const FeedId& from, TimeMs now);
@@ -311,9 +314,6 @@ class Membership {
   // active view, so that a dead one is suspected and declared like any
   // other. At most 2 * active_view_size.
   std::vector<FeedId> recheck_;
-  // A random live member outside the active view whose address we know, or
-  // none (a few tries).
-  std::optional<FeedId> RandomNonNeighbour();
   uint64_t next_seq_ = 1;
   std::map<uint64_t, Relay> relays_;  // by our ping seq
 

@@ -53,8 +53,7 @@ void Replicator::SendReconcile(const FeedId& peer, const ReconcileMessage& m) {
   Send(peer, EncodeReconcileMessage(m), MessageType::kReconcile);
 }
 
-bool Replicator::StartReconcile(const FeedId& peer, bool first_contact,
-                                TimeMs now) {
+bool Replicator::StartReconcile(const FeedId& peer, TimeMs now) {
   ReconcileState& st = ReconcileFor(peer, now);
   if (st.ours && !st.ours->done()) return false;
   // Random, and mixed with our id: two nodes seeded alike (tests, the
@@ -72,7 +71,6 @@ bool Replicator::StartReconcile(const FeedId& peer, bool first_contact,
   }
   st.ours = std::move(session);
   st.ours_deadline = now + options_.reconcile_timeout_ms;
-  st.ours_first_contact = first_contact;
   ++stats_.reconcile_sessions;
   SendReconcile(peer, *first);
   return true;
@@ -105,16 +103,17 @@ void Replicator::StartFirstContact(Peer& p, TimeMs now) {
   } else {
     Flush(p);
   }
-  if (!StartReconcile(p.id, /*first_contact=*/true, now)) {
-    // The store could not be read: the old way.
-    p.first_contact = false;
-    ++stats_.first_contact_fallbacks;
-    SendInitialNotes(p);
-  }
+  // (The store could not be read: the old way.)
+  if (!StartReconcile(p.id, now)) FallBackToNotes(p);
 }
 
-void Replicator::FinishFirstContact(Peer& p, TimeMs now) {
-  (void)now;
+void Replicator::FallBackToNotes(Peer& p) {
+  p.first_contact = false;
+  ++stats_.first_contact_fallbacks;
+  SendInitialNotes(p);
+}
+
+void Replicator::FinishFirstContact(Peer& p) {
   p.first_contact = false;
   // Every feed the sessions did not find different is the same on both
   // sides: as request skipping does for an unchanged feed, it counts as
@@ -215,12 +214,8 @@ void Replicator::HandleReconcile(Peer& p, const ReconcileMessage& m,
     } else {
       StoreError(p.id, FeedId(),
                  step.status().WithContext("cannot answer a reconciliation"));
-      if (p.connected && p.first_contact) {
-        // Without the store's answer the session cannot go on: the old way.
-        p.first_contact = false;
-        ++stats_.first_contact_fallbacks;
-        SendInitialNotes(p);
-      }
+      // Without the store's answer the session cannot go on: the old way.
+      if (p.connected && p.first_contact) FallBackToNotes(p);
     }
     return;
   }
@@ -232,18 +227,17 @@ void Replicator::HandleReconcile(Peer& p, const ReconcileMessage& m,
   if (step->send) SendReconcile(p.id, *step->send);
   if (ours && st.ours->done()) {
     const bool truncated = st.ours->truncated();
-    const bool was_first_contact = st.ours_first_contact;
     st.ours.reset();
-    if (was_first_contact && first_contact) {
+    // While a first contact runs, the only session of ours with the peer is
+    // its session (OnPeerUp dropped older ones, rounds wait for it).
+    if (first_contact) {
       if (!truncated) {
-        FinishFirstContact(p, now);
+        FinishFirstContact(p);
       } else if (p.first_contact_sessions < kMaxFirstContactSessions) {
         ++p.first_contact_sessions;  // the rest in another session
-        StartReconcile(p.id, /*first_contact=*/true, now);
+        StartReconcile(p.id, now);
       } else {
-        p.first_contact = false;
-        ++stats_.first_contact_fallbacks;
-        SendInitialNotes(p);
+        FallBackToNotes(p);
       }
     }
   } else if (!ours && st.theirs && st.theirs->done()) {
@@ -256,16 +250,11 @@ void Replicator::ExpireReconciles(TimeMs now) {
     ReconcileState& st = *it->second;
     if (st.ours && st.ours_deadline <= now) {
       ++stats_.reconcile_failures;
-      const bool first_contact = st.ours_first_contact;
       st.ours.reset();
+      // No answer in time to a first contact's session: announce every
+      // feed, as without reconciliation.
       Peer* p = FindPeer(it->first);
-      if (first_contact && p != nullptr && p->connected && p->first_contact) {
-        // No answer in time: announce every feed, as without
-        // reconciliation.
-        p->first_contact = false;
-        ++stats_.first_contact_fallbacks;
-        SendInitialNotes(*p);
-      }
+      if (p != nullptr && p->connected && p->first_contact) FallBackToNotes(*p);
     }
     if (st.theirs && st.theirs_deadline <= now) st.theirs.reset();
     if (!st.ours && !st.theirs) {

@@ -285,7 +285,10 @@ class Replicator {
   void StartFirstContact(Peer& p, TimeMs now);
   // Our first-contact session with `p` ended: every shared feed not
   // announced either way is the same on both sides.
-  void FinishFirstContact(Peer& p, TimeMs now);
+  void FinishFirstContact(Peer& p);
+  // A first contact that cannot go on by reconciliation: every feed is
+  // announced, as without it (first_contact_fallbacks).
+  void FallBackToNotes(Peer& p);
   void QueueNote(Peer& p, const FeedId& feed, int64_t note);
   void Pump(Peer& p);
   void Flush(Peer& p);
@@ -322,7 +325,7 @@ class Replicator {
   void HandleReconcile(Peer& p, const ReconcileMessage& m, TimeMs now);
   // Starts a session with `peer` (not if one of ours is running); false if
   // none was started.
-  bool StartReconcile(const FeedId& peer, bool first_contact, TimeMs now);
+  bool StartReconcile(const FeedId& peer, TimeMs now);
   void HandleReconcileDiffs(Peer& p, const std::vector<ReconcileDiff>& diffs,
                             bool first_contact, TimeMs now);
   void SendReconcile(const FeedId& peer, const ReconcileMessage& m);

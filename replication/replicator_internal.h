@@ -105,7 +105,6 @@ struct Replicator::PendingIngest {
 struct Replicator::ReconcileState {
   std::unique_ptr<ReconcileSession> ours;
   TimeMs ours_deadline = 0;
-  bool ours_first_contact = false;
   std::unique_ptr<ReconcileSession> theirs;
   TimeMs theirs_deadline = 0;
   TimeMs last_used = 0;

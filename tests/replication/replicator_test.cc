@@ -1471,28 +1471,32 @@ TEST(ReplicatorLimitsTest, AClaimBecomesAFeedWhenItsEntriesVerify) {
 
 // ---- reconciliation (ReplicationOptions::reconcile, the default) ----
 
-// Frames of `type` in `log` sent by `from`, and their bytes.
+// The frames of `type` in `log` sent by `from`.
+std::vector<const Effect*> SentOfType(const std::vector<Net::Delivered>& log,
+                                      const FeedId& from, MessageType type) {
+  std::vector<const Effect*> out;
+  for (const Net::Delivered& d : log) {
+    if (d.from == from && d.effect.kind == Effect::Kind::kSend &&
+        d.effect.type == type)
+      out.push_back(&d.effect);
+  }
+  return out;
+}
+
+// How many such frames, and their bytes.
 size_t FramesOf(const std::vector<Net::Delivered>& log, const FeedId& from,
                 MessageType type, size_t* bytes = nullptr) {
-  size_t n = 0;
-  for (const Net::Delivered& d : log) {
-    if (d.from != from || d.effect.kind != Effect::Kind::kSend ||
-        d.effect.type != type)
-      continue;
-    ++n;
-    if (bytes != nullptr) *bytes += d.effect.frame.size();
+  std::vector<const Effect*> frames = SentOfType(log, from, type);
+  if (bytes != nullptr) {
+    for (const Effect* e : frames) *bytes += e->frame.size();
   }
-  return n;
+  return frames.size();
 }
 
 size_t NoteItemsIn(const std::vector<Net::Delivered>& log, const FeedId& from) {
   size_t n = 0;
-  for (const Net::Delivered& d : log) {
-    if (d.from != from || d.effect.kind != Effect::Kind::kSend ||
-        d.effect.type != MessageType::kNotes)
-      continue;
-    n += std::get<NotesMessage>(DecodeMessage(d.effect.frame).value())
-             .notes.size();
+  for (const Effect* e : SentOfType(log, from, MessageType::kNotes)) {
+    n += std::get<NotesMessage>(DecodeMessage(e->frame).value()).notes.size();
   }
   return n;
 }
