@@ -540,7 +540,10 @@ std::string NodeCore::AddressOf(const FeedId& peer) const {
   auto it = configured_.find(peer);
   if (it != configured_.end()) return it->second.host_port;
   auto jt = addresses_.find(peer);
-  return jt == addresses_.end() ? std::string() : jt->second;
+  if (jt != addresses_.end()) return jt->second;
+  // A member known only from membership news (a passive-view member we
+  // never connected to): the address its member table holds, or "".
+  return membership_ ? membership_->AddressOf(peer) : std::string();
 }
 
 void NodeCore::Keepalives(TimeMs now) {

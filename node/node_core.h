@@ -136,6 +136,9 @@ class NodeCore {
   void BackOff(const FeedId& peer, bool reset, TimeMs now);
   bool BackingOff(const FeedId& peer, TimeMs now) const;
   void DialConfigured(TimeMs now);
+  // Where to dial `peer`: its configured address, else one a membership
+  // effect or SetMembers named, else the membership's member table; "" if
+  // none knows one.
   std::string AddressOf(const FeedId& peer) const;
   void Keepalives(TimeMs now);
   // Ends the store's own-feed hold once a peer's note allows it.

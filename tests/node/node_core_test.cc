@@ -16,6 +16,7 @@
 
 #include "crypto/keypair.h"
 #include "node/contact.h"
+#include "replication/membership_message.h"
 #include "replication/message.h"
 #include "replication/note.h"
 #include "storage/memory_store.h"
@@ -346,6 +347,51 @@ TEST(NodeCoreTest, FramesForAMemberWithoutAnAddressAreCounted) {
   (void)h.Post(SetMembers{{Contact{Key(5).public_key(), "10.9.9.9:9"}}}, now);
   now += NodeOptions::Test().replication.digest_interval_ms * 2;
   EXPECT_EQ(All<Dial>(h.Post(Tick{}, now)).size(), 1u);
+}
+
+// A member known only from membership news (a shuffle put it in the
+// passive view; we never connected to it, and no membership effect named
+// its address) is dialled at the address the member table holds when a
+// repair round picks it, not counted unsendable.
+TEST(NodeCoreTest, AMemberKnownOnlyFromMembershipNewsIsDialled) {
+  NodeOptions o = Harness::Options();
+  o.membership = true;
+  // P fills the active view (no promotion of M from the passive view), and
+  // no probe, ping-req or shuffle of ours names M's address first.
+  o.membership_options.active_view_size = 1;
+  o.membership_options.indirect_checks = 0;
+  o.membership_options.probe_interval_ms = 600'000;
+  o.membership_options.probe_timeout_ms = 300'000;
+  o.membership_options.shuffle_interval_ms = 600'000;
+  Harness h(o);
+  (void)h.Post(Start{}, kT0);
+  const FeedId p = Key(2).public_key();
+  const FeedId m = Key(5).public_key();
+  const ConnId c = OpenInbound(h, p, kT0);
+  (void)h.Post(FrameReceived{c, replication::EncodeMembershipMessage(
+                                    replication::JoinMessage{"10.0.0.2:9000"})},
+               kT0);
+  replication::ShuffleMessage shuffle;
+  shuffle.origin = p;
+  shuffle.origin_address = "10.0.0.2:9000";
+  shuffle.samples.push_back({m, "10.0.0.5:9000"});
+  (void)h.Post(FrameReceived{c, replication::EncodeMembershipMessage(
+                                    std::move(shuffle))},
+               kT0);
+  NodeStatus st;
+  h.core().FillStatus(&st);
+  ASSERT_EQ(st.passive_view, std::vector<FeedId>{m});
+  TimeMs now = kT0;
+  std::vector<Dial> dials;
+  for (int i = 0; i < 10 && dials.empty(); ++i) {
+    now += o.replication.digest_interval_ms;
+    dials = All<Dial>(h.Post(Tick{}, now));
+  }
+  ASSERT_EQ(dials.size(), 1u);
+  EXPECT_EQ(dials[0].peer, m);
+  EXPECT_EQ(dials[0].address, "10.0.0.5:9000");
+  h.core().FillStatus(&st);
+  EXPECT_EQ(st.counters.frames_unsendable, 0u);
 }
 
 TEST(NodeCoreTest, ASlowPeerIsDisconnectedAndCongestionIsPassedOn) {
