@@ -4,7 +4,7 @@
 //                           [--quick] [--nodes 1000,10000] [--runs 20]
 //                           [--digests] [--out DIR]
 //                           [--mode plumtree|flood|both] [--crash 0,20,...]
-//                           [--variant 0,1,2]
+//                           [--variant 0,1,2] [--graft-stagger MS]
 //
 // gossip: plumtree vs flooding on one random overlay: RMR, last delivery hop
 //         and reliability, stable and after 20..80 % of the nodes crash.
@@ -15,7 +15,9 @@
 // the default) or, with --digests, bimodal-multicast digests. --mode,
 // --crash (0 = the stable row) and --variant select rows of experiment 1
 // (no plots are written then); each crash row prints where the duplicate
-// copies of its entry came from.
+// copies of its entry came from. --graft-stagger overrides
+// ReplicationOptions::graft_stagger_ms in experiment 1 (0: the timers before
+// the stagger existed).
 // speed:  wall-clock speed of the simulator on the 10,000-node plumtree run.
 //
 // Tables go to stdout, plots (SVG) to DIR (default: docs/img of the source
@@ -244,10 +246,14 @@ struct GossipSetup {
   bool reconcile = true;  // repair rounds: reconciliation (true) or digests
 };
 
+// --graft-stagger (-1: the preset's).
+int64_t graft_stagger_flag = -1;
+
 ReplicationOptions GossipOptions(bool flood, bool reconcile = true) {
   ReplicationOptions o = ReplicationOptions::Lan();
   o.flood = flood;
   o.reconcile = reconcile;
+  if (graft_stagger_flag >= 0) o.graft_stagger_ms = graft_stagger_flag;
   return o;
 }
 constexpr LinkModel kGossipLink{1, 10, 0.0};
@@ -613,26 +619,30 @@ void RunGossip(const Flags& f, SpeedLog* speed) {
   };
   const ReplicationOptions o = GossipOptions(false, !f.digests);
   std::printf(
-      "\n== Experiment 1: plumtree vs flooding (seed %llu) ==\n"
-      "ReplicationOptions::Lan() (graft_timeout %lld ms, graft_retry %lld ms, digest every "
-      "%lld ms, optimize_hops %u); links %lld..%lld ms, no loss;\n"
-      "overlay ConnectRandom(%d), SetRandomMembers(%d); author node 0; MemoryStore without "
-      "signature checks.\n"
-      "crash: share of nodes crashed at once at t0-at ms (t0 = append; 0: unnoticed, 100: "
-      "every neighbour has seen the drop;\n+m: digest members redrawn among alive nodes at "
-      "the crash).\n"
-      "rel.pre = share of alive nodes holding the entry at t0+%lld ms (before any graft or "
-      "digest timer can act); rel.post = after repair;\nbound = alive nodes connected to the "
-      "author by alive overlay or member links; RMR = payload/(holders-1)-1; LDH = last "
-      "delivery hop (stable: mean, and max over entries);\nrepair rounds: %s;\npre_ms / all_ms = last "
-      "first delivery before the repair window / overall (ms after append; -1: some "
-      "reachable node never got it); repaired = nodes first reached by a repair frame "
-      "(digest or want answer).\n",
-      static_cast<unsigned long long>(f.seed), static_cast<long long>(o.graft_timeout_ms),
-      static_cast<long long>(o.graft_retry_ms), static_cast<long long>(o.digest_interval_ms),
-      o.optimize_hops, static_cast<long long>(kGossipLink.min_latency_ms),
-      static_cast<long long>(kGossipLink.max_latency_ms), kOverlayDegree, kDigestMembers,
-      static_cast<long long>(o.graft_timeout_ms - 1),
+      "\n== Experiment 1: plumtree vs flooding (seed %llu) "
+      "==\nReplicationOptions::Lan() (graft_timeout %lld ms, graft_stagger "
+      "%lld ms, graft_retry %lld ms, digest every %lld ms, optimize_hops %u); "
+      "links %lld..%lld ms, no loss;\noverlay ConnectRandom(%d), "
+      "SetRandomMembers(%d); author node 0; MemoryStore without signature "
+      "checks.\ncrash: share of nodes crashed at once at t0-at ms (t0 = "
+      "append; 0: unnoticed, 100: every neighbour has seen the drop;\n+m: "
+      "digest members redrawn among alive nodes at the crash).\nrel.pre = "
+      "share of alive nodes holding the entry at t0+%lld ms (before any graft "
+      "or digest timer can act); rel.post = after repair;\nbound = alive nodes "
+      "connected to the author by alive overlay or member links; RMR = "
+      "payload/(holders-1)-1; LDH = last delivery hop (stable: mean, and max "
+      "over entries);\nrepair rounds: %s;\npre_ms / all_ms = last first "
+      "delivery before the repair window / overall (ms after append; -1: some "
+      "reachable node never got it); repaired = nodes first reached by a "
+      "repair frame (digest or want answer).\n",
+      static_cast<unsigned long long>(f.seed),
+      static_cast<long long>(o.graft_timeout_ms),
+      static_cast<long long>(o.graft_stagger_ms),
+      static_cast<long long>(o.graft_retry_ms),
+      static_cast<long long>(o.digest_interval_ms), o.optimize_hops,
+      static_cast<long long>(kGossipLink.min_latency_ms),
+      static_cast<long long>(kGossipLink.max_latency_ms), kOverlayDegree,
+      kDigestMembers, static_cast<long long>(o.graft_timeout_ms - 1),
       o.reconcile ? "range-based reconciliation (reconcile = true)"
                   : "bimodal-multicast digests (reconcile = false)");
   // (nodes, flood) -> stable row, then crash rows for each delay.
@@ -778,6 +788,7 @@ void RunDigest(const Flags& f) {
   const std::vector<double> losses = {0.0, 0.1, 0.3, 0.5};
   ReplicationOptions o = ReplicationOptions::Lan();
   o.graft_timeout_ms = 1;  // no grace: a digest round is a full repair round
+  o.graft_stagger_ms = 0;  // at most graft_timeout_ms (no push to stagger)
   o.graft_retry_ms = 1;
   o.digest_interval_ms = 1000;
   o.reconcile = !f.digests;
@@ -955,6 +966,8 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       f->crashes = ints(c);
     } else if (const char* vv = value("--variant")) {
       f->variants = ints(vv);
+    } else if (const char* g = value("--graft-stagger")) {
+      graft_stagger_flag = std::strtoll(g, nullptr, 10);
     } else if (const char* m = value("--mode")) {
       f->mode = std::string(m);
     } else if (const char* v = value("--experiment")) {
@@ -973,10 +986,12 @@ bool ParseFlags(int argc, char** argv, Flags* f) {
       }
     } else {
       std::fprintf(stderr,
-                   "usage: %s [--experiment all|gossip|digest|speed] [--seed N] [--quick] "
-                   "[--nodes 1000,10000] [--runs 20] [--digests] [--out DIR]\n"
-                   "  gossip rows only: [--mode plumtree|flood|both] [--crash 0,20,40,60,80] "
-                   "[--variant 0,1,2] (0: t0-0, 1: t0-100, 2: t0-0+m)\n",
+                   "usage: %s [--experiment all|gossip|digest|speed] [--seed "
+                   "N] [--quick] [--nodes 1000,10000] [--runs 20] [--digests] "
+                   "[--out DIR]\n  gossip rows only: [--mode "
+                   "plumtree|flood|both] [--crash 0,20,40,60,80] [--variant "
+                   "0,1,2] (0: t0-0, 1: t0-100, 2: t0-0+m) [--graft-stagger "
+                   "MS]\n",
                    argv[0]);
       return false;
     }

@@ -207,7 +207,7 @@ void Replicator::HandleNotes(Peer& p, const NotesMessage& m, TimeMs now) {
                    pf.hops + options_.optimize_hops <= eager_hops) {
           SetEager(feed, &p, now, /*graft=*/true);  // plumtree optimisation
         } else if (fs.graft_deadline == 0) {
-          fs.graft_deadline = now + options_.graft_timeout_ms;  // IHAVE timer
+          fs.graft_deadline = now + IhaveTimeout(fs);  // IHAVE timer
         }
       }
     }

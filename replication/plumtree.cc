@@ -277,6 +277,16 @@ void Replicator::CheckGrafts(TimeMs now) {
   }
 }
 
+TimeMs Replicator::IhaveTimeout(const FeedState& fs) const {
+  // Staggered by hop parity: a node and its eager source are one hop apart,
+  // so when both wait for the same announced entry (a tree broken by a
+  // crash), the one at an even distance grafts graft_stagger_ms earlier and
+  // its push reaches the other before that one's timer fires, instead of
+  // crossing its graft (docs/replication.md, "RMR after a crash").
+  const bool odd = fs.hops != kUnknownHops && fs.hops % 2 == 1;
+  return options_.graft_timeout_ms + (odd ? options_.graft_stagger_ms : 0);
+}
+
 void Replicator::GraftDue(const FeedId& feed, FeedState& fs, TimeMs now) {
   if (fs.forked) return;
   bool eager_behind = false;

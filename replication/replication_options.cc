@@ -14,6 +14,12 @@ Status ReplicationOptions::Validate() const {
   };
   PLUMLOG_RETURN_IF_ERROR(positive(graft_timeout_ms, "graft_timeout_ms"));
   PLUMLOG_RETURN_IF_ERROR(positive(graft_retry_ms, "graft_retry_ms"));
+  if (graft_stagger_ms < 0 || graft_stagger_ms > graft_timeout_ms) {
+    return Status::InvalidArgument(
+        "ReplicationOptions.graft_stagger_ms must be 0..graft_timeout_ms, "
+        "got " +
+        std::to_string(graft_stagger_ms));
+  }
   PLUMLOG_RETURN_IF_ERROR(positive(digest_interval_ms, "digest_interval_ms"));
   PLUMLOG_RETURN_IF_ERROR(positive(peer_clock_save_ms, "peer_clock_save_ms"));
   PLUMLOG_RETURN_IF_ERROR(positive(reconcile_timeout_ms, "reconcile_timeout_ms"));

@@ -301,6 +301,9 @@ class Replicator {
   void ChooseEagerFor(const FeedId& feed, TimeMs now);
   void CheckGrafts(TimeMs now);
   void GraftDue(const FeedId& feed, FeedState& fs, TimeMs now);
+  // The IHAVE timer's length for a feed: graft_timeout_ms, plus
+  // graft_stagger_ms at an odd distance from the author.
+  TimeMs IhaveTimeout(const FeedState& fs) const;
   void StartBacklog(Peer& p, const FeedId& feed);
   // Stops replicating a forked feed; floods the proof when given.
   void StopFeed(const FeedId& feed, const Entry* first, const Entry* second);

@@ -129,6 +129,18 @@ struct ReplicationOptions {
   // Default: 1000 ms.
   int64_t graft_timeout_ms = 1000;
 
+  // That first timeout is this much longer at a node an odd number of hops
+  // from the feed's author (by the last entry it received of the feed; not
+  // while unknown). After a crash cuts a tree, a node and its eager source
+  // (one hop apart) often both lack an entry that lazy peers announce to
+  // them at nearly the same moment; with equal timers both graft, and the
+  // node gets the entry twice, by its own graft and by its source's push.
+  // Staggered, one of them grafts first and the other normally receives the
+  // push before its own timer fires (docs/replication.md, "RMR after a
+  // crash"). Costs at most this much delivery time per tree level repaired
+  // by a graft. 0 disables; at most graft_timeout_ms. Default: 100 ms.
+  int64_t graft_stagger_ms = 100;
+
   // Plumtree's second timeout: after a graft, how long the new source gets
   // before the next one is tried. Default: 500 ms.
   int64_t graft_retry_ms = 500;
@@ -203,6 +215,7 @@ struct ReplicationOptions {
   static ReplicationOptions Wan() {
     ReplicationOptions o;
     o.graft_timeout_ms = 3000;
+    o.graft_stagger_ms = 300;
     o.graft_retry_ms = 1500;
     o.digest_interval_ms = 5000;
     o.reconcile_timeout_ms = 15000;
@@ -212,6 +225,7 @@ struct ReplicationOptions {
   static ReplicationOptions Test() {
     ReplicationOptions o;
     o.graft_timeout_ms = 200;
+    o.graft_stagger_ms = 20;
     o.graft_retry_ms = 100;
     o.digest_interval_ms = 200;
     o.reconcile_timeout_ms = 1000;

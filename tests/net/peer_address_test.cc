@@ -129,6 +129,15 @@ TEST(NodeOptionsTest, PresetsValidateAndBadValuesAreNamed) {
   r.max_reconcile_sessions = 0;
   EXPECT_NE(r.Validate().message().find("max_reconcile_sessions"),
             std::string::npos);
+  // The graft stagger (section 10.1): 0..graft_timeout_ms.
+  r = ReplicationOptions();
+  r.graft_stagger_ms = 0;
+  EXPECT_TRUE(r.Validate().ok());
+  r.graft_stagger_ms = -1;
+  EXPECT_NE(r.Validate().message().find("graft_stagger_ms"), std::string::npos);
+  r.graft_stagger_ms = r.graft_timeout_ms + 1;
+  EXPECT_NE(r.Validate().message().find("graft_stagger_ms"), std::string::npos);
+  EXPECT_TRUE(ReplicationOptions::Test().Validate().ok());
 }
 
 }  // namespace
