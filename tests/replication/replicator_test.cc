@@ -627,6 +627,46 @@ TEST(ReplicatorTest, GraftAfterTimeoutThenRotateAfterRetry) {
   EXPECT_EQ(s.c.Seq(feed), 3u);
 }
 
+// A node an odd number of hops from the author waits graft_stagger_ms more
+// before it grafts (docs/protocol.md 10.1): C, pushed to by the author A (one
+// hop), hears of a3 only from B and grafts onto B graft_timeout_ms +
+// graft_stagger_ms after the IHAVE, not graft_timeout_ms.
+TEST(ReplicatorTest, AnOddHopCountWaitsTheGraftStagger) {
+  GraftSetup s;
+  const FeedId feed = s.a.id();
+  const ReplicationOptions o = NotesOptions();
+  ASSERT_GT(o.graft_stagger_ms, 0);
+  TimeMs t = kT0 + 100;
+  s.a.Append("a2", t);
+  s.net.Run(t);
+  ASSERT_EQ(s.c.Seq(feed), 2u);
+  ASSERT_EQ(s.c.rep().EagerSource(feed), s.a.id());
+  // A's push of a3 to C is lost; B's announcement reaches C.
+  t += 100;
+  s.a.Append("a3", t);
+  std::vector<Effect> to_b;
+  for (Effect& e : s.a.Take()) {
+    if (e.peer == s.b.id()) to_b.push_back(std::move(e));
+  }
+  for (const Effect& e : to_b) s.b.Receive(s.a.id(), e.frame, t);
+  std::vector<Effect> bfx = s.b.Take();
+  ASSERT_EQ(Notes(bfx, s.c.id()),
+            (std::map<FeedId, int64_t>{{feed, MakeNote(3, false)}}));
+  for (const Effect& e : bfx) {
+    if (e.peer == s.c.id()) s.c.Receive(s.b.id(), e.frame, t);
+  }
+  (void)s.c.Take();
+  s.c.rep().Tick(t + o.graft_timeout_ms);
+  EXPECT_TRUE(Events(s.c.Take(), ReplicationEvent::kGraft).empty());
+  s.c.rep().Tick(t + o.graft_timeout_ms + o.graft_stagger_ms - 1);
+  EXPECT_TRUE(Events(s.c.Take(), ReplicationEvent::kGraft).empty());
+  s.c.rep().Tick(t + o.graft_timeout_ms + o.graft_stagger_ms);
+  std::vector<Effect> grafts = Events(s.c.Take(), ReplicationEvent::kGraft);
+  ASSERT_EQ(grafts.size(), 1u);
+  EXPECT_EQ(grafts[0].peer, s.b.id());
+  EXPECT_EQ(s.c.rep().EagerSource(feed), s.b.id());
+}
+
 TEST(ReplicatorTest, SilentEagerSourceThatClaimsMoreIsAskedAgain) {
   Node c(3);
   Author x(9);
