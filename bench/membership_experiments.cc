@@ -52,6 +52,7 @@
 #include "bench/svg_plot.h"
 #include "core/msgpack_reader.h"
 #include "node/events.h"
+#include "replication/membership_message.h"
 #include "tests/sim/simulator.h"
 
 #ifndef PLUMLOG_SOURCE_DIR
@@ -139,18 +140,7 @@ void TraceCutOff(Simulator& sim, const std::vector<int>& alive) {
       std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
   auto state = [&](int of, int who) {
     std::optional<MemberState> st = sim.membership(of).StateOf(sim.id(who));
-    if (!st) return "?";
-    switch (*st) {
-      case MemberState::kAlive:
-        return "alive";
-      case MemberState::kSuspect:
-        return "suspect";
-      case MemberState::kDead:
-        return "dead";
-      case MemberState::kLeft:
-        return "left";
-    }
-    return "?";
+    return st ? replication::MemberStateName(*st) : "unknown";
   };
   for (int a : alive) {
     if (comp[a] == big) continue;

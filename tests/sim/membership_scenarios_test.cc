@@ -51,6 +51,16 @@ bool JoinAll(Simulator& sim, TimeMs gap, TimeMs max_wait) {
   return ok;
 }
 
+// Joins node 0, then every other node through a random node that joined
+// before it, `gap` ms apart (the experiments' setup); does not wait.
+void JoinThroughEarlierNodes(Simulator& sim, TimeMs gap) {
+  sim.Join(0, {});
+  for (int i = 1; i < sim.size(); ++i) {
+    sim.RunFor(gap);
+    sim.Join(i, {std::uniform_int_distribution<int>(0, i - 1)(sim.rng())});
+  }
+}
+
 TEST(MembershipScenarios, JoinOf200ThroughOneBootstrapConverges) {
   const uint64_t seed = SeedFromEnv(4001);
   SCOPED_TRACE("SIM_SEED=" + std::to_string(seed));
@@ -302,11 +312,7 @@ TEST(MembershipScenarios, NoLiveMemberIsDeclaredDeadAt10PercentLoss) {
   Simulator sim(seed, so, Lan());
   const int n = 300;
   sim.AddNodes(n);
-  sim.Join(0, {});
-  for (int i = 1; i < n; ++i) {
-    sim.RunFor(5);
-    sim.Join(i, {std::uniform_int_distribution<int>(0, i - 1)(sim.rng())});
-  }
+  JoinThroughEarlierNodes(sim, 5);
   sim.RunFor(60000);
   sim.link().loss = 0.10;
   int downs = 0;
@@ -359,11 +365,7 @@ TEST(MembershipScenarios,
   Simulator sim(seed, SimOptions::Membership(o), Lan());
   const int n = 300;
   sim.AddNodes(n);
-  sim.Join(0, {});
-  for (int i = 1; i < n; ++i) {
-    sim.RunFor(2);
-    sim.Join(i, {std::uniform_int_distribution<int>(0, i - 1)(sim.rng())});
-  }
+  JoinThroughEarlierNodes(sim, 2);
   sim.RunFor(10000);
   auto knows_alive = [&](int a, int b) {
     std::optional<MemberState> st = sim.membership(a).StateOf(sim.id(b));
