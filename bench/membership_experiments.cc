@@ -6,6 +6,7 @@
 //                          [--failure silent|reset|both] [--join random|first]
 //                          [--quick] [--out DIR]
 //                          [--duration SECONDS] [--default-only]
+//                          [--trace-cut-off]
 //
 // Every node is a NodeCore with NodeOptions::Lan() (its connection limit,
 // idle timeout and redial backoff included) run by tests/sim/simulator.h;
@@ -18,6 +19,9 @@
 //              round (1 s of simulated time) from a random survivor: share of
 //              the survivors holding it at the end of its round, and the first
 //              round from which views are connected and reliability is 100 %.
+//              --trace-cut-off: after a run whose views never connected, print
+//              each survivor outside the largest component (its views, the
+//              live members it knows, who knows it, its counters).
 // detection:   SWIM (LAN preset): time from a crash until the first member
 //              declares it dead and until every member has, 50 ... 2,000
 //              members.
@@ -39,6 +43,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <numeric>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -47,6 +52,7 @@
 #include "bench/svg_plot.h"
 #include "core/msgpack_reader.h"
 #include "node/events.h"
+#include "replication/membership_message.h"
 #include "tests/sim/simulator.h"
 
 #ifndef PLUMLOG_SOURCE_DIR
@@ -96,6 +102,124 @@ struct Flags {
   bool default_only = false;
   std::string out = std::string(PLUMLOG_SOURCE_DIR) + "/docs/img";
 };
+// reliability: at the end of a run whose views never connected, print every
+// survivor cut off from the largest component of active views (its views,
+// what it knows, its counters).
+bool g_trace_cut_off = false;
+
+// Prints, for each up node outside the largest connected component of the
+// active-view graph among `alive`, what it holds and knows.
+void TraceCutOff(Simulator& sim, const std::vector<int>& alive) {
+  std::vector<int> comp(sim.size(), -1);
+  std::vector<int> sizes;
+  for (int a : alive) {
+    if (comp[a] >= 0) continue;
+    const int c = static_cast<int>(sizes.size());
+    sizes.push_back(0);
+    std::vector<int> stack{a};
+    comp[a] = c;
+    while (!stack.empty()) {
+      const int x = stack.back();
+      stack.pop_back();
+      ++sizes[c];
+      std::vector<int> next = sim.Active(x);
+      for (int b : alive) {
+        if (comp[b] >= 0) continue;
+        std::vector<int> ab = sim.Active(b);
+        const bool edge =
+            std::find(next.begin(), next.end(), b) != next.end() ||
+            std::find(ab.begin(), ab.end(), x) != ab.end();
+        if (edge) {
+          comp[b] = c;
+          stack.push_back(b);
+        }
+      }
+    }
+  }
+  const int big = static_cast<int>(
+      std::max_element(sizes.begin(), sizes.end()) - sizes.begin());
+  auto state = [&](int of, int who) {
+    std::optional<MemberState> st = sim.membership(of).StateOf(sim.id(who));
+    return st ? replication::MemberStateName(*st) : "unknown";
+  };
+  for (int a : alive) {
+    if (comp[a] == big) continue;
+    const replication::Membership& m = sim.membership(a);
+    std::printf("cut off: node %d (component of %d) at %lld ms\n", a,
+                sizes[comp[a]], static_cast<long long>(sim.now()));
+    std::printf("  active:");
+    for (const FeedId& id : m.ActiveView()) {
+      const int i = sim.IndexOf(id);
+      std::printf(" %d(%s,%s)", i, sim.up(i) ? "up" : "down", state(a, i));
+    }
+    std::printf("\n  passive:");
+    for (const FeedId& id : m.PassiveView()) {
+      const int i = sim.IndexOf(id);
+      std::printf(" %d(%s,%s)", i, sim.up(i) ? "up" : "down", state(a, i));
+    }
+    int live = 0, live_up = 0, no_address = 0;
+    std::printf("\n  live members up:");
+    for (const FeedId& id : m.LiveMembers()) {
+      const int i = sim.IndexOf(id);
+      ++live;
+      if (m.AddressOf(id).empty()) ++no_address;
+      if (sim.up(i)) {
+        ++live_up;
+        std::printf(" %d(%s)", i, state(a, i));
+      }
+    }
+    int knows_us = 0, knows_us_alive = 0;
+    for (int b : alive) {
+      if (b == a) continue;
+      std::optional<MemberState> st = sim.membership(b).StateOf(sim.id(a));
+      if (st) {
+        ++knows_us;
+        const replication::Membership& o = sim.membership(b);
+        std::vector<FeedId> pv = o.PassiveView();
+        std::printf(
+            "  known by %d as %s, address '%s', in its passive view %d\n", b,
+            state(b, a), o.AddressOf(sim.id(a)).c_str(),
+            std::find(pv.begin(), pv.end(), sim.id(a)) != pv.end() ? 1 : 0);
+      }
+      if (st && (*st == MemberState::kAlive || *st == MemberState::kSuspect))
+        ++knows_us_alive;
+    }
+    const replication::MembershipStats& ms = m.stats();
+    NodeStatus ns;
+    sim.core(a).FillStatus(&ns);
+    std::printf(
+        "\n  live members %d (up %d, no address %d); survivors knowing it %d "
+        "(as live %d); incarnation %llu\n",
+        live, live_up, no_address, knows_us, knows_us_alive,
+        static_cast<unsigned long long>(m.incarnation()));
+    std::printf(
+        "  membership: sent %llu received %llu pings %llu suspicions %llu "
+        "refutations %llu declared_dead %llu shuffles %llu neighbor_requests "
+        "%llu\n",
+        (unsigned long long)ms.frames_sent,
+        (unsigned long long)ms.frames_received,
+        (unsigned long long)ms.pings_sent, (unsigned long long)ms.suspicions,
+        (unsigned long long)ms.refutations,
+        (unsigned long long)ms.declared_dead, (unsigned long long)ms.shuffles,
+        (unsigned long long)ms.neighbor_requests);
+    const NodeCounters& c = ns.counters;
+    std::printf(
+        "  node: dialed %llu dial_failures %llu accepted %llu refused %llu "
+        "evicted %llu refused_by_peers %llu idle_timeouts %llu "
+        "frames_unsendable %llu frames_sent %llu frames_received %llu\n",
+        (unsigned long long)c.connections_dialed,
+        (unsigned long long)c.dial_failures,
+        (unsigned long long)c.connections_accepted,
+        (unsigned long long)c.connections_refused,
+        (unsigned long long)c.connections_evicted,
+        (unsigned long long)c.refused_by_peers,
+        (unsigned long long)c.idle_timeouts,
+        (unsigned long long)c.frames_unsendable,
+        (unsigned long long)c.frames_sent,
+        (unsigned long long)c.frames_received);
+  }
+  std::fflush(stdout);
+}
 
 // The daemon's LAN node (NodeOptions::Lan(): idle timeout, redial backoff,
 // connection limit) with membership `o` and the LAN replication preset.
@@ -223,6 +347,7 @@ ReliabilityRun RunReliability(uint64_t seed, int n, int pct, bool reset,
     if (rel < 100.0 || !connected) out.full_from = -1;
     if (out.full_from >= 0 && r - out.full_from + 1 >= kStableRounds) break;
   }
+  if (g_trace_cut_off && out.connected_from < 0) TraceCutOff(sim, alive);
   out.wall_s = Secs(t0);
   return out;
 }
@@ -519,6 +644,8 @@ int main(int argc, char** argv) {
       f.default_only = true;
     else if (a == "--join")
       g_join_through_first = std::string(next()) == "first";
+    else if (a == "--trace-cut-off")
+      g_trace_cut_off = true;
     else if (a == "--out")
       f.out = next();
     else {

@@ -1,5 +1,6 @@
 // The broadcast queue of SWIM news piggybacked on membership messages
 // (infection-style dissemination with a bounded retransmit count).
+#include <algorithm>
 #include <cmath>
 
 #include "replication/membership.h"
@@ -46,9 +47,24 @@ std::vector<MemberUpdate> Membership::Piggyback(const FeedId& to) {
     out.push_back(MemberUpdate{
         to, mit->second.incarnation, mit->second.state, {}, self_});
   }
-  if (broadcasts_.empty() || options_.max_piggyback == 0) return out;
-  const size_t want = options_.max_piggyback > out.size()
-                          ? options_.max_piggyback - out.size()
+  if (!broadcasts_.empty() && options_.max_piggyback > 0) TakeNews(to, &out);
+  // To a non-neighbour, also where we listen (neither a transmission nor
+  // one of the max_piggyback updates, so news spreads as fast as before): it
+  // may know us only from the connection this message dials (a probe, a
+  // ping-req's ping), which tells it nothing of our address, and a member it
+  // cannot dial is no use to it when its views fail.
+  if (!address_.empty() && !InActive(to) && out.size() < kMaxPiggybackUpdates &&
+      std::none_of(out.begin(), out.end(),
+                   [&](const MemberUpdate& u) { return u.id == self_; })) {
+    out.push_back(MemberUpdate{self_, incarnation_, MemberState::kAlive,
+                               address_, self_});
+  }
+  return out;
+}
+
+void Membership::TakeNews(const FeedId& to, std::vector<MemberUpdate>* out) {
+  const size_t want = options_.max_piggyback > out->size()
+                          ? options_.max_piggyback - out->size()
                           : 0;
   // The queue is kept in piggyback order (see BroadcastKey): the first `want`
   // entries not about the recipient, in O(want log n).
@@ -62,14 +78,13 @@ std::vector<MemberUpdate> Membership::Piggyback(const FeedId& to) {
     broadcast_queue_.erase(k);
     auto bit = broadcasts_.find(k.id);
     Broadcast& b = bit->second;
-    out.push_back(b.update);
+    out->push_back(b.update);
     if (++b.transmits >= limit) {
       broadcasts_.erase(bit);
     } else {
       broadcast_queue_.insert(KeyOf(b));
     }
   }
-  return out;
 }
 
 }  // namespace plumlog::replication

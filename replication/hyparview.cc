@@ -128,10 +128,12 @@ void Membership::FillActive(TimeMs now) {
       candidates.push_back(p);
     }
     if (candidates.empty()) {
-      // Passive view exhausted: fall back on members SWIM gossip told us of.
+      // Passive view exhausted: fall back on members SWIM gossip told us of,
+      // those we can dial (one without an address fails at once, and would
+      // be picked again and again).
       for (const auto& [id, m] : members_) {
-        if (m.state == MemberState::kAlive && !InActive(id) &&
-            !pending_.count(id)) {
+        if (m.state == MemberState::kAlive && !m.address.empty() &&
+            !InActive(id) && !pending_.count(id)) {
           candidates.push_back(id);
         }
       }

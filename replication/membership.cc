@@ -15,6 +15,10 @@ constexpr TimeMs kNever = std::numeric_limits<TimeMs>::max();
 // Distinct suspecters remembered per suspicion, at least (the timeout stops
 // shrinking at suspicion_confirmations; a liar cannot grow the set beyond).
 constexpr size_t kMinConfirmationsKept = 8;
+// Table entries NextNonNeighbour looks at per call (dead, suspect, addressless
+// and neighbours are skipped): at 95 % dead a live one is found in 20 on
+// average.
+constexpr size_t kNonNeighbourLooks = 64;
 }  // namespace
 
 const char* MembershipEventName(MembershipEvent e) {
@@ -99,11 +103,21 @@ void Membership::Proven(Member& m) {
   m.introducer.reset();
 }
 
-std::optional<FeedId> Membership::RandomNonNeighbour() {
-  if (member_list_.empty()) return std::nullopt;
-  std::uniform_int_distribution<size_t> pick(0, member_list_.size() - 1);
-  for (int tries = 0; tries < 4; ++tries) {
-    const FeedId& id = member_list_[pick(rng_)];
+std::optional<FeedId> Membership::NextNonNeighbour() {
+  // A round over the whole table, as memberlist probes every member in turn:
+  // random picks would mostly hit the dead after a mass failure (they stay
+  // in the table for dead_retention_ms), and a live member only one survivor
+  // knows of would be picked by nobody for minutes. Entries looked at per
+  // call are bounded; a new round starts after the last entry.
+  for (size_t looked = 0; looked < kNonNeighbourLooks; ++looked) {
+    if (non_neighbour_index_ >= non_neighbour_order_.size()) {
+      if (member_list_.empty() || looked > 0) return std::nullopt;
+      non_neighbour_order_ = member_list_;
+      std::shuffle(non_neighbour_order_.begin(), non_neighbour_order_.end(),
+                   rng_);
+      non_neighbour_index_ = 0;
+    }
+    const FeedId& id = non_neighbour_order_[non_neighbour_index_++];
     auto it = members_.find(id);
     // Without an address the ping could not leave (no connection to carry
     // it): the probe would fail and make a false suspicion.
@@ -351,6 +365,28 @@ void Membership::OnFrame(const FeedId& peer, std::string_view frame,
   }
   std::visit(Dispatch(this, peer, now), *decoded);
 }
+
+bool Membership::Joining() const {
+  return std::any_of(pending_.begin(), pending_.end(), [](const auto& p) {
+    return p.second.kind == Pending::Kind::kJoin;
+  });
+}
+
+void Membership::TakeIfIsolated(const FeedId& peer, TimeMs now) {
+  // With no neighbour, a live member that pings us (its non-neighbour probe,
+  // say) may be the only one we can reach: our views and every member we
+  // know of may have failed together, and nobody else may know of us. Ask
+  // it, high priority, over the connection that brought the ping. (Not on a
+  // Disconnect or a refusal: that peer just said it has no room; nor while
+  // our join is under way.)
+  if (!joined_ || left_ || !active_.empty() || Joining() ||
+      pending_.count(peer) || pending_.size() >= options_.active_view_size)
+    return;
+  auto it = members_.find(peer);
+  if (it == members_.end() || it->second.state != MemberState::kAlive) return;
+  StartRequest(peer, Pending::Kind::kNeighbor, /*high=*/true, now);
+}
+
 void Membership::Tick(TimeMs now) {
   if (!joined_ || left_) return;
   // Requests that timed out.
@@ -381,7 +417,10 @@ void Membership::Tick(TimeMs now) {
   }
   if (now >= next_rejoin_) {
     next_rejoin_ = now + options_.rejoin_interval_ms;
-    if (active_.empty() && pending_.empty() && !contacts_.empty()) {
+    // No neighbour: rejoin through a contact, also while neighbour requests
+    // to members that may be dead are in flight (they may never stop
+    // failing: nobody tells us those members are dead).
+    if (active_.empty() && !Joining() && !contacts_.empty()) {
       const Contact& c = contacts_[next_contact_++ % contacts_.size()];
       Learn(c.id, c.address, true, now);
       StartRequest(c.id, Pending::Kind::kJoin, true, now);

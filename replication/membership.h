@@ -235,6 +235,12 @@ class Membership {
   void FailRequest(const FeedId& id, bool close, TimeMs now);
   size_t PendingNeighbors() const;
   void FillActive(TimeMs now);
+  // `peer` pinged us or acked our ping (SWIM) while our active view is
+  // empty: ask it to be our neighbour if it is a live member.
+  void TakeIfIsolated(const FeedId& peer, TimeMs now);
+  // A join request (to a contact, or to whoever told us we were dead) is in
+  // flight.
+  bool Joining() const;
   bool RandomActiveExcept(const FeedId& a, const FeedId& b, FeedId* out);
   void StartShuffle(TimeMs now);
 
@@ -261,9 +267,10 @@ class Membership {
   // failing to reach it ourselves (not the current probe target).
   void PingOwnSuspects();
   void ProbeTheDead(TimeMs now);
-  // A random live member outside the active view whose address we know, or
-  // none (a few tries).
-  std::optional<FeedId> RandomNonNeighbour();
+  // The next live member outside the active view whose address we know, in
+  // a shuffled round over the member table (every such member comes round
+  // once per round, however many of the others are dead), or none.
+  std::optional<FeedId> NextNonNeighbour();
   // Applies one piece of news; `from` is the peer that told us.
   void Apply(const MemberUpdate& u, const FeedId& from, TimeMs now);
   void ApplyAll(const std::vector<MemberUpdate>& updates, const FeedId& from, TimeMs now);
@@ -280,6 +287,10 @@ class Membership {
   TimeMs SuspicionTimeout(size_t confirmations) const;
   void Enqueue(const MemberUpdate& u);
   std::vector<MemberUpdate> Piggyback(const FeedId& to);
+  // Piggyback's share of the broadcast queue: appends to `out` (up to
+  // max_piggyback in all) the first updates in piggyback order not about
+  // `to`, counting their transmissions.
+  void TakeNews(const FeedId& to, std::vector<MemberUpdate>* out);
   uint32_t RetransmitLimit() const;
   void OnMemberGone(const FeedId& id, TimeMs now);
 
@@ -308,6 +319,10 @@ class Membership {
   std::optional<Probe> probe_;
   std::vector<FeedId> probe_order_;
   size_t probe_index_ = 0;
+  // NextNonNeighbour's round: a shuffled copy of member_list_ and our place
+  // in it.
+  std::vector<FeedId> non_neighbour_order_;
+  size_t non_neighbour_index_ = 0;
   std::optional<FeedId> probe_next_;  // a suspected neighbour, probed out of turn
   // Neighbours whose connection broke without a Disconnect (a reset, e.g. a
   // killed process): probed once out of turn although no longer in the

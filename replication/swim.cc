@@ -24,11 +24,13 @@ void Membership::HandlePing(const FeedId& from, const PingMessage& m,
                             TimeMs now) {
   ApplyAll(m.updates, from, now);
   Send(from, AckMessage{m.seq, Piggyback(from)});
+  TakeIfIsolated(from, now);
 }
 
 void Membership::HandleAck(const FeedId& from, const AckMessage& m,
                            TimeMs now) {
   ApplyAll(m.updates, from, now);
+  TakeIfIsolated(from, now);
   if (probe_ && !probe_->acked && m.seq == probe_->seq &&
       (from == probe_->target || probe_->helpers.count(from))) {
     probe_->acked = true;
@@ -45,6 +47,7 @@ void Membership::HandleAck(const FeedId& from, const AckMessage& m,
 void Membership::HandlePingReq(const FeedId& from, const PingReqMessage& m,
                                TimeMs now) {
   ApplyAll(m.updates, from, now);
+  TakeIfIsolated(from, now);
   if (m.target == self_) {
     Send(from, AckMessage{m.seq, Piggyback(from)});
     return;
@@ -88,14 +91,16 @@ void Membership::ProbeRound(TimeMs now) {
   }
   if (probe_index_ >= probe_order_.size()) {
     probe_order_ = active_;
-    // Once per cycle, also a random member outside the active view: a
-    // member whose neighbours all failed with it (a correlated crash) is in
-    // nobody's active view and nobody's recheck list, and would stay "alive"
-    // in every list forever. memberlist probes every member in turn; this
-    // keeps probes on neighbours (no new connection) but for one in
-    // active_view_size + 1 (last in the cycle).
+    // Once per cycle, also a member outside the active view (the next in a
+    // round over the table): a member whose neighbours all failed with it (a
+    // correlated crash) is in nobody's active view and nobody's recheck
+    // list, and would stay "alive" in every list forever; and a live one cut
+    // off that way hears from a live member only through such a probe (it
+    // then takes the prober as its neighbour, see OnFrame). memberlist
+    // probes every member in turn; this keeps probes on neighbours (no new
+    // connection) but for one in active_view_size + 1 (last in the cycle).
     std::shuffle(probe_order_.begin(), probe_order_.end(), rng_);
-    if (std::optional<FeedId> other = RandomNonNeighbour())
+    if (std::optional<FeedId> other = NextNonNeighbour())
       probe_order_.push_back(*other);
     probe_index_ = 0;
   }

@@ -315,9 +315,11 @@ struct MembershipOptions {
   // reconnect targets), then forgotten. Default: 600000 ms (10 min).
   int64_t dead_retention_ms = 600000;
 
-  // A node whose views are both empty rejoins through its contacts this
-  // often; a node told it was declared dead rejoins through the teller at
-  // most this often. Default: 10000 ms.
+  // A node with no neighbour (empty active view) rejoins through its
+  // contacts this often, also while neighbour requests (to passive-view
+  // entries or known members that may be dead) are in flight; a node told it
+  // was declared dead rejoins through the teller at most this often.
+  // Default: 10000 ms.
   int64_t rejoin_interval_ms = 10000;
 
   // Most members tracked (views + gossip). Default: 16384.

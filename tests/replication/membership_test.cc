@@ -392,6 +392,92 @@ TEST_F(MembershipTest, LostNeighborIsReplacedFromThePassiveView) {
   EXPECT_TRUE(Take(*m).HasEvent(MembershipEvent::kNeighborUp, Id(5)));
 }
 
+// A node whose views and known members all failed together may hear from a
+// live member only when that member probes it: it asks the prober, over the
+// connection the ping came on, to be its neighbour (high priority).
+TEST_F(MembershipTest, AnIsolatedNodeAsksAMemberThatPingsItToBeItsNeighbour) {
+  auto m = Make();
+  m->OnFrame(Id(2), Frame(PingMessage{7, {}}), now_);
+  Effects e = Take(*m);
+  EXPECT_EQ(e.Sends(T::kAck).size(), 1u);
+  ASSERT_TRUE(e.Has(Kind::kConnect, Id(2)));
+  m->OnConnected(Id(2), now_);
+  auto n = Take(*m).Sends(T::kNeighbor);
+  ASSERT_EQ(n.size(), 1u);
+  EXPECT_TRUE(std::get<NeighborMessage>(Decoded(n[0])).high_priority);
+  m->OnFrame(Id(2), Frame(NeighborReplyMessage{true}), now_);
+  EXPECT_EQ(m->ActiveView(), std::vector<FeedId>{Id(2)});
+  // With a neighbour, a ping is only answered.
+  m->OnFrame(Id(3), Frame(PingMessage{8, {}}), now_);
+  e = Take(*m);
+  EXPECT_EQ(e.Sends(T::kAck).size(), 1u);
+  EXPECT_FALSE(e.Has(Kind::kConnect, Id(3)));
+}
+
+// A probe dials a non-neighbour, and the connection tells it nothing of where
+// we listen: the ping (and an ack to a non-neighbour) says so itself.
+TEST_F(MembershipTest, PingsToANonNeighbourCarryOurAddress) {
+  auto m = Make();
+  AddNeighbor(*m, 2);
+  auto self_news = [&](const std::vector<MemberUpdate>& updates) {
+    return std::any_of(
+        updates.begin(), updates.end(), [&](const MemberUpdate& u) {
+          return u.id == Id(1) && u.state == MemberState::kAlive &&
+                 u.address == "addr-1";
+        });
+  };
+  // Our join news has gone out its retransmit limit (acks to the neighbour).
+  for (uint64_t seq = 1; seq <= 20; ++seq) {
+    m->OnFrame(Id(2), Frame(PingMessage{seq, {}}), now_);
+    Take(*m);
+  }
+  m->OnFrame(Id(2), Frame(PingMessage{21, {}}), now_);
+  auto acks = Take(*m).Sends(T::kAck);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_FALSE(self_news(AckUpdates(acks[0])));  // a neighbour knows
+  m->OnFrame(Id(5), Frame(PingMessage{3, {}}), now_);
+  acks = Take(*m).Sends(T::kAck);
+  ASSERT_EQ(acks.size(), 1u);
+  EXPECT_TRUE(self_news(AckUpdates(acks[0])));
+  // The receiving side fills in the address of a member it knew without one.
+  auto other = Make(5);
+  other->OnFrame(Id(1), Frame(PingMessage{4, {}}), now_);  // learnt: no address
+  Take(*other);
+  EXPECT_EQ(other->AddressOf(Id(1)), "");
+  other->OnFrame(Id(1), Frame(AckMessage{9, AckUpdates(acks[0])}), now_);
+  EXPECT_EQ(other->AddressOf(Id(1)), "addr-1");
+}
+
+// Views empty and every contact tried: the node rejoins through a contact
+// every rejoin interval, also while neighbour requests to members that may
+// be dead keep failing (before, any request in flight put the rejoin off,
+// and with a dead member re-requested every probe round, for ever).
+TEST_F(MembershipTest, RejoinsThroughAContactWhileRequestsToTheDeadFail) {
+  Membership m(Id(1), "me", o_, 1);
+  m.Join({{Id(9), "contact"}}, now_);
+  Take(m);
+  m.OnDisconnected(Id(9), now_);  // the contact is down
+  // Members it knows, with addresses, never answering.
+  std::vector<PeerSample> samples;
+  for (uint8_t i = 20; i < 30; ++i)
+    samples.push_back({Id(i), std::to_string(i)});
+  m.OnFrame(Id(3), Frame(ShuffleReplyMessage{samples}), now_);
+  Take(m);
+  int rejoins = 0;
+  const TimeMs end = now_ + 5 * o_.rejoin_interval_ms;
+  while (now_ < end) {
+    now_ = std::max(now_ + 1, m.NextTimeout(now_));
+    m.Tick(now_);
+    for (const MembershipEffect& e : m.TakeEffects()) {
+      if (e.kind == Kind::kConnect && e.peer == Id(9)) {
+        ++rejoins;
+        m.OnDisconnected(Id(9), now_);  // still down
+      }
+    }
+  }
+  EXPECT_GE(rejoins, 4);
+}
+
 // ---------------------------------------------------------------------------
 // SWIM
 
