@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
 #include <optional>
 
 #include "node/events.h"
@@ -80,10 +81,39 @@ TEST(MembershipScenarios, JoinOf200ThroughOneBootstrapConverges) {
               MembershipOptions::Test().passive_view_size);
     total += a;
   }
-  EXPECT_EQ(sim.AsymmetricEdges(), 0);
-  std::printf("join200: connected and settled (5 s) at %lld ms, mean active view %.2f, asymmetric %d\n",
+  // Symmetric: an edge may be one-sided for a moment (a neighbour request
+  // or a disconnect in flight; one such was in flight at the instant this
+  // test once sampled), but none stays so longer than a request's timeout
+  // plus a round trip, and the views are all symmetric at some point.
+  // (SIM_SEED=4 fails this: the bootstrap node 0 holds 195 for 750 ms while
+  // 195 does not hold it; not traced yet.)
+  const TimeMs limit = MembershipOptions::Test().neighbor_timeout_ms + 100;
+  std::map<std::pair<int, int>, TimeMs> one_sided;  // edge -> first seen
+  bool all_symmetric_once = false;
+  TimeMs longest = 0;
+  for (TimeMs end = sim.now() + 3000; sim.now() < end; sim.RunFor(50)) {
+    std::map<std::pair<int, int>, TimeMs> now_one_sided;
+    for (int i = 0; i < sim.size(); ++i) {
+      for (int j : sim.Active(i)) {
+        const std::vector<int> back = j < 0 ? std::vector<int>{} : sim.Active(j);
+        if (std::find(back.begin(), back.end(), i) != back.end()) continue;
+        auto it = one_sided.find({i, j});
+        now_one_sided[{i, j}] = it == one_sided.end() ? sim.now() : it->second;
+      }
+    }
+    one_sided = std::move(now_one_sided);
+    all_symmetric_once |= one_sided.empty();
+    for (const auto& [edge, since] : one_sided) {
+      longest = std::max(longest, sim.now() - since);
+      EXPECT_LE(sim.now() - since, limit)
+          << "edge " << edge.first << " -> " << edge.second << " one-sided since " << since;
+    }
+  }
+  EXPECT_TRUE(all_symmetric_once);
+  std::printf("join200: connected and settled (5 s) at %lld ms, mean active view %.2f, "
+              "longest one-sided edge %lld ms\n",
               static_cast<long long>(converged), static_cast<double>(total) / sim.size(),
-              sim.AsymmetricEdges());
+              static_cast<long long>(longest));
   // Nobody was ever declared dead or suspected while joining on a clean network.
   for (int i = 0; i < sim.size(); ++i) {
     EXPECT_EQ(sim.membership(i).stats().declared_dead, 0u);
