@@ -269,6 +269,12 @@ void NodeCore::OnTick(TimeMs now) {
          deferred_failures_.begin()->first <= now) {
     const FeedId peer = deferred_failures_.begin()->second;
     deferred_failures_.erase(deferred_failures_.begin());
+    // Connected since (the peer dialled us, or a later dial worked): the
+    // membership heard of that connection when it opened, and a failure
+    // now would take a live neighbour out of its active view without a
+    // Disconnect, leaving the edge one-sided.
+    auto pit = peers_.find(peer);
+    if (pit != peers_.end() && pit->second.primary != 0) continue;
     if (membership_) membership_->OnDisconnected(peer, now);
   }
   DialConfigured(now);
