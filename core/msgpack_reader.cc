@@ -56,6 +56,13 @@ Status MsgpackReader::ReadArrayHeader(std::string_view what, uint32_t* size) {
   return Error(what, "expected an array");
 }
 
+bool PeekFrameType(std::string_view frame, uint64_t* type) {
+  MsgpackReader r(frame);
+  uint32_t fields = 0;
+  return r.ReadArrayHeader("frame", &fields).ok() && fields > 0 &&
+         r.ReadUint("frame type", type).ok();
+}
+
 Status MsgpackReader::ReadMapHeader(std::string_view what, uint32_t* size) {
   if (at_end()) return Error(what, "truncated, expected a map");
   uint8_t b = static_cast<uint8_t>(data_[pos_]);

@@ -54,6 +54,12 @@ class MsgpackReader {
   size_t pos_ = 0;
 };
 
+// The type of a wire frame: the first element of its array (any array header
+// form) as an unsigned integer in shortest form. False if the frame does not
+// start that way. Routing by it agrees with the strict decoders, which accept
+// the same headers; a frame it names may still fail to decode.
+bool PeekFrameType(std::string_view frame, uint64_t* type);
+
 // Writers for the handful of msgpack forms plumlog's formats use; always the
 // shortest form, so encoders and the strict reader agree.
 void AppendMsgpackUint(std::string* out, uint64_t v);

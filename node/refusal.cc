@@ -7,8 +7,8 @@
 namespace plumlog::node {
 
 bool IsRefusalFrame(std::string_view frame) {
-  return frame.size() >= 2 && static_cast<uint8_t>(frame[0]) == 0x93 &&
-         static_cast<uint8_t>(frame[1]) == kRefusedType;
+  uint64_t t = 0;
+  return core::PeekFrameType(frame, &t) && t == kRefusedType;
 }
 
 std::string EncodeRefusal(const Refusal& r) {

@@ -133,11 +133,8 @@ const char* MembershipMessageTypeName(MembershipMessageType t) {
 }
 
 bool IsMembershipFrame(std::string_view frame) {
-  if (frame.size() < 2) return false;
-  const uint8_t h = static_cast<uint8_t>(frame[0]);
-  if (h < 0x90 || h > 0x9f) return false;  // fixarray: every message has < 16 fields
-  const uint8_t t = static_cast<uint8_t>(frame[1]);
-  return t >= 16 && t <= 63;
+  uint64_t t = 0;
+  return core::PeekFrameType(frame, &t) && t >= 16 && t <= 63;
 }
 
 std::string EncodeMembershipMessage(const MembershipMessage& m) {

@@ -58,9 +58,8 @@ Status ReadRange(MsgpackReader& r, FeedRange* range) {
 }  // namespace
 
 bool IsReconcileFrame(std::string_view frame) {
-  return frame.size() >= 2 && static_cast<uint8_t>(frame[0]) >= 0x90 &&
-         static_cast<uint8_t>(frame[0]) <= 0x9f &&
-         static_cast<uint8_t>(frame[1]) == kType;
+  uint64_t t = 0;
+  return core::PeekFrameType(frame, &t) && t == kType;
 }
 
 size_t EncodedPartSize(const ReconcilePart& p) {

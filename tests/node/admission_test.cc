@@ -283,6 +283,10 @@ TEST(RefusalTest, RoundTripsAndIsStrict) {
   std::string other = f;
   other[1] = 65;
   EXPECT_FALSE(DecodeRefusal(other).ok());
+  // An array16 header where a fixarray fits: decoded, and recognised.
+  const std::string a16 = std::string("\xdc\x00\x03", 3) + f.substr(1);
+  EXPECT_TRUE(DecodeRefusal(a16).ok());
+  EXPECT_TRUE(IsRefusalFrame(a16));
   // Long reasons are cut at a character boundary; control characters shown as
   // '?'.
   std::string long_reason(250, 'a');

@@ -125,6 +125,26 @@ TEST(MembershipMessageTest, ReplicationFramesAreNotMembershipFrames) {
   EXPECT_FALSE(DecodeMembershipMessage(EncodeMessage(WantMessage{})).ok());
 }
 
+// msgpack allows an array16 or array32 header where a fixarray fits, and the
+// decoder takes them; the driver's routing must agree with the decoder, or
+// such a frame goes to the replicator and the peer is dropped as malformed
+// (found by the fuzzer: dc 00 02 16 dc 00 00, a ShuffleReply).
+TEST(MembershipMessageTest, LongArrayHeadersAreMembershipFrames) {
+  const std::string f = EncodeMembershipMessage(ShuffleReplyMessage{});
+  ASSERT_EQ(static_cast<uint8_t>(f[0]), 0x92);
+  const std::string a16 = std::string("\xdc\x00\x02", 3) + f.substr(1);
+  const std::string a32 = std::string("\xdd\x00\x00\x00\x02", 5) + f.substr(1);
+  for (const std::string& g : {a16, a32}) {
+    EXPECT_TRUE(DecodeMembershipMessage(g).ok());
+    EXPECT_TRUE(IsMembershipFrame(g));
+  }
+  EXPECT_FALSE(
+      IsMembershipFrame(std::string("\xdc\x00", 2)));       // truncated header
+  EXPECT_FALSE(IsMembershipFrame(std::string("\x90", 1)));  // no type
+  EXPECT_FALSE(
+      IsMembershipFrame(std::string("\x92\xcc\x16", 3)));  // type not shortest
+}
+
 TEST(MembershipMessageTest, DecoderRejectsBadInput) {
   const std::string ping = Frame(PingMessage{1, {}});
   EXPECT_FALSE(DecodeMembershipMessage(ping + "x").ok());            // trailing byte

@@ -4,7 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <variant>
+
 #include "core/msgpack_reader.h"
+#include "replication/message.h"
 #include "tests/storage/store_test_util.h"
 
 namespace plumlog::replication {
@@ -59,6 +62,19 @@ TEST(ReconcileMessage, RoundTripsAndIsRecognised) {
   EXPECT_TRUE(d->parts.empty());
   EXPECT_FALSE(
       IsReconcileFrame(std::string("\x92\x05\x00", 3)));  // a fork proof's type
+}
+
+// An array16 header where a fixarray fits: the decoder takes it, so the
+// routing in DecodeMessage must too (it used to look for a fixarray only).
+TEST(ReconcileMessage, LongArrayHeaderIsRecognised) {
+  const std::string wire = EncodeReconcileMessage(Sample());
+  ASSERT_EQ(static_cast<uint8_t>(wire[0]), 0x96);
+  const std::string a16 = std::string("\xdc\x00\x06", 3) + wire.substr(1);
+  EXPECT_TRUE(IsReconcileFrame(a16));
+  Result<Message> m = DecodeMessage(a16);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  ASSERT_TRUE(std::holds_alternative<ReconcileMessage>(*m));
+  EXPECT_EQ(std::get<ReconcileMessage>(*m), Sample());
 }
 
 TEST(ReconcileMessage, ExactBytesOfASmallMessage) {
