@@ -26,6 +26,8 @@ using net::CloseReason;
 using net::Connection;
 
 constexpr uint64_t kHousekeepingMs = 100;
+// Connections accepted per turn of the loop at most (see accept_turn_).
+constexpr int kMaxAcceptsPerTurn = 64;
 // Quiet time after a burst of stored entries before freed memory is returned.
 constexpr int64_t kBurstQuietMs = 1000;
 // A congested connection's queue is reported again once it grew this much.
@@ -187,6 +189,10 @@ Status Node::Impl::Init() {
   uv_tcp_init(loop_, &server_);
   server_.data = this;
   ++handles_open_;
+  uv_prepare_init(loop_, &accept_turn_);
+  accept_turn_.data = this;
+  ++handles_open_;
+  uv_prepare_start(&accept_turn_, &Impl::OnAcceptTurn);
 
   std::string host;
   uint16_t port = 0;
@@ -556,6 +562,11 @@ void Node::Impl::Housekeeping() {
 void Node::Impl::OnConnection(uv_stream_t* server, int status) {
   auto* self = static_cast<Impl*>(server->data);
   if (status != 0 || self->stopping_) return;
+  if (self->accepts_this_turn_ >= kMaxAcceptsPerTurn) {
+    self->accept_deferred_ = true;  // OnAcceptTurn takes it
+    return;
+  }
+  ++self->accepts_this_turn_;
   Status st;
   Connection* c = Connection::Accept(self->loop_, server, self, &self->config_,
                                      self->Now(), &st);
@@ -629,6 +640,16 @@ void Node::Impl::OnReceiveBudgetExceeded(Connection*) {
                           std::to_string(receive_budget_.limit()) + "); its is the oldest"),
              false);
   }
+}
+
+void Node::Impl::OnAcceptTurn(uv_prepare_t* h) {
+  auto* self = static_cast<Impl*>(h->data);
+  self->accepts_this_turn_ = 0;
+  if (!self->accept_deferred_ || self->stopping_) return;
+  self->accept_deferred_ = false;
+  // uv_accept in OnConnection takes the waiting connection and makes libuv
+  // watch the listener again.
+  OnConnection(reinterpret_cast<uv_stream_t*>(&self->server_), 0);
 }
 
 void Node::Impl::OnFreed(Connection* c) {
@@ -741,6 +762,8 @@ void Node::Impl::BeginStop() {
   conns_.clear();
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), &Impl::OnHandleClosed);
   uv_close(reinterpret_cast<uv_handle_t*>(&server_), &Impl::OnHandleClosed);
+  uv_close(reinterpret_cast<uv_handle_t*>(&accept_turn_),
+           &Impl::OnHandleClosed);
   // Calls queued before stopping_ was set still get their answer.
   std::deque<std::function<void()>> calls;
   {

@@ -1,7 +1,8 @@
 // Node::Impl: the libuv driver of one node. Every decision is NodeCore's
 // (node/node_core.h); this file only moves bytes, timers and store calls:
 // it owns the libuv handles (listener, the core's timer, a housekeeping
-// timer for the sockets' own deadlines, the wake-up async) and every
+// timer for the sockets' own deadlines, the wake-up async, a prepare handle
+// that paces accepts) and every
 // Connection by id, turns their callbacks into NodeCore events and carries
 // out the effects (dial, send, close, hold reads, arm the timer, log, tell
 // listeners). Store writes the core asks for run on one worker thread, in
@@ -107,6 +108,7 @@ class Node::Impl final : public net::Connection::Handler {
   static void OnTimer(uv_timer_t* h);
   static void OnHousekeeping(uv_timer_t* h);
   static void OnConnection(uv_stream_t* server, int status);
+  static void OnAcceptTurn(uv_prepare_t* h);
   static void OnHandleClosed(uv_handle_t* h);
 
   storage::ReplicationStore* const store_;
@@ -128,6 +130,16 @@ class Node::Impl final : public net::Connection::Handler {
   uv_timer_t timer_;
   uv_timer_t housekeeping_;
   uv_async_t async_;
+  // Accepts per loop turn are capped (kMaxAcceptsPerTurn): libuv's listener
+  // callback accepts until the backlog is empty, so a peer that reconnects as
+  // fast as it is refused kept the loop in it, and the refused connections
+  // (64 KiB of read buffer each) were freed only when the flood ended. Past
+  // the cap a connection is left unaccepted (libuv stops watching the
+  // listener) and this prepare handle accepts it on the next turn, after the
+  // closed ones were freed.
+  uv_prepare_t accept_turn_;
+  int accepts_this_turn_ = 0;
+  bool accept_deferred_ = false;
   bool listening_ = false;
   int handles_open_ = 0;
   int64_t timer_due_ = -1;
