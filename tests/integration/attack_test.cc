@@ -244,7 +244,14 @@ TEST_F(AttackTest, SilentConnectionsDoNotKeepHonestPeersOut) {
   // machine (+360 MiB in this test, 1.8 GB in 15 s from a local script).
   // Since the accepts of one loop turn are capped (net/node_impl.h,
   // accept_turn_), VmRSS stays within a few hundred KiB of where it was.
+  // ASan keeps freed blocks in its quarantine (256 MiB by default), so
+  // under the sanitizers churn alone raises VmRSS (+50 MiB for 2,179
+  // connections): the tight bound is checked on a plain build.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  EXPECT_LT(rss_during, rss_before + 384 * 1024);
+#else
   EXPECT_LT(rss_during, rss_before + 32 * 1024);
+#endif
   // Rate-limited log: at most 10 lines per 10 s window (plus one window of
   // slack for where the windows fall), and the rest summed up.
   EXPECT_LE(refusal_lines, static_cast<size_t>(10 * (attack_s / 10 + 2)));
