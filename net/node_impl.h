@@ -2,13 +2,12 @@
 // (node/node_core.h); this file only moves bytes, timers and store calls:
 // it owns the libuv handles (listener, the core's timer, a housekeeping
 // timer for the sockets' own deadlines, the wake-up async, a prepare handle
-// that paces accepts) and every
-// Connection by id, turns their callbacks into NodeCore events and carries
-// out the effects (dial, send, close, hold reads, arm the timer, log, tell
-// listeners). Store writes the core asks for run on one worker thread, in
-// order (ingestion verifies on all cores and may fsync: the loop thread, and
-// with it SWIM's probes, never waits for it); their results come back
-// through the same queue as the store listener's entries.
+// that paces accepts) and every Connection by id, turns their callbacks into
+// NodeCore events and carries out the effects (dial, send, close, hold
+// reads, arm the timer, log, tell listeners). Store writes the core asks for
+// run on one worker thread, in order (ingestion verifies on all cores and may
+// fsync: the loop thread, and with it SWIM's probes, never waits for it); their
+// results come back through the same queue as the store listener's entries.
 //
 // Everything here runs on the loop's thread except the worker and the store
 // listener, which reach the loop only through Completions (a queue plus

@@ -92,13 +92,9 @@ void JoinOf200Converges(uint64_t seed) {
   TimeMs longest = 0;
   for (TimeMs end = sim.now() + 3000; sim.now() < end; sim.RunFor(50)) {
     std::map<std::pair<int, int>, TimeMs> now_one_sided;
-    for (int i = 0; i < sim.size(); ++i) {
-      for (int j : sim.Active(i)) {
-        const std::vector<int> back = j < 0 ? std::vector<int>{} : sim.Active(j);
-        if (std::find(back.begin(), back.end(), i) != back.end()) continue;
-        auto it = one_sided.find({i, j});
-        now_one_sided[{i, j}] = it == one_sided.end() ? sim.now() : it->second;
-      }
+    for (const auto& edge : sim.AsymmetricEdges()) {
+      auto it = one_sided.find(edge);
+      now_one_sided[edge] = it == one_sided.end() ? sim.now() : it->second;
     }
     one_sided = std::move(now_one_sided);
     all_symmetric_once |= one_sided.empty();

@@ -730,17 +730,19 @@ bool Simulator::OverlayConnected() const {
   return count == members.size();
 }
 
-int Simulator::AsymmetricEdges() const {
-  int bad = 0;
+std::vector<std::pair<int, int>> Simulator::AsymmetricEdges() const {
+  std::vector<std::pair<int, int>> bad;
   for (const auto& n : nodes_) {
     if (!n->up || n->core->membership()->left()) continue;
     for (int j : Active(n->index)) {
       if (j < 0 || !nodes_[j]->up) {
-        ++bad;
+        bad.emplace_back(n->index, j);
         continue;
       }
       std::vector<int> back = Active(j);
-      if (std::find(back.begin(), back.end(), n->index) == back.end()) ++bad;
+      if (std::find(back.begin(), back.end(), n->index) == back.end()) {
+        bad.emplace_back(n->index, j);
+      }
     }
   }
   return bad;

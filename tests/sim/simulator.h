@@ -34,6 +34,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "crypto/keypair.h"
@@ -178,8 +179,9 @@ class Simulator {
   // Every up, joined, not-left node has a non-empty active view, and the
   // graph of active views (undirected edges among those nodes) is connected.
   bool OverlayConnected() const;
-  // Directed active-view edges whose reverse is missing.
-  int AsymmetricEdges() const;
+  // Directed active-view edges (from, to) of up, not-left nodes whose
+  // reverse is missing (or whose target is down or unknown, to = -1).
+  std::vector<std::pair<int, int>> AsymmetricEdges() const;
   // Up, joined, not-left nodes (other than `subject`) that see `subject` in
   // `state`.
   int CountState(int subject, replication::MemberState state) const;
